@@ -1,0 +1,338 @@
+"""Configuration: secrets and endpoints from the environment, everything else from YAML.
+
+The names here are the operating contract of DESIGN.md §3; add to them, never rename.
+`load_settings()` turns every validation problem into a `ConfigError` whose lines name
+the variable or YAML key and say how to fix it, so the CLI can print them and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = "./creators-onboard.yml"
+DEFAULT_SQLITE_NAME = "creators-onboard.sqlite"
+
+
+class ConfigError(Exception):
+    """Configuration is invalid; `problems` holds one human line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlackSection(_Strict):
+    engineering_channel: str = ""
+    account_owners: list[str] = Field(default_factory=list)
+    devops: list[str] = Field(default_factory=list)
+
+    @field_validator("account_owners", "devops")
+    @classmethod
+    def _user_ids(cls, value: list[str]) -> list[str]:
+        for uid in value:
+            if not uid or not uid[0] in "UW" or not uid.isalnum():
+                raise ValueError(
+                    f"{uid!r} is not a Slack user ID (they look like U0123ABCD; "
+                    "find it in the person's Slack profile → ⋯ → Copy member ID)"
+                )
+        return value
+
+
+class LinearSection(_Strict):
+    issue: str = "PDEV-446"
+
+
+class GitHubSection(_Strict):
+    repository: str = "Arda-cards/infrastructure"
+    workflow: str = "amm.yml"
+    ref: str = "main"
+    # Optional gate: the infrastructure pull request that must be merged before the
+    # first deploy. Unset means no gate.
+    pull_request: int | None = None
+    poll_interval_seconds: float = 10.0
+    run_timeout_minutes: float = 90.0
+
+    @field_validator("repository")
+    @classmethod
+    def _owner_repo(cls, value: str) -> str:
+        if value.count("/") != 1 or not all(value.split("/")):
+            raise ValueError(f"{value!r} must be owner/name, e.g. Arda-cards/infrastructure")
+        return value
+
+
+class OnePasswordSection(_Strict):
+    item_title: str = "Amazon Creators API"
+    systems_vault: str = "Arda-SystemsOAM"
+    timeout_seconds: float = 30.0
+
+
+class SmokeSection(_Strict):
+    asin: str = "B08N5WRWNW"
+    throttle_check: bool = False
+    # Replace the shipped v1 DTO JSON Schema with this file.
+    dto_schema: Path | None = None
+    path: str = "/api/amazon/import"
+    timeout_seconds: float = 30.0
+
+
+class AmplifySection(_Strict):
+    app_id: str
+    branch: str = "main"
+
+
+class Partition(_Strict):
+    name: str
+    vault: str
+    region: str = "us-east-1"
+    workflow_inputs: dict[str, str] = Field(default_factory=dict)
+    bff_url: str | None = None
+    bff_token_env: str | None = None
+    amplify: AmplifySection | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.isidentifier() or value.lower() != value:
+            raise ValueError(f"{value!r} must be a short lowercase word such as dev or prod")
+        return value
+
+    @field_validator("bff_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with https:// (or http:// for a local test)")
+        return value.rstrip("/") if value else value
+
+
+def _default_partitions() -> list[Partition]:
+    return [
+        Partition(name="dev", vault="Arda-DevOAM", workflow_inputs={"partition": "dev"}),
+        Partition(name="stage", vault="Arda-StageOAM", workflow_inputs={"partition": "stage"}),
+        Partition(name="demo", vault="Arda-DemoOAM", workflow_inputs={"partition": "demo"}),
+        Partition(
+            name="prod",
+            vault="Arda-ProdOAM",
+            region="us-east-2",
+            workflow_inputs={"partition": "prod"},
+        ),
+    ]
+
+
+class WorkflowSection(_Strict):
+    # How long the bot waits on a person before it nudges them again.
+    nudge_after_hours: float = 24.0
+
+
+class FileConfig(_Strict):
+    """The YAML file (CREATORS_ONBOARD_CONFIG)."""
+
+    slack: SlackSection = Field(default_factory=SlackSection)
+    linear: LinearSection = Field(default_factory=LinearSection)
+    github: GitHubSection = Field(default_factory=GitHubSection)
+    onepassword: OnePasswordSection = Field(default_factory=OnePasswordSection)
+    smoke: SmokeSection = Field(default_factory=SmokeSection)
+    workflow: WorkflowSection = Field(default_factory=WorkflowSection)
+    partitions: list[Partition] = Field(default_factory=_default_partitions)
+
+    @model_validator(mode="after")
+    def _unique_partitions(self) -> FileConfig:
+        names = [p.name for p in self.partitions]
+        if not names:
+            raise ValueError("at least one partition is needed")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"partition names must be unique; repeated: {', '.join(dupes)}")
+        vaults = [p.vault for p in self.partitions]
+        if len(set(vaults)) != len(vaults):
+            raise ValueError("each partition needs its own vault (vaults are scoped by usage)")
+        return self
+
+    def partition(self, name: str) -> Partition | None:
+        return next((p for p in self.partitions if p.name == name), None)
+
+
+class EnvSettings(BaseSettings):
+    """Secrets and endpoints (environment only)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    linear_api_key: SecretStr | None = None
+    linear_api_url: str = "https://api.linear.app/graphql"
+    op_service_account_token: SecretStr | None = None
+    op_cli_path: str = "op"
+    database_url: str = ""
+    creators_onboard_config: str = DEFAULT_CONFIG_PATH
+    host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # json | console; unset means json, or console when stderr is a terminal.
+    log_format: Literal["json", "console", ""] = ""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb- (OAuth & Permissions page)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp- (Basic Information)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+
+class Settings:
+    """Everything the bot needs, validated. Build with `load_settings()`."""
+
+    def __init__(self, env: EnvSettings, config: FileConfig, config_path: Path | None) -> None:
+        self.env = env
+        self.config = config
+        self.config_path = config_path
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.env.slack_app_token is not None
+
+    @property
+    def database_url(self) -> str:
+        url = self.env.database_url or f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_NAME}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        return url
+
+    def bff_token(self, partition: Partition) -> SecretStr | None:
+        if not partition.bff_token_env:
+            return None
+        value = os.environ.get(partition.bff_token_env, "")
+        return SecretStr(value) if value else None
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, for the log redaction processor."""
+        secrets: list[SecretStr | None] = [
+            self.env.slack_bot_token,
+            self.env.slack_signing_secret,
+            self.env.slack_app_token,
+            self.env.github_token,
+            self.env.linear_api_key,
+            self.env.op_service_account_token,
+        ]
+        secrets.extend(self.bff_token(p) for p in self.config.partitions)
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+
+_ENV_HINTS = {
+    "slack_bot_token": "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-…)",
+    "slack_signing_secret": "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)",
+}
+
+
+def _format_error(exc: ValidationError, prefix: str, env: bool) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        if env:
+            name = loc[0].upper() if loc else "?"
+            hint = _ENV_HINTS.get(loc[0] if loc else "", "")
+            msg = "is missing" if err["type"] == "missing" else err["msg"]
+            problems.append(f"{name} {msg}" + (f": {hint}" if hint and err["type"] == "missing" else ""))
+        else:
+            key = ".".join([prefix, *loc]) if loc else prefix
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "is not a known setting (check the spelling against the README table)"
+            problems.append(f"{key}: {msg}")
+    return problems
+
+
+def load_file_config(path: Path) -> FileConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
+    except OSError as exc:
+        raise ConfigError(
+            [f"CREATORS_ONBOARD_CONFIG: cannot read {path} ({exc.strerror}); "
+             "copy creators-onboard.example.yml there or point the variable at your file"]
+        ) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: the top level must be a mapping (slack:, partitions:, …)"])
+    try:
+        return FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, path.name, env=False)) from None
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate everything. Raises ConfigError listing every problem found."""
+    source = dict(os.environ if environ is None else environ)
+    problems: list[str] = []
+    env: EnvSettings | None = None
+    try:
+        # Only our own names are read; pass them explicitly so tests can inject.
+        fields = EnvSettings.model_fields
+        kwargs = {k: source[k.upper()] for k in fields if k.upper() in source}
+        env = EnvSettings.model_validate(kwargs)
+    except ValidationError as exc:
+        problems.extend(_format_error(exc, "", env=True))
+
+    config_value = source.get("CREATORS_ONBOARD_CONFIG", "")
+    path = Path(config_value or DEFAULT_CONFIG_PATH)
+    config = FileConfig()
+    config_path: Path | None = None
+    if config_value or path.exists():
+        try:
+            config = load_file_config(path)
+            config_path = path
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+
+    if env is not None and env.slack_app_token is None and env.slack_signing_secret is None:
+        problems.append(
+            "SLACK_SIGNING_SECRET is missing: HTTP mode needs it to check that requests come "
+            "from Slack (Basic Information → Signing Secret), or set SLACK_APP_TOKEN for Socket Mode"
+        )
+    if problems or env is None:
+        raise ConfigError(problems)
+    return Settings(env, config, config_path)
