@@ -187,7 +187,8 @@ class EnvSettings(BaseSettings):
     database_url: str = ""
     creators_onboard_config: str = DEFAULT_CONFIG_PATH
     host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
-    port: int = Field(default=3000, ge=1, le=65535)
+    # 0 picks a free port (tests); the bound address is logged as "listening".
+    port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # json | console; unset means json, or console when stderr is a terminal.
     log_format: Literal["json", "console", ""] = ""

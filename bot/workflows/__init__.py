@@ -1,0 +1,11 @@
+"""DBOS durable workflows. Importing the modules registers the workflows with DBOS."""
+
+from __future__ import annotations
+
+
+def register_workflows() -> None:
+    """Import every module that declares workflows (idempotent)."""
+    import importlib
+
+    for name in ():
+        importlib.import_module(f"bot.workflows.{name}")

@@ -1,0 +1,87 @@
+"""The slash command's grammar: subcommands, their usage, parsing. No Slack imports."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+COMMAND = "/creators-onboard"
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    role: str  # who may run it: "anyone", "devOps", "accountOwner or devOps"
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("help", "help", "Show this list of commands.", "anyone"),
+    Subcommand(
+        "start",
+        "start [@owner] [@devops]",
+        "Start a rollout: the bot guides the account owner, then devOps (devOps only).",
+        "devOps",
+    ),
+    Subcommand("status", "status", "Where the rollout stands and who it is waiting on.", "anyone"),
+    Subcommand(
+        "verify", "verify", "Check the four 1Password vaults again (devOps only).", "devOps"
+    ),
+    Subcommand(
+        "deploy",
+        "deploy <partition>",
+        "Deploy one partition with amm.yml, in order dev → stage → demo → prod (devOps only).",
+        "devOps",
+    ),
+    Subcommand(
+        "smoke",
+        "smoke <partition>",
+        "Run the smoke test against a partition's BFF again (devOps only).",
+        "devOps",
+    ),
+    Subcommand("retry", "retry", "Retry the step that halted the rollout (devOps only).", "devOps"),
+    Subcommand(
+        "abort",
+        "abort <reason>",
+        "Stop the rollout for good, with a reason everyone will see (devOps only).",
+        "devOps",
+    ),
+    Subcommand(
+        "rotate",
+        "rotate",
+        "Rotate the credentials: new credential, handover, vaults, redeploy (devOps only).",
+        "devOps",
+    ),
+)
+
+BY_NAME = {s.name: s for s in SUBCOMMANDS}
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    name: str
+    args: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    rest: str = ""
+    known: bool = True
+    suggestion: str | None = None
+
+
+def parse(text: str | None) -> Parsed:
+    """Split `/creators-onboard <text>` into a subcommand, its words and its user mentions."""
+    text = (text or "").strip()
+    if not text:
+        return Parsed("help")
+    head, _, rest = text.partition(" ")
+    name = head.lower()
+    rest = rest.strip()
+    mentions = _MENTION.findall(rest)
+    args = [w for w in _MENTION.sub(" ", rest).split() if w]
+    if name in BY_NAME:
+        return Parsed(name, args, mentions, rest)
+    close = difflib.get_close_matches(name, list(BY_NAME), n=1, cutoff=0.5)
+    return Parsed(name, args, mentions, rest, known=False, suggestion=close[0] if close else None)

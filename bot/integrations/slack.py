@@ -1,0 +1,121 @@
+"""Everything the bot says in Slack goes through here: DMs, threads, edits, App Home."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+BlocksLike = Sequence[Block | dict[str, Any]]
+
+
+def make_web_client(token: str, base_url: str) -> AsyncWebClient:
+    """The one Slack client: injected base URL, retries on 429 and dropped connections."""
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _dicts(blocks: BlocksLike | None) -> list[dict[str, Any]] | None:
+    if blocks is None:
+        return None
+    return [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+
+
+class SlackNotifier:
+    """Posts with at most one message per channel per second (Slack's guidance)."""
+
+    def __init__(self, client: AsyncWebClient, *, min_interval: float = 1.0) -> None:
+        self.client = client
+        self._min_interval = min_interval
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._dm_cache: dict[str, str] = {}
+
+    async def _pace(self, channel: str) -> None:
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            wait = self._last.get(channel, 0.0) + self._min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last[channel] = time.monotonic()
+
+    async def open_dm(self, user: str) -> str:
+        if user not in self._dm_cache:
+            resp = await self.client.conversations_open(users=user)
+            self._dm_cache[user] = str(resp["channel"]["id"])
+        return self._dm_cache[user]
+
+    async def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: BlocksLike | None = None,
+        *,
+        thread_ts: str | None = None,
+    ) -> str:
+        await self._pace(channel)
+        resp = await self.client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=_dicts(blocks),
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(resp["ts"])
+
+    async def update(
+        self, channel: str, ts: str, text: str, blocks: BlocksLike | None = None
+    ) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=_dicts(blocks))
+
+    async def ephemeral(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: BlocksLike | None = None,
+        *,
+        thread_ts: str | None = None,
+    ) -> None:
+        await self.client.chat_postEphemeral(
+            channel=channel, user=user, text=text, blocks=_dicts(blocks), thread_ts=thread_ts
+        )
+
+    async def respond(
+        self, response_url: str, text: str, blocks: BlocksLike | None = None
+    ) -> None:
+        """Answer through an interaction's response_url (ephemeral, replaces nothing)."""
+        webhook = AsyncWebhookClient(response_url, session=self.client.session)
+        await webhook.send(
+            text=text,
+            blocks=_dicts(blocks),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    async def publish_home(self, user: str, blocks: BlocksLike) -> None:
+        await self.client.views_publish(
+            user_id=user, view={"type": "home", "blocks": _dicts(blocks)}
+        )
+
+    async def auth_test(self) -> dict[str, Any]:
+        resp = await self.client.auth_test()
+        return dict(resp.data) if isinstance(resp.data, dict) else {}

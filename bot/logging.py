@@ -1,0 +1,162 @@
+"""Structured logging: structlog for our code and the stdlib loggers alike, with redaction.
+
+`configure_logging()` is called once at start-up (never at import). Every record passes
+through `Redactor`, which replaces configured secret values wherever they appear and
+blanks secret-shaped keys, so a token can not reach a log line even by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+from structlog.types import EventDict, Processor, WrappedLogger
+
+REDACTED = "[redacted]"
+
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|passwd|api[_-]?key|authorization|signature|credentialsecret|cookie)",
+    re.IGNORECASE,
+)
+# Shapes of well-known tokens, redacted even when we were not told the value.
+_SECRET_SHAPES = re.compile(
+    r"(xox[abpr]-[A-Za-z0-9-]{6,}|xapp-[A-Za-z0-9-]{6,}|ghp_[A-Za-z0-9]{20,}|"
+    r"github_pat_[A-Za-z0-9_]{20,}|lin_api_[A-Za-z0-9]{8,}|ops_[A-Za-z0-9_-]{20,})"
+)
+
+
+class Redactor:
+    """A structlog processor that removes secret values from every field."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        for value in secrets:
+            # Very short values would redact ordinary words; real secrets are long.
+            if value and len(value) >= 6 and value not in self._secrets:
+                self._secrets.append(value)
+        self._secrets.sort(key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return _SECRET_SHAPES.sub(REDACTED, text)
+
+    def _clean(self, key: str | None, value: Any) -> Any:
+        if key is not None and _SECRET_KEY.search(key) and value not in (None, "", False):
+            return REDACTED
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {k: self._clean(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._clean(None, v) for v in value]
+        if isinstance(value, BaseException):
+            return self.scrub(f"{type(value).__name__}: {value}")
+        return value
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+        for key in list(event_dict):
+            if key in ("exc_info", "stack_info"):
+                continue
+            event_dict[key] = self._clean(key if key != "event" else None, event_dict[key])
+        return event_dict
+
+
+class _ScrubRendered:
+    """Last line of defence: scrub the rendered line (tracebacks included)."""
+
+    def __init__(self, redactor: Redactor, renderer: Processor) -> None:
+        self._redactor = redactor
+        self._renderer = renderer
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
+        rendered = self._renderer(logger, name, event_dict)
+        text = rendered if isinstance(rendered, str) else str(rendered)
+        return self._redactor.scrub(text)
+
+
+REDACTOR = Redactor()
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    fmt: str = "",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> Redactor:
+    """Route structlog and stdlib logging through one redacting renderer."""
+    REDACTOR.add(secrets)
+    out = stream or sys.stderr
+    use_console = fmt == "console" or (fmt == "" and out.isatty())
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+        REDACTOR,
+    ]
+    tail: list[Processor] = [] if use_console else [structlog.processors.format_exc_info]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *tail,
+            _ScrubRendered(REDACTOR, renderer),
+        ],
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # DBOS installs its own handler; make it use ours so every line looks the same.
+    for name in ("dbos", "slack_bolt", "slack_sdk", "aiohttp"):
+        lib = logging.getLogger(name)
+        for old in list(lib.handlers):
+            lib.removeHandler(old)
+        lib.propagate = True
+    # DBOS adds its own console handler only when its logger has none: give it one that
+    # does nothing, so its records propagate to ours instead.
+    logging.getLogger("dbos").addHandler(logging.NullHandler())
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    return REDACTOR
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)
+
+
+def bind_request(**values: Any) -> None:
+    """Per-request context (request id, user, subcommand) for every line that follows."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def clear_request() -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+def scrub_mapping(data: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Redact a mapping for display (e.g. the preflight table)."""
+    return {k: REDACTOR._clean(k, v) for k, v in data.items()}

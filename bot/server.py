@@ -1,0 +1,130 @@
+"""Process lifecycle: build everything, launch DBOS, serve HTTP (and Socket Mode), shut down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from dbos import DBOS, DBOSConfig
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import create_app, create_web_app
+from bot.deps import Deps, build_deps
+from bot.logging import get_logger
+from bot.settings import Settings
+
+log = get_logger(__name__)
+
+APP_NAME = "creators-onboard"
+# Pinned so a rollout that spans days survives a redeploy. Bump only together with a
+# DBOS.patch() for a breaking change to a workflow's sequence of steps.
+WORKFLOW_VERSION = "1"
+
+
+def dbos_config(settings: Settings) -> DBOSConfig:
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": settings.database_url,
+        "application_version": WORKFLOW_VERSION,
+        "notification_listener_polling_interval_sec": 0.1,
+        "log_level": settings.env.log_level,
+    }
+    executor = os.environ.get("DBOS__VMID")
+    if executor:
+        config["executor_id"] = executor
+    return config
+
+
+def launch_dbos(settings: Settings) -> None:
+    """Launch DBOS inside the running loop and make its logs go through ours."""
+    from bot.workflows import register_workflows
+
+    register_workflows()
+    DBOS(config=dbos_config(settings))
+    DBOS.launch()
+    dbos_log = logging.getLogger("dbos")
+    for handler in list(dbos_log.handlers):
+        dbos_log.removeHandler(handler)
+    dbos_log.propagate = True
+
+
+@dataclass
+class Running:
+    deps: Deps
+    bolt: AsyncApp
+    runner: web.AppRunner
+    host: str
+    port: int
+    socket_handler: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIterator[Running]:
+    """Everything up, yielded, then everything down. Used by `serve` and by tests."""
+    owns_session = deps is None
+    session = deps.session if deps else aiohttp.ClientSession()
+    deps = deps or build_deps(settings, session)
+    from bot.workflows.runtime import install
+
+    runner: web.AppRunner | None = None
+    running: Running | None = None
+    try:
+        await asyncio.to_thread(deps.store.create_tables)
+        install(deps)
+        launch_dbos(settings)
+        bolt = create_app(settings, deps)
+        web_app = create_web_app(bolt, deps, ready=deps.store.ping)
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.env.host, settings.env.port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        port = sockets[0].getsockname()[1] if sockets else settings.env.port
+        running = Running(deps, bolt, runner, settings.env.host, port)
+        log.info(
+            "listening",
+            host=settings.env.host,
+            port=port,
+            mode="socket" if settings.socket_mode else "http",
+        )
+        if settings.env.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            running.socket_handler = AsyncSocketModeHandler(
+                bolt, settings.env.slack_app_token.get_secret_value()
+            )
+            await running.socket_handler.connect_async()
+        yield running
+    finally:
+        if running is not None and running.socket_handler is not None:
+            await running.socket_handler.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        DBOS.destroy(workflow_completion_timeout_sec=0)
+        await asyncio.to_thread(deps.store.dispose)
+        if owns_session and not session.closed:
+            await session.close()
+
+
+async def serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running_bot(settings):
+        await stop.wait()
+        log.info("shutting down")
