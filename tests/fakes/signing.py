@@ -1,0 +1,253 @@
+"""Sign request bodies the way Slack does, and build the bodies Slack sends.
+
+Slack signs every request it sends to the app: the base string is
+``v0:{timestamp}:{raw body}``, HMAC-SHA256 with the app's signing secret, hex
+digest, prefixed ``v0=``; it arrives in ``X-Slack-Signature`` next to
+``X-Slack-Request-Timestamp``. Bolt rejects anything older than five minutes, so
+the timestamp defaults to now.
+
+The body builders reproduce the wire format: slash commands and interactivity are
+``application/x-www-form-urlencoded`` (interactivity as a single ``payload`` field
+holding JSON), events and URL verification are JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.parse
+from typing import Any
+
+# Identifiers shared with the fake Web API (tests/fakes/slack.py) so that signed
+# requests and the fake describe the same workspace and app.
+TEAM_ID = "T0FAKE001"
+TEAM_DOMAIN = "fake-team"
+API_APP_ID = "A0FAKEAPP"
+BOT_USER_ID = "U0FAKEBOT"
+BOT_ID = "B0FAKEBOT"
+# The deprecated verification token Slack still includes in payloads; Bolt ignores it.
+VERIFICATION_TOKEN = "fake-verification-token"
+DEFAULT_COMMAND = "/creators-onboard"
+DEFAULT_CHANNEL_ID = "D0FAKEDM1"
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE = "application/json"
+
+_counter = itertools.count(1)
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}{int(time.time())}{next(_counter):06d}"
+
+
+def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Return the two signature headers Slack would send with ``body``."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode("ascii") + b":" + raw
+    digest = hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def signed_headers(
+    body: bytes | str, secret: str, *, timestamp: int | None = None
+) -> dict[str, str]:
+    """`sign()` plus the Content-Type Slack uses for this body (JSON or form)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    content_type = JSON_CONTENT_TYPE if raw.lstrip().startswith(b"{") else FORM_CONTENT_TYPE
+    return {"Content-Type": content_type, **sign(raw, secret, timestamp)}
+
+
+def slash_command_body(
+    text: str,
+    user_id: str,
+    *,
+    command: str = DEFAULT_COMMAND,
+    response_url: str = "https://hooks.slack.com/commands/T0FAKE001/1/fake",
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    channel_name: str = "directmessage",
+    trigger_id: str | None = None,
+    user_name: str | None = None,
+    team_id: str = TEAM_ID,
+) -> str:
+    """A slash-command invocation, form-encoded exactly as Slack posts it."""
+    fields = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": user_name or user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": API_APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id or _unique("13345224609.") + ".fakeTrigger",
+    }
+    return urllib.parse.urlencode(fields)
+
+
+def block_action_payload(
+    user_id: str,
+    action_id: str,
+    value: str,
+    *,
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+    response_url: str | None = None,
+    container: dict[str, Any] | None = None,
+    block_id: str = "actions",
+    action_type: str = "button",
+    action_text: str = "Button",
+    message: dict[str, Any] | None = None,
+    view: dict[str, Any] | None = None,
+    trigger_id: str | None = None,
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """The `block_actions` payload as a dict (see `block_action_body`)."""
+    if container is None:
+        if channel_id is not None and message_ts is not None:
+            container = {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            }
+        else:
+            # A button in the App Home tab lives in a view, not in a message.
+            container = {"type": "view", "view_id": (view or {}).get("id", "V0FAKEHOME")}
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "type": action_type,
+        "action_ts": f"{time.time():.6f}",
+    }
+    if action_type == "button":
+        action["text"] = {"type": "plain_text", "text": action_text, "emoji": True}
+        action["value"] = value
+    elif action_type == "static_select":
+        action["selected_option"] = {
+            "text": {"type": "plain_text", "text": action_text, "emoji": True},
+            "value": value,
+        }
+    else:
+        action["value"] = value
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": team_id,
+        },
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": container,
+        "trigger_id": trigger_id or _unique("13345224609.") + ".fakeTrigger",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "state": {"values": {}},
+        "actions": [action],
+    }
+    if channel_id is not None:
+        payload["channel"] = {"id": channel_id, "name": "directmessage"}
+    if container.get("type") == "message":
+        payload["message"] = message or {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": container.get("message_ts", message_ts),
+            "text": "",
+            "blocks": [],
+        }
+    if view is not None or container.get("type") == "view":
+        payload["view"] = view or {
+            "id": container.get("view_id", "V0FAKEHOME"),
+            "type": "home",
+            "blocks": [],
+            "team_id": team_id,
+            "app_id": API_APP_ID,
+            "bot_id": BOT_ID,
+        }
+    if response_url is not None:
+        payload["response_url"] = response_url
+    return payload
+
+
+def block_action_body(
+    user_id: str,
+    action_id: str,
+    value: str,
+    *,
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+    response_url: str | None = None,
+    container: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> str:
+    """A button press: form-encoded ``payload=<json>`` of type ``block_actions``.
+
+    With ``channel_id`` and ``message_ts`` the button sits in that message; with
+    neither (and no ``container``) it sits in the App Home view. Further keyword
+    arguments go to `block_action_payload`.
+    """
+    payload = block_action_payload(
+        user_id,
+        action_id,
+        value,
+        channel_id=channel_id,
+        message_ts=message_ts,
+        response_url=response_url,
+        container=container,
+        **kwargs,
+    )
+    return urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def event_body(
+    event: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    event_time: int | None = None,
+    team_id: str = TEAM_ID,
+) -> str:
+    """An Events API ``event_callback`` envelope around ``event`` (JSON)."""
+    envelope = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": API_APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or _unique("Ev"),
+        "event_time": int(time.time()) if event_time is None else event_time,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": _unique("4-fake-context-"),
+    }
+    return json.dumps(envelope)
+
+
+def url_verification_body(challenge: str) -> str:
+    """The handshake Slack sends when the Request URL is saved (JSON)."""
+    return json.dumps(
+        {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+    )
+
+
+def ssl_check_body() -> str:
+    """The certificate probe Slack sends to slash-command URLs (form-encoded)."""
+    return urllib.parse.urlencode({"ssl_check": "1", "token": VERIFICATION_TOKEN})

@@ -1,0 +1,834 @@
+"""A local stand-in for the Slack Web API (``https://slack.com/api/``).
+
+Start it, point a client at it, drive the bot, then look at what was sent::
+
+    async with FakeSlack(token="xoxb-test") as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        await client.chat_postMessage(channel="C0ENG123", text="hi")
+        assert fake.calls("chat.postMessage")[0].args["text"] == "hi"
+        fake.assert_no_violations()
+
+It listens on 127.0.0.1 on an ephemeral port and only there.
+
+What it checks, on every call to ``/api/{method}``:
+
+* the method exists in the official OpenAPI description of the Web API
+  (``shared/specs/slack-web-openapi-v2.json``), else ``unknown_method``;
+* a token came with it (``Authorization: Bearer …`` as slack_sdk sends it, or a
+  ``token`` form/query field) and it is the configured bot token, else
+  ``not_authed`` / ``invalid_auth``;
+* every parameter the spec marks ``required`` for that operation is present,
+  else ``invalid_arguments``.
+
+Unknown methods and missing arguments are also kept in ``fake.violations`` so a
+test can fail on them with ``fake.assert_no_violations()`` even when the bot
+swallowed the error.
+
+Notes on the spec, as followed here:
+
+* The spec describes the token as a required parameter named ``token`` that lives
+  ``in: header`` for most methods and ``in: query`` for some (``users.info``,
+  ``chat.getPermalink``). Real Slack takes it from ``Authorization: Bearer`` or
+  from a ``token`` form/query field, whatever the spec says, and so does the fake.
+* The spec lists some methods under ``get`` with query parameters
+  (``views.publish``, ``auth.test``, ``users.info``) although Slack accepts, and
+  slack_sdk sends, POST with a JSON or form body too. The fake does not check the
+  HTTP verb; it merges query, form and JSON arguments and checks presence only.
+* Everything the spec marks required for the methods the bot uses is something
+  real Slack needs as well (``chat.postMessage``: channel; ``chat.update``:
+  channel, ts; ``chat.postEphemeral``: channel, user; ``views.publish``: user_id,
+  view; ``chat.getPermalink``: channel, message_ts; ``auth.test``: only the token).
+  The reverse gaps (Slack needs it, the spec does not say so) are checked too and
+  reported as violations worded "required by Slack (the spec does not mark it)":
+  ``users.info`` needs ``user``, ``chat.delete`` needs ``channel`` and ``ts``,
+  ``conversations.open`` needs ``users`` or ``channel``, and
+  ``chat.postMessage``/``chat.postEphemeral`` need one of text, blocks,
+  attachments (Slack answers ``no_text``).
+
+Beyond the spec, the methods the bot relies on behave like Slack: a message store
+(post, update in place, thread replies, delete), DM channels per user, the App
+Home view per user, permalinks, users. ``fail_next`` injects errors, including a
+429 with ``Retry-After`` as Slack rate-limits. ``response_url(id)`` gives a URL on
+the fake for slash-command payloads; what the bot posts there is in
+``responses(id)``.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import itertools
+import json
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_SPEC_NAME = "slack-web-openapi-v2.json"
+_SPEC_CANDIDATES = (
+    _REPO_ROOT.parent / "shared" / "specs" / _SPEC_NAME,
+    _REPO_ROOT / "specs" / _SPEC_NAME,
+    Path("/work/shared/specs") / _SPEC_NAME,
+)
+
+# Arguments slack_sdk serialises to JSON strings when it form-encodes a call.
+_JSON_ARGS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks"})
+_CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_FIRST_TS = 1_732_262_400  # 2024-11-22T08:00:00Z
+_MAX_MESSAGE_BLOCKS = 50
+_MAX_VIEW_BLOCKS = 100
+_MAX_TEXT = 40_000
+
+
+# --------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What the OpenAPI description says about one Web API method."""
+
+    name: str
+    http_verbs: tuple[str, ...]
+    required: frozenset[str]
+    parameters: frozenset[str]
+    scopes: tuple[str, ...]
+
+
+_SPEC_CACHE: dict[Path, dict[str, MethodSpec]] = {}
+
+
+def spec_path() -> Path:
+    """Where the Slack Web API OpenAPI file is (``SLACK_OPENAPI_SPEC`` overrides)."""
+    override = os.environ.get("SLACK_OPENAPI_SPEC")
+    if override:
+        return Path(override)
+    for candidate in _SPEC_CANDIDATES:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{_SPEC_NAME} not found in any of {[str(c) for c in _SPEC_CANDIDATES]}; "
+        "set SLACK_OPENAPI_SPEC to its path"
+    )
+
+
+def load_method_specs(path: Path | None = None) -> dict[str, MethodSpec]:
+    """Parse the spec once per process (it is 1.2 MB) into a per-method table."""
+    path = (path or spec_path()).resolve()
+    cached = _SPEC_CACHE.get(path)
+    if cached is not None:
+        return cached
+    with path.open(encoding="utf-8") as fh:
+        raw = json.load(fh)
+    methods: dict[str, MethodSpec] = {}
+    for route, operations in raw["paths"].items():
+        name = route.lstrip("/")
+        verbs: list[str] = []
+        required: set[str] = set()
+        params: set[str] = set()
+        scopes: list[str] = []
+        for verb, op in operations.items():
+            if not isinstance(op, dict) or verb.startswith("x-"):
+                continue
+            verbs.append(verb.upper())
+            for p in op.get("parameters", []):
+                params.add(p["name"])
+                if p.get("required"):
+                    required.add(p["name"])
+            for sec in op.get("security", []):
+                for granted in sec.values():
+                    scopes.extend(granted)
+        methods[name] = MethodSpec(
+            name, tuple(verbs), frozenset(required), frozenset(params), tuple(scopes)
+        )
+    _SPEC_CACHE[path] = methods
+    return methods
+
+
+# ---------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received at ``/api/{method}``.
+
+    ``args`` merges query, form and JSON arguments (JSON strings such as ``blocks``
+    decoded); the token is not in ``args`` but in ``token``.
+    """
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    token: str | None
+    http_method: str = "POST"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A call that the spec (or Slack) would reject."""
+
+    method: str
+    problem: str
+    args: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.problem}"
+
+
+@dataclass
+class Message:
+    """The current version of a message the bot posted (``versions`` holds earlier ones)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None = None
+    attachments: list[dict[str, Any]] | None = None
+    user: str = BOT_USER_ID
+    metadata: dict[str, Any] | None = None
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+
+    @property
+    def edits(self) -> int:
+        return len(self.versions)
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "message",
+            "user": self.user,
+            "bot_id": BOT_ID,
+            "app_id": API_APP_ID,
+            "team": TEAM_ID,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        if self.blocks is not None:
+            out["blocks"] = self.blocks
+        if self.attachments is not None:
+            out["attachments"] = self.attachments
+        if self.thread_ts is not None:
+            out["thread_ts"] = self.thread_ts
+            out["parent_user_id"] = self.user
+        if self.metadata is not None:
+            out["metadata"] = self.metadata
+        if self.versions:
+            out["edited"] = {"user": self.user, "ts": self.versions[-1]["replaced_at"]}
+        return out
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """A message only ``user`` sees in ``channel`` (chat.postEphemeral)."""
+
+    channel: str
+    user: str
+    message_ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None = None
+
+
+@dataclass
+class _Fault:
+    error: str
+    status: int
+    retry_after: int | None
+    times: int
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def _decode(key: str, value: Any) -> Any:
+    if key in _JSON_ARGS and isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class _SlackError(Exception):
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+# ------------------------------------------------------------------------ server
+
+_Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class FakeSlack:
+    """The fake Web API server; use as ``async with FakeSlack(token=...) as fake``."""
+
+    def __init__(
+        self,
+        token: str = "xoxb-test",  # noqa: S107 - a fake's test token, not a secret
+        *,
+        team_id: str = TEAM_ID,
+        team: str = "Fake Team",
+        team_domain: str = TEAM_DOMAIN,
+        bot_user_id: str = BOT_USER_ID,
+        bot_id: str = BOT_ID,
+        bot_name: str = "creators-onboard",
+        spec: Path | None = None,
+    ) -> None:
+        self.token = token
+        self.team_id = team_id
+        self.team = team
+        self.team_domain = team_domain
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        self._spec_file = spec
+        self.violations: list[Violation] = []
+        self._calls: list[Call] = []
+        self._faults: dict[str, collections.deque[_Fault]] = collections.defaultdict(
+            collections.deque
+        )
+        self._store: dict[str, dict[str, Message]] = collections.defaultdict(dict)
+        self._ephemerals: list[Ephemeral] = []
+        self._dms: dict[str, str] = {}
+        self._home: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+        self._users: dict[str, dict[str, Any]] = {}
+        self._responses: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+        self._handlers: dict[str, _Handler] = {
+            "auth.test": self._auth_test,
+            "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+        }
+
+    # ----------------------------------------------------------- lifecycle
+
+    async def start(self) -> FakeSlack:
+        load_method_specs(self._spec_file)  # fail fast if the spec is missing
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{id}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self._base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlack:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ---------------------------------------------------------- public API
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("FakeSlack is not started (use `async with FakeSlack() as fake`)")
+        return self._base_url
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``AsyncWebClient(base_url=...)``; ends with ``/api/``."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, id: str) -> str:
+        """A ``response_url`` on the fake; posts to it land in ``responses(id)``."""
+        return f"{self.base_url}/response/{id}"
+
+    def responses(self, id: str) -> list[dict[str, Any]]:
+        return list(self._responses.get(id, []))
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        return [c for c in self._calls if method is None or c.method == method]
+
+    def clear_calls(self) -> None:
+        self._calls.clear()
+
+    def assert_no_violations(self) -> None:
+        if self.violations:
+            lines = "\n".join(f"  - {v}" for v in self.violations)
+            raise AssertionError(f"calls the Slack Web API would reject:\n{lines}")
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        status: int = 429,
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``error``.
+
+        ``status=429`` adds ``Retry-After: retry_after`` as Slack does when it
+        rate-limits; ``status=200`` is an ordinary ``{"ok": false}`` answer.
+        """
+        self._faults[method].append(
+            _Fault(error, status, retry_after if status == 429 else None, times)
+        )
+
+    def messages(self, channel: str | None = None) -> list[Message]:
+        """Current, undeleted messages (top-level and replies), oldest first."""
+        channels = [channel] if channel is not None else list(self._store)
+        found = [
+            m
+            for ch in channels
+            for m in self._store.get(self._dms.get(ch, ch), {}).values()
+            if not m.deleted
+        ]
+        return sorted(found, key=lambda m: (m.ts, m.channel))
+
+    def message(self, channel: str, ts: str) -> Message | None:
+        msg = self._store.get(self._dms.get(channel, channel), {}).get(ts)
+        return msg if msg is not None and not msg.deleted else None
+
+    def thread(self, channel: str, ts: str) -> list[Message]:
+        """The replies in the thread under ``ts`` (the parent is not included)."""
+        return [m for m in self.messages(channel) if m.thread_ts == ts and m.ts != ts]
+
+    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[Ephemeral]:
+        return [
+            e
+            for e in self._ephemerals
+            if (channel is None or e.channel == channel) and (user is None or e.user == user)
+        ]
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home view last published for ``user_id``."""
+        views = self._home.get(user_id)
+        return views[-1] if views else None
+
+    def home_views(self, user_id: str) -> list[dict[str, Any]]:
+        return list(self._home.get(user_id, []))
+
+    def dm_channel(self, user_id: str) -> str:
+        """The DM channel id the fake uses for the bot's DM with ``user_id``."""
+        if user_id not in self._dms:
+            self._dms[user_id] = "D" + user_id[1:]
+        return self._dms[user_id]
+
+    def add_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
+        """Register a user for ``users.info`` (fields override the synthesised ones)."""
+        user = self._synth_user(user_id)
+        user.update(fields)
+        if "real_name" in fields:
+            user["profile"]["real_name"] = fields["real_name"]
+        self._users[user_id] = user
+        return user
+
+    # --------------------------------------------------------- dispatching
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        body_token: str | None = None
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    return self._reply(method, {"ok": False, "error": "invalid_json"})
+                if isinstance(body, dict):
+                    # Slack does not read a token from a JSON body: it must be a header.
+                    body.pop("token", None)
+                    args.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    args[key] = (
+                        value
+                        if isinstance(value, str)
+                        else f"<file {getattr(value, 'filename', '')}>"
+                    )
+        args = {k: _decode(k, v) for k, v in args.items()}
+        if "token" in args:
+            body_token = str(args.pop("token"))
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else body_token
+        self._calls.append(Call(method, args, dict(request.headers), token, request.method))
+
+        spec = load_method_specs(self._spec_file).get(method)
+        if spec is None:
+            self._violate(method, "unknown method: not a path in the Web API spec", args)
+            return self._reply(method, {"ok": False, "error": "unknown_method"})
+        if not token:
+            if "token" in spec.required:
+                self._violate(method, "missing required argument 'token'", args)
+            return self._reply(method, {"ok": False, "error": "not_authed"})
+        if token != self.token:
+            return self._reply(method, {"ok": False, "error": "invalid_auth"})
+
+        fault = self._take_fault(method)
+        missing = sorted(n for n in spec.required - {"token"} if not _present(args.get(n)))
+        for name in missing:
+            self._violate(method, f"missing required argument '{name}'", args)
+        if fault is not None:
+            headers = (
+                {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            )
+            return self._reply(
+                method, {"ok": False, "error": fault.error}, status=fault.status, headers=headers
+            )
+        if missing:
+            return self._reply(
+                method,
+                {
+                    "ok": False,
+                    "error": "invalid_arguments",
+                    "response_metadata": {
+                        "messages": [f"[ERROR] missing required field: {n}" for n in missing]
+                    },
+                },
+            )
+        handler = self._handlers.get(method)
+        if handler is None:
+            return self._reply(method, {"ok": True})
+        try:
+            result = await handler(args)
+        except _SlackError as exc:
+            return self._reply(method, {"ok": False, "error": exc.error, **exc.extra})
+        return self._reply(method, {"ok": True, **result})
+
+    def _reply(
+        self,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        return web.json_response(payload, status=status, headers=headers)
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.popleft()
+        return fault
+
+    def _violate(self, method: str, problem: str, args: dict[str, Any]) -> None:
+        self.violations.append(Violation(method, problem, dict(args)))
+
+    def _require_by_slack(self, method: str, args: dict[str, Any], *names: str) -> None:
+        for name in names:
+            if not _present(args.get(name)):
+                self._violate(
+                    method,
+                    f"missing argument '{name}': required by Slack (the spec does not mark it)",
+                    args,
+                )
+                raise _SlackError("invalid_arguments")
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        rid = request.match_info["id"]
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="invalid_payload")
+        self._responses[rid].append(body if isinstance(body, dict) else {"_raw": body})
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------- helpers
+
+    def _next_ts(self) -> str:
+        micros = _FIRST_TS * 1_000_000 + 100 * next(self._ts)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _channel(self, value: Any) -> str:
+        channel = str(value)
+        if _USER_ID.match(channel):
+            return self.dm_channel(channel)  # posting to a user id goes to the app's DM
+        if not _CHANNEL_ID.match(channel):
+            raise _SlackError("channel_not_found")
+        return channel
+
+    def _existing(self, channel: str, ts: Any) -> Message:
+        msg = self._store.get(channel, {}).get(str(ts))
+        if msg is None or msg.deleted:
+            raise _SlackError("message_not_found")
+        return msg
+
+    @staticmethod
+    def _blocks(method: str, value: Any, limit: int) -> list[dict[str, Any]] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(b, dict) for b in value):
+            raise _SlackError("invalid_blocks_format")
+        if len(value) > limit:
+            raise _SlackError(
+                "invalid_blocks",
+                response_metadata={"messages": [f"[ERROR] no more than {limit} items allowed"]},
+            )
+        return value
+
+    def _synth_user(self, user_id: str) -> dict[str, Any]:
+        is_bot = user_id == self.bot_user_id
+        name = self.bot_name if is_bot else f"user-{user_id.lower()}"
+        return {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": False,
+            "real_name": name,
+            "tz": "America/Los_Angeles",
+            "tz_label": "Pacific Standard Time",
+            "tz_offset": -28800,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": _FIRST_TS,
+            "profile": {
+                "real_name": name,
+                "display_name": name,
+                "team": self.team_id,
+            },
+        }
+
+    # ------------------------------------------------------------ handlers
+
+    async def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": self.team,
+            "user": self.bot_name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    async def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = args.get("users")
+        if isinstance(users, str):
+            users = [u.strip() for u in users.split(",") if u.strip()]
+        if not users:
+            if _present(args.get("channel")):
+                return {
+                    "channel": {"id": str(args["channel"])},
+                    "no_op": True,
+                    "already_open": True,
+                }
+            self._violate(
+                "conversations.open",
+                "needs 'users' or 'channel': required by Slack (the spec marks neither)",
+                args,
+            )
+            raise _SlackError("users_list_not_supplied")
+        for uid in users:
+            if not _USER_ID.match(str(uid)):
+                raise _SlackError("user_not_found")
+        if len(users) > 1:
+            key = ",".join(sorted(users))
+            cid = "G" + hashlib.sha256(key.encode()).hexdigest()[:9].upper()
+            return {"channel": {"id": cid, "is_mpim": True, "created": _FIRST_TS}}
+        uid = str(users[0])
+        existed = uid in self._dms
+        cid = self.dm_channel(uid)
+        out: dict[str, Any] = {
+            "channel": {"id": cid, "created": _FIRST_TS, "is_im": True, "user": uid},
+        }
+        if existed:
+            out.update(no_op=True, already_open=True)
+        return out
+
+    async def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        return self._post("chat.postMessage", channel, args)
+
+    def _post(self, method: str, channel: str, args: dict[str, Any]) -> dict[str, Any]:
+        blocks = self._blocks(method, args.get("blocks"), _MAX_MESSAGE_BLOCKS)
+        attachments = args.get("attachments")
+        text = args.get("text")
+        if not _present(text) and not blocks and not attachments:
+            self._violate(
+                method,
+                "needs one of text, blocks, attachments: required by Slack "
+                "(the spec does not mark it)",
+                args,
+            )
+            raise _SlackError("no_text")
+        if text is not None and len(str(text)) > _MAX_TEXT:
+            raise _SlackError("msg_too_long")
+        thread_ts = args.get("thread_ts")
+        ts = self._next_ts()
+        msg = Message(
+            channel=channel,
+            ts=ts,
+            text=str(text or ""),
+            blocks=blocks,
+            thread_ts=str(thread_ts) if _present(thread_ts) else None,
+            attachments=attachments if isinstance(attachments, list) else None,
+            user=self.bot_user_id,
+            metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
+        )
+        self._store[channel][ts] = msg
+        return {"channel": channel, "ts": ts, "message": msg.to_api()}
+
+    async def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        msg = self._existing(channel, args["ts"])
+        blocks = self._blocks("chat.update", args.get("blocks"), _MAX_MESSAGE_BLOCKS)
+        if args.get("text") is not None and len(str(args["text"])) > _MAX_TEXT:
+            raise _SlackError("msg_too_long")
+        msg.versions.append(
+            {
+                "text": msg.text,
+                "blocks": msg.blocks,
+                "attachments": msg.attachments,
+                "replaced_at": f"{time.time():.6f}",
+            }
+        )
+        if "text" in args:
+            msg.text = str(args["text"] or "")
+        if "blocks" in args:
+            msg.blocks = blocks
+        if "attachments" in args:
+            attachments = args["attachments"]
+            msg.attachments = attachments if isinstance(attachments, list) else None
+        return {"channel": channel, "ts": msg.ts, "text": msg.text, "message": msg.to_api()}
+
+    async def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._require_by_slack("chat.delete", args, "channel", "ts")
+        channel = self._channel(args["channel"])
+        msg = self._existing(channel, args["ts"])
+        msg.deleted = True
+        return {"channel": channel, "ts": msg.ts}
+
+    async def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        blocks = self._blocks("chat.postEphemeral", args.get("blocks"), _MAX_MESSAGE_BLOCKS)
+        text = args.get("text")
+        if not _present(text) and not blocks and not args.get("attachments"):
+            self._violate(
+                "chat.postEphemeral",
+                "needs one of text, blocks, attachments: required by Slack "
+                "(the spec does not mark it)",
+                args,
+            )
+            raise _SlackError("no_text")
+        ts = self._next_ts()
+        thread_ts = args.get("thread_ts")
+        self._ephemerals.append(
+            Ephemeral(
+                channel=channel,
+                user=str(args["user"]),
+                message_ts=ts,
+                text=str(text or ""),
+                blocks=blocks,
+                thread_ts=str(thread_ts) if _present(thread_ts) else None,
+            )
+        )
+        return {"message_ts": ts}
+
+    async def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        msg = self._existing(channel, args["message_ts"])
+        link = f"https://{self.team_domain}.slack.com/archives/{channel}/p{msg.ts.replace('.', '')}"
+        if msg.thread_ts and msg.thread_ts != msg.ts:
+            link += f"?thread_ts={msg.thread_ts}&cid={channel}"
+        return {"channel": channel, "permalink": link}
+
+    async def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args["user_id"])
+        view = args["view"]
+        if not isinstance(view, dict):
+            raise _SlackError("invalid_arguments")
+        if view.get("type") != "home":
+            self._violate("views.publish", "view.type must be 'home' (Slack rejects others)", args)
+            raise _SlackError(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": ["[ERROR] must be 'home' [json-pointer:/view/type]"]
+                },
+            )
+        blocks = self._blocks("views.publish", view.get("blocks", []), _MAX_VIEW_BLOCKS)
+        current = self.home_view(user_id)
+        expected_hash = args.get("hash")
+        if _present(expected_hash) and current is not None and expected_hash != current["hash"]:
+            raise _SlackError("hash_conflict")
+        n = next(self._ids)
+        published = {
+            "id": current["id"] if current else f"V0HOME{n:05d}",
+            "team_id": self.team_id,
+            "type": "home",
+            "blocks": blocks,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": f"{_FIRST_TS + n}.fakehash{n:04d}",
+            "app_id": API_APP_ID,
+            "bot_id": self.bot_id,
+            "root_view_id": current["id"] if current else f"V0HOME{n:05d}",
+            "previous_view_id": None,
+        }
+        self._home[user_id].append(published)
+        return {"view": published}
+
+    async def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._require_by_slack("users.info", args, "user")
+        uid = str(args["user"])
+        if uid in self._users:
+            return {"user": self._users[uid]}
+        if not _USER_ID.match(uid):
+            raise _SlackError("user_not_found")
+        return {"user": self._synth_user(uid)}
+
+    async def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        top = [m for m in self.messages(channel) if m.thread_ts in (None, m.ts)]
+        return {
+            "messages": [m.to_api() for m in reversed(top)],
+            "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    async def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        parent = self._existing(channel, args.get("ts", ""))
+        replies = self.thread(channel, parent.ts)
+        return {
+            "messages": [parent.to_api(), *(m.to_api() for m in replies)],
+            "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
