@@ -1,0 +1,263 @@
+"""Confirm a partition's Amplify app carries the four Creators API environment variables.
+
+Effective variables are the app's `environmentVariables` overlaid by the branch's (a branch
+value wins, including an empty one). Only the variable NAMES are kept: the values are turned
+into "set / empty" flags immediately after each boto3 call and dropped, so no value can reach
+a report, a log line or an exception.
+
+`AmplifyChecker.check()` returns an `AmplifyReport` (ok, present, missing names) when it
+could read the app; it raises `AmplifyError` (symptom → cause → fix) when it could not
+(app or branch not found in that region, access denied, no AWS credentials, throttling).
+boto3 is synchronous, so every call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from bot.integrations.errors import IntegrationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_amplify import AmplifyClient
+
+log = structlog.get_logger(__name__)
+
+REQUIRED_VARIABLES = (
+    "AMAZON_CREATORS_CREDENTIAL_ID",
+    "AMAZON_CREATORS_CREDENTIAL_SECRET",
+    "AMAZON_CREATORS_CREDENTIAL_VERSION",
+    "AMAZON_ASSOCIATE_TAG",
+)
+PROD_REGION = "us-east-2"
+
+
+class AmplifyError(IntegrationError):
+    """The Amplify check could not be carried out."""
+
+
+class AmplifyReport(BaseModel):
+    """Names only: which required variables are set (non-empty) and which are not."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    partition: str
+    app_id: str
+    branch: str
+    region: str
+    app_name: str | None = None
+    present: list[str]
+    missing: list[str]
+    # name -> "app" or "branch": where the effective value comes from (present names only)
+    source: dict[str, str]
+    symptom: str
+    cause: str = ""
+    fix: str = ""
+
+
+def default_client_factory(region: str) -> AmplifyClient:
+    import boto3  # imported lazily: never build a client (or read credentials) at import
+
+    return boto3.client("amplify", region_name=region)
+
+
+def _flags(variables: Mapping[str, Any] | None) -> dict[str, bool]:
+    """name -> has a non-empty value. Values are not kept."""
+    return {
+        str(name): isinstance(value, str) and bool(value.strip())
+        for name, value in (variables or {}).items()
+    }
+
+
+class AmplifyChecker:
+    def __init__(self, client_factory: Callable[[str], AmplifyClient] | None = None) -> None:
+        self._factory = client_factory or default_client_factory
+        self._clients: dict[str, AmplifyClient] = {}
+
+    def _client(self, region: str) -> AmplifyClient:
+        client = self._clients.get(region)
+        if client is None:
+            client = self._clients[region] = self._factory(region)
+        return client
+
+    def _read(
+        self, app_id: str, branch: str, region: str
+    ) -> tuple[str | None, dict[str, bool], dict[str, bool]]:
+        client = self._client(region)
+        app = client.get_app(appId=app_id)["app"]
+        app_name = app.get("name")
+        app_flags = _flags(app.get("environmentVariables"))
+        del app
+        branch_data = client.get_branch(appId=app_id, branchName=branch)["branch"]
+        branch_flags = _flags(branch_data.get("environmentVariables"))
+        del branch_data
+        return app_name, app_flags, branch_flags
+
+    async def check(
+        self, app_id: str, branch: str, region: str, *, partition_name: str
+    ) -> AmplifyReport:
+        try:
+            app_name, app_flags, branch_flags = await asyncio.to_thread(
+                self._read, app_id, branch, region
+            )
+        except Exception as exc:  # noqa: BLE001 - every boto failure becomes an AmplifyError
+            raise self._translate(exc, app_id, branch, region, partition_name) from None
+        present: list[str] = []
+        missing: list[str] = []
+        source: dict[str, str] = {}
+        for name in REQUIRED_VARIABLES:
+            if name in branch_flags:
+                ok, where = branch_flags[name], "branch"
+            else:
+                ok, where = app_flags.get(name, False), "app"
+            if ok:
+                present.append(name)
+                source[name] = where
+            else:
+                missing.append(name)
+        where_txt = f"Amplify app {app_id} branch {branch} ({region})"
+        if missing:
+            empty = [n for n in missing if n in branch_flags or n in app_flags]
+            detail = f" ({', '.join(empty)} set but empty)" if empty else ""
+            report = AmplifyReport(
+                ok=False,
+                partition=partition_name,
+                app_id=app_id,
+                branch=branch,
+                region=region,
+                app_name=app_name,
+                present=present,
+                missing=missing,
+                source=source,
+                symptom=f"{where_txt} lacks {', '.join(missing)}{detail}.",
+                cause="The amm.yml run did not write the variables, or it read an incomplete "
+                f"vault item for {partition_name}.",
+                fix=f"Check the 'Amazon Creators API' item in the {partition_name} vault has all "
+                "four fields, re-run the deploy for this partition (`/creators-onboard deploy "
+                f"{partition_name}`), then check again. Do not copy values by hand into Amplify.",
+            )
+        else:
+            report = AmplifyReport(
+                ok=True,
+                partition=partition_name,
+                app_id=app_id,
+                branch=branch,
+                region=region,
+                app_name=app_name,
+                present=present,
+                missing=[],
+                source=source,
+                symptom=f"{where_txt} has all four Creators API variables.",
+            )
+        log.info(
+            "amplify.checked",
+            partition=partition_name,
+            app_id=app_id,
+            region=region,
+            ok=report.ok,
+            missing=report.missing,
+        )
+        return report
+
+    @staticmethod
+    def _translate(
+        exc: Exception, app_id: str, branch: str, region: str, partition: str
+    ) -> AmplifyError:
+        from botocore.exceptions import (
+            ClientError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            NoRegionError,
+            PartialCredentialsError,
+        )
+
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return AmplifyError(
+                "The bot has no AWS credentials to read Amplify.",
+                "No AWS credentials are available to the bot's process (environment, profile "
+                "or instance role).",
+                "Give the bot an AWS identity with amplify:GetApp and amplify:GetBranch on the "
+                "partition apps (e.g. AWS_PROFILE or an instance/task role), then retry.",
+            )
+        if isinstance(exc, NoRegionError):
+            return AmplifyError(
+                "No AWS region was given for the Amplify check.",
+                "The partition has no region.",
+                f"Set partitions[{partition}].region in the YAML.",
+            )
+        if isinstance(exc, EndpointConnectionError):
+            return AmplifyError(
+                f"Cannot reach the Amplify API in {region}.",
+                "A network problem, or the region name is misspelt.",
+                f"Check partitions[{partition}].region and the bot's network, then retry.",
+                retryable=True,
+            )
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            message = str(error.get("Message", ""))[:200]
+            operation = exc.operation_name
+            if code == "NotFoundException" and operation == "GetBranch":
+                return AmplifyError(
+                    f"Amplify app {app_id} in {region} has no branch {branch!r}.",
+                    "The branch name in the YAML does not match the Amplify app.",
+                    f"Set partitions[{partition}].amplify.branch to the app's branch.",
+                    status=404,
+                )
+            if code == "NotFoundException":
+                prod = ""
+                if partition == "prod" and region != PROD_REGION:
+                    prod = (
+                        f" Prod (Alpha001) lives in {PROD_REGION}, not {region}: set "
+                        f"region: {PROD_REGION} for the prod partition."
+                    )
+                return AmplifyError(
+                    f"Amplify app {app_id} was not found in {region}.",
+                    f"There is no app with that id in {region}: the app id or the region is "
+                    f"wrong for {partition}.{prod}",
+                    f"Check partitions[{partition}].amplify.app_id and partitions[{partition}]"
+                    f".region in the YAML against the Amplify console.{prod}",
+                    status=404,
+                )
+            if code in {"UnauthorizedException", "AccessDeniedException", "AccessDenied"}:
+                return AmplifyError(
+                    f"AWS refused to show Amplify app {app_id} in {region} ({code}).",
+                    "The bot's AWS identity lacks amplify:GetApp / amplify:GetBranch on it.",
+                    "Grant amplify:GetApp and amplify:GetBranch on the partition apps to the "
+                    "bot's AWS role, then retry.",
+                    status=403,
+                )
+            if code in {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
+                        "ExpiredTokenException", "InvalidSignatureException"}:  # fmt: skip
+                return AmplifyError(
+                    f"AWS rejected the bot's credentials ({code}).",
+                    "The AWS credentials are invalid or expired.",
+                    "Refresh the bot's AWS credentials (or its role session), then retry.",
+                    status=403,
+                )
+            if code in {"LimitExceededException", "TooManyRequestsException", "Throttling",
+                        "ThrottlingException"}:  # fmt: skip
+                return AmplifyError(
+                    "AWS is throttling Amplify API calls.",
+                    "Too many Amplify API calls in a short time.",
+                    "Wait a minute and retry.",
+                    retryable=True,
+                    status=429,
+                )
+            return AmplifyError(
+                f"Amplify answered {code or 'an error'} for app {app_id} in {region}: {message}",
+                "An unexpected Amplify API error.",
+                "Retry; if it persists, check the AWS Health dashboard.",
+                retryable=code in {"InternalFailureException", "ServiceUnavailable"},
+            )
+        return AmplifyError(
+            f"The Amplify check for {partition} failed ({type(exc).__name__}).",
+            "An unexpected error while calling AWS.",
+            "Retry; if it persists, check the bot's AWS configuration.",
+            retryable=True,
+        )
