@@ -180,7 +180,8 @@ class FakeGitHub:
         self.refs = set(refs or {"main"})
         self.declared_inputs = set(declared_inputs or {"partition"})
         self.mode = "return_run_details"
-        self.run_name: str | None = "amm {partition}"  # display_title template; None → workflow name
+        # display_title template; None → GitHub's default (the workflow name)
+        self.run_name: str | None = "amm {partition}"
         self.appear_after_lists = 0
         self.deny_write = False
         self.workflow_state = "active"
