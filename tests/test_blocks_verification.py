@@ -125,6 +125,7 @@ def test_mismatch_row_is_marked() -> None:
     )
     table = section_texts(dicts(verification_blocks(report, rollout_id="r", rerun_value="r")))[0]
     assert "❌ *Arda-DemoOAM*" in table and "differs from the other vaults" in table
+    assert "version ❌ `3.0`" in table and "version ✅ `3.1`" in table
 
 
 def test_limits_with_very_many_problems() -> None:

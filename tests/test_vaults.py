@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import pickle
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -296,7 +298,7 @@ async def test_unknown_op_error_is_quoted_short(fake: FakeOp) -> None:
 
 
 async def test_reads_are_concurrent_and_once_per_vault(fake: FakeOp) -> None:
-    fake.set_delay(0.5)
+    fake.set_delay(1.0)
     started = time.monotonic()
     report = await verify(fake)
     elapsed = time.monotonic() - started
@@ -305,10 +307,10 @@ async def test_reads_are_concurrent_and_once_per_vault(fake: FakeOp) -> None:
     assert sorted(c["argv"][4] for c in reads) == sorted(VAULTS)  # once each
     assert [c["argv"][:2] for c in fake.calls()].count(["vault", "list"]) == 1
     starts = [c["started"] for c in fake.calls()]
-    # Sequential calls would start ≥0.5 s apart; concurrent ones all start before the
+    # Sequential calls would start ≥1 s apart; concurrent ones all start before the
     # first has finished.
-    assert max(starts) - min(starts) < 0.5
-    assert elapsed < 5 * 0.5
+    assert max(starts) - min(starts) < 1.0
+    assert elapsed < 4.0  # five sequential calls would take at least 5 s
 
 
 async def test_vault_always_passed_and_no_shell(fake: FakeOp) -> None:
@@ -350,6 +352,70 @@ async def test_op_path_wrapper_works_without_extra_env(fake: FakeOp) -> None:
     report = await reader.verify(VAULTS, SYSTEMS_VAULT)
     assert report.ok
     assert len(fake.calls()) == 5
+
+
+# ------------------------------------------------------- the fake speaks like op
+
+
+def run_fake(fake: FakeOp, *args: str, token: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), **fake.env()}
+    if token:
+        env["OP_SERVICE_ACCOUNT_TOKEN"] = fake.token
+    return subprocess.run(
+        [str(FakeOp.BIN_DIR / "op"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_fake_op_formats(fake: FakeOp) -> None:
+    done = run_fake(fake, "item", "get", TITLE, "--vault=Arda-DevOAM", "--format=json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["vault"]["name"] == "Arda-DevOAM" and data["title"] == TITLE
+    labels = {f["label"]: f for f in data["fields"]}
+    assert labels["credentialSecret"]["type"] == "CONCEALED"
+    assert labels["version"]["reference"] == f"op://Arda-DevOAM/{TITLE}/version"
+
+    fake.remove_item("Arda-StageOAM")
+    done = run_fake(fake, "item", "get", TITLE, "--vault", "Arda-StageOAM", "--format", "json")
+    assert done.returncode == 1 and done.stdout == ""
+    assert re.fullmatch(
+        r'\[ERROR\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d "Amazon Creators API" isn\'t an item in '
+        r'the "Arda-StageOAM" vault\. Specify the item with its UUID, name, or domain\.\n',
+        done.stderr,
+    )
+    done = run_fake(fake, "item", "get", TITLE, "--vault", "Arda-Nope", "--format", "json")
+    assert '"Arda-Nope" isn\'t a vault in this account.' in done.stderr
+
+    fake.duplicate_item("Arda-DevOAM")
+    done = run_fake(fake, "item", "get", TITLE, "--vault", "Arda-DevOAM", "--format", "json")
+    assert f'More than one item matches "{TITLE}". Try again' in done.stderr
+    assert done.stderr.count("\t* for the item") == 2
+
+    assert run_fake(fake, "--version", token=False).stdout.strip() == "2.31.1"
+    assert "not currently signed in" in run_fake(fake, "whoami", token=False).stderr
+    listing = json.loads(run_fake(fake, "vault", "list", "--format", "json").stdout)
+    assert {v["name"] for v in listing} == {*VAULTS, SYSTEMS_VAULT}
+    assert all(
+        c["token_set"] is (c["argv"] not in (["--version"], ["whoami"])) for c in fake.calls()
+    )
+
+
+def test_from_settings() -> None:
+    from bot.settings import EnvSettings, FileConfig, Settings
+
+    env = EnvSettings(
+        slack_bot_token=SecretStr("xoxb-1"),
+        op_service_account_token=SecretStr("ops_abc"),
+        op_cli_path="/opt/op",
+    )
+    reader = VaultReader.from_settings(Settings(env, FileConfig(), None))
+    assert (reader.op_path, reader.item_title, reader.timeout) == ("/opt/op", TITLE, 30.0)
+    assert "ops_abc" not in repr(reader)
 
 
 # ------------------------------------------------------------- error classification

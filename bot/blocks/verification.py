@@ -47,16 +47,16 @@ def _row_line(row: VaultRow) -> str:
     if not row.read:
         first = row.problems[0].symptom if row.problems else "not read"
         return f"{head} — not read: {_esc(first)}"
+    # A field can be fine on its own while the vault disagrees with the others.
+    differs = {p.field for p in row.problems if p.code in {"value_mismatch", "secret_mismatch"}}
     parts = []
     for field in row.fields:
-        part = f"{field.label} {_mark(field.ok)}"
+        part = f"{field.label} {_mark(field.ok and field.label not in differs)}"
         if field.shown:
             part += f" `{_esc(field.shown[:40])}`"
         parts.append(part)
     line = f"{head} — " + " · ".join(parts)
-    # A field can be fine on its own while the vault disagrees with the others.
-    extra = [p for p in row.problems if p.code in {"value_mismatch", "secret_mismatch"}]
-    if extra:
+    if differs:
         line += " — differs from the other vaults"
     elif not row.ok and all(f.ok for f in row.fields):
         line += " — see below"

@@ -30,12 +30,15 @@ import secrets
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from bot.integrations.errors import IntegrationError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -398,6 +401,17 @@ class VaultReader:
         self.timeout = timeout
         # Added to the child's environment (tests point the fake op at its state this way).
         self._extra_env = dict(extra_env or {})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VaultReader:
+        """OP_CLI_PATH, OP_SERVICE_ACCOUNT_TOKEN and the YAML's onepassword section."""
+        section = settings.config.onepassword
+        return cls(
+            settings.env.op_cli_path,
+            settings.env.op_service_account_token,
+            section.item_title,
+            timeout=section.timeout_seconds,
+        )
 
     def __repr__(self) -> str:
         return f"VaultReader(op_path={self.op_path!r}, item_title={self.item_title!r})"
