@@ -79,7 +79,9 @@ def create_app(settings: Settings, deps: Deps) -> AsyncApp:
     return app
 
 
-def create_web_app(bolt: AsyncApp, deps: Deps, ready: Callable[[], Awaitable[bool]]) -> web.Application:
+def create_web_app(
+    bolt: AsyncApp, deps: Deps, ready: Callable[[], Awaitable[bool]]
+) -> web.Application:
     """One aiohttp server: Slack's endpoint, health, readiness and metrics."""
 
     async def slack_events(request: web.Request) -> web.Response:

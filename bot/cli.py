@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the bot (HTTP mode, or Socket Mode with SLACK_APP_TOKEN)")
-    sub.add_parser("check", help="preflight: validate config and reach every system; changes nothing")
+    sub.add_parser(
+        "check", help="preflight: validate config and reach every system; changes nothing"
+    )
     args = parser.parse_args(argv)
 
     settings = _load()

@@ -8,7 +8,12 @@ from typing import Any
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.integrations.amplify import AmplifyChecker
+from bot.integrations.bff import SmokeTester, load_dto_schema
+from bot.integrations.github import GitHubActions
+from bot.integrations.linear import LinearClient
 from bot.integrations.slack import SlackNotifier, make_web_client
+from bot.integrations.vaults import VaultReader
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store import Store
@@ -21,17 +26,52 @@ class Deps:
     slack: AsyncWebClient
     notifier: SlackNotifier
     store: Store
+    vaults: VaultReader
+    bff: SmokeTester
+    amplify: AmplifyChecker
+    linear: LinearClient | None = None
+    github: GitHubActions | None = None
     metrics: Metrics = field(default_factory=Metrics)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
     env = settings.env
+    cfg = settings.config
     slack = make_web_client(env.slack_bot_token.get_secret_value(), env.slack_api_url)
+    linear = (
+        LinearClient(session, env.linear_api_url, env.linear_api_key)
+        if env.linear_api_key is not None
+        else None
+    )
+    gh = cfg.github
+    github = (
+        GitHubActions(
+            session, env.github_api_url, env.github_token, gh.repository, gh.workflow, gh.ref
+        )
+        if env.github_token is not None
+        else None
+    )
     return Deps(
         settings=settings,
         session=session,
         slack=slack,
         notifier=SlackNotifier(slack),
         store=Store(settings.database_url),
+        vaults=VaultReader(
+            env.op_cli_path,
+            env.op_service_account_token,
+            cfg.onepassword.item_title,
+            timeout=cfg.onepassword.timeout_seconds,
+        ),
+        linear=linear,
+        github=github,
+        bff=SmokeTester(
+            session,
+            path=cfg.smoke.path,
+            asin=cfg.smoke.asin,
+            schema=load_dto_schema(cfg.smoke.dto_schema),
+            timeout=cfg.smoke.timeout_seconds,
+        ),
+        amplify=AmplifyChecker(),
     )

@@ -48,7 +48,7 @@ class SlackSection(_Strict):
     @classmethod
     def _user_ids(cls, value: list[str]) -> list[str]:
         for uid in value:
-            if not uid or not uid[0] in "UW" or not uid.isalnum():
+            if not uid or uid[0] not in "UW" or not uid.isalnum():
                 raise ValueError(
                     f"{uid!r} is not a Slack user ID (they look like U0123ABCD; "
                     "find it in the person's Slack profile → ⋯ → Copy member ID)"
@@ -58,6 +58,10 @@ class SlackSection(_Strict):
 
 class LinearSection(_Strict):
     issue: str = "PDEV-446"
+    # A comment that Linear could not take is retried with a doubling pause, durably,
+    # until it is delivered: first after this many seconds, then at most this far apart.
+    retry_initial_seconds: float = Field(default=10.0, gt=0)
+    retry_max_seconds: float = Field(default=600.0, gt=0)
 
 
 class GitHubSection(_Strict):
@@ -275,7 +279,9 @@ def _format_error(exc: ValidationError, prefix: str, env: bool) -> list[str]:
             name = loc[0].upper() if loc else "?"
             hint = _ENV_HINTS.get(loc[0] if loc else "", "")
             msg = "is missing" if err["type"] == "missing" else err["msg"]
-            problems.append(f"{name} {msg}" + (f": {hint}" if hint and err["type"] == "missing" else ""))
+            problems.append(
+                f"{name} {msg}" + (f": {hint}" if hint and err["type"] == "missing" else "")
+            )
         else:
             key = ".".join([prefix, *loc]) if loc else prefix
             msg = err["msg"].removeprefix("Value error, ")
@@ -292,8 +298,10 @@ def load_file_config(path: Path) -> FileConfig:
         raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
     except OSError as exc:
         raise ConfigError(
-            [f"CREATORS_ONBOARD_CONFIG: cannot read {path} ({exc.strerror}); "
-             "copy creators-onboard.example.yml there or point the variable at your file"]
+            [
+                f"CREATORS_ONBOARD_CONFIG: cannot read {path} ({exc.strerror}); "
+                "copy creators-onboard.example.yml there or point the variable at your file"
+            ]
         ) from None
     if raw is None:
         raw = {}
@@ -332,7 +340,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if env is not None and env.slack_app_token is None and env.slack_signing_secret is None:
         problems.append(
             "SLACK_SIGNING_SECRET is missing: HTTP mode needs it to check that requests come "
-            "from Slack (Basic Information → Signing Secret), or set SLACK_APP_TOKEN for Socket Mode"
+            "from Slack (Basic Information → Signing Secret); or set SLACK_APP_TOKEN "
+            "for Socket Mode"
         )
     if problems or env is None:
         raise ConfigError(problems)

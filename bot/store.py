@@ -62,10 +62,10 @@ class Store:
         with self._engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
 
-    async def ping(self, timeout: float = 2.0) -> bool:
-        """True when the database answers within `timeout` seconds."""
+    async def ping(self, within: float = 2.0) -> bool:
+        """True when the database answers within `within` seconds."""
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._ping), timeout)
+            await asyncio.wait_for(asyncio.to_thread(self._ping), within)
         except (TimeoutError, sa.exc.SQLAlchemyError, OSError):
             return False
         return True

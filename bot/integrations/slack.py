@@ -69,6 +69,7 @@ class SlackNotifier:
         blocks: BlocksLike | None = None,
         *,
         thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> str:
         await self._pace(channel)
         resp = await self.client.chat_postMessage(
@@ -76,6 +77,7 @@ class SlackNotifier:
             text=text,
             blocks=_dicts(blocks),
             thread_ts=thread_ts,
+            reply_broadcast=broadcast if thread_ts else None,
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -99,9 +101,7 @@ class SlackNotifier:
             channel=channel, user=user, text=text, blocks=_dicts(blocks), thread_ts=thread_ts
         )
 
-    async def respond(
-        self, response_url: str, text: str, blocks: BlocksLike | None = None
-    ) -> None:
+    async def respond(self, response_url: str, text: str, blocks: BlocksLike | None = None) -> None:
         """Answer through an interaction's response_url (ephemeral, replaces nothing)."""
         webhook = AsyncWebhookClient(response_url, session=self.client.session)
         await webhook.send(

@@ -1,0 +1,92 @@
+"""The live status board (engineering channel, App Home, `status`) — pure Block Kit."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.runbook.model import Runbook
+from bot.workflows.state import PartitionState, RolloutState
+
+_STATUS_TITLE = {
+    "active": "in progress",
+    "halted": "HALTED",
+    "complete": "complete",
+    "aborted": "aborted",
+}
+
+_PARTITION_MARK = {"pending": "◻️", "running": "🔄", "green": "✅", "red": "❌"}
+
+
+def _phase_lines(state: RolloutState, runbook: Runbook) -> list[str]:
+    current = runbook.step(state.step).phase
+    lines = []
+    for phase in runbook.phases:
+        if state.status == "complete" or phase.number < current:
+            mark = "✅"
+        elif phase.number == current:
+            mark = "❌" if state.status == "halted" else "▶️"
+        else:
+            mark = "◻️"
+        lines.append(f"{mark} {phase.number}. {phase.name} — {phase.persona}")
+    return lines
+
+
+def partition_line(p: PartitionState) -> str:
+    text = f"{_PARTITION_MARK[p.status]} *{p.name}* — {p.status}"
+    if p.run_url:
+        text += f" (<{p.run_url}|run>)"
+    if p.status == "green" and p.finished_at:
+        text += f" at {p.finished_at}"
+    if p.status == "red" and p.failed_check:
+        text += f": {p.failed_check}"
+    return text
+
+
+def status_summary(state: RolloutState, runbook: Runbook) -> str:
+    step = runbook.step(state.step)
+    if state.status == "active":
+        who = state.owner if step.persona == "accountOwner" else state.devops
+        waiting = "the bot" if step.persona == "bot" else f"<@{who}> ({step.persona})"
+        return f"Now at *{step.title}* — waiting on {waiting}."
+    if state.status == "halted":
+        return f"Halted: {state.halt_reason or 'a check failed'}."
+    if state.status == "aborted":
+        return f"Aborted: {state.abort_reason or 'no reason given'}."
+    return "Rollout complete: all partitions green, smoke tests pass."
+
+
+def status_board_blocks(state: RolloutState, runbook: Runbook) -> list[Block]:
+    title = f"Creators API rollout {state.rollout_id} — {_STATUS_TITLE[state.status]}"
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        SectionBlock(text=MarkdownTextObject(text=status_summary(state, runbook))),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(_phase_lines(state, runbook)))),
+    ]
+    if state.partitions:
+        blocks.append(DividerBlock())
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="*Partitions* (in order, prod last)\n"
+                    + "\n".join(partition_line(p) for p in state.partitions)
+                )
+            )
+        )
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"accountOwner <@{state.owner}> · devOps <@{state.devops}> · "
+                    f"started by <@{state.started_by}> at {state.started_at}"
+                )
+            ]
+        )
+    )
+    return blocks

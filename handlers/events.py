@@ -1,0 +1,41 @@
+"""Events: the App Home tab, and direct messages to the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
+
+from bot.blocks.home import home_blocks
+from bot.deps import Deps
+from bot.runbook import load_runbook
+from bot.workflows import service
+
+
+async def _ack(ack: AsyncAck) -> None:
+    await ack()
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def publish_home(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        rollout_id = await service.active_rollout_id() or await service.latest_rollout_id()
+        state = await service.read_state(rollout_id) if rollout_id else None
+        blocks = home_blocks(state, load_runbook(), viewer=user, config=deps.settings.config)
+        await deps.notifier.publish_home(user, blocks)
+
+    app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
+
+    async def on_dm(event: dict[str, Any], say: AsyncSay) -> None:
+        # Our own messages and edits come back as events too: answer people only.
+        if event.get("bot_id") or event.get("subtype"):
+            return
+        await say(
+            text="I follow the buttons in my messages and `/creators-onboard` commands. "
+            "Type `/creators-onboard help` for the list, or `/creators-onboard status`.",
+            thread_ts=event.get("thread_ts") or event.get("ts"),
+        )
+
+    app.event("message")(ack=_ack, lazy=[on_dm])
