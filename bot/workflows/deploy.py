@@ -1,0 +1,492 @@
+"""Phases 7–9: deploy each partition in order, confirm, smoke-test, halt, complete.
+
+Each partition is its own verification event (the seeds' lesson: the bug that fires
+only on prod is met last). A partition goes only when every earlier one is green; any
+red check halts the rollout with rollback guidance and touches nothing later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dbos import DBOS, Queue
+
+from bot.blocks.deploy import (
+    COMPLETE_TEXT,
+    complete_blocks,
+    deploy_gate_blocks,
+    halt_card_blocks,
+    partition_green_blocks,
+)
+from bot.blocks.smoke import smoke_report_blocks
+from bot.blocks.steps import to_dicts
+from bot.integrations.bff import SmokeCheck, SmokeReport
+from bot.integrations.errors import IntegrationError
+from bot.integrations.github import Run, conclusion_diagnosis
+from bot.logging import get_logger
+from bot.runbook.model import Runbook
+from bot.runbook.rollback import RollbackContext, rollback_steps
+from bot.settings import Partition
+from bot.workflows.common import (
+    audit_step,
+    ephemeral_step,
+    now_step,
+    post_in_thread,
+    publish,
+    refresh,
+    safe,
+    start_linear,
+    start_linear_log,
+    tell_engineering,
+    transition,
+)
+from bot.workflows.runtime import current
+from bot.workflows.state import Decision, Event, PartitionState, RolloutState
+
+log = get_logger(__name__)
+
+# Smoke tests call Amazon's Creators API through the BFF: 1 TPS per credential triple.
+SMOKE_QUEUE = Queue("creators-api-smoke", limiter={"limit": 1, "period": 1.0})
+
+
+def _error(exc: IntegrationError) -> dict[str, Any]:
+    return {"error": exc.as_dict()}
+
+
+# ------------------------------------------------------------------------------ steps
+
+
+@DBOS.step()
+async def pr_gate_step() -> str | None:
+    """None when the optional infrastructure-PR gate holds, else why it does not."""
+    deps = current()
+    number = deps.settings.config.github.pull_request
+    if number is None:
+        return None
+    if deps.github is None:
+        return "GITHUB_TOKEN is not set, so I cannot check the infrastructure pull request."
+    try:
+        merged = await deps.github.pull_request_merged(number)
+    except IntegrationError as exc:
+        return f"{exc.symptom} {exc.fix}"
+    if merged:
+        return None
+    return (
+        f"Infrastructure pull request #{number} in {deps.github.repository} is not merged yet. "
+        "The deploy reads the vaults through code that PR adds: merge it first, then deploy."
+    )
+
+
+@DBOS.step()
+async def dispatch_step(partition: str, not_before: str) -> dict[str, Any]:
+    """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
+    deps = current()
+    if deps.github is None:
+        return {
+            "error": {
+                "symptom": "The bot cannot start amm.yml.",
+                "cause": "GITHUB_TOKEN is not set.",
+                "fix": "Set GITHUB_TOKEN to a token with actions:write on the infrastructure "
+                "repository, restart the bot, then retry.",
+            }
+        }
+    part = deps.settings.config.partition(partition)
+    assert part is not None
+    since = datetime.fromisoformat(not_before)
+    try:
+        # After a crash this step runs again: look for the run before dispatching.
+        existing = await deps.github.find_run(not_before=since, inputs=part.workflow_inputs)
+        if existing is not None:
+            return {"run_id": existing.id, "html_url": existing.html_url, "via": "adopted"}
+        result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
+    except IntegrationError as exc:
+        deps.metrics.integration_errors.labels("github").inc()
+        return _error(exc)
+    return result.model_dump(mode="json")
+
+
+@DBOS.step()
+async def follow_step(run_id: int) -> dict[str, Any]:
+    deps = current()
+    assert deps.github is not None
+    cfg = deps.settings.config.github
+    try:
+        run = await deps.github.follow(
+            run_id,
+            poll_interval=cfg.poll_interval_seconds,
+            timeout=cfg.run_timeout_minutes * 60,
+        )
+    except IntegrationError as exc:
+        deps.metrics.integration_errors.labels("github").inc()
+        return _error(exc)
+    return {"run": run.model_dump(mode="json")}
+
+
+@DBOS.step()
+async def amplify_step(partition: str) -> dict[str, Any]:
+    deps = current()
+    part = deps.settings.config.partition(partition)
+    assert part is not None and part.amplify is not None
+    try:
+        report = await deps.amplify.check(
+            part.amplify.app_id, part.amplify.branch, part.region, partition_name=part.name
+        )
+    except IntegrationError as exc:
+        deps.metrics.integration_errors.labels("amplify").inc()
+        return {"ok": False, "problem": exc.as_dict()}
+    dumped = report.model_dump(mode="json")
+    problem = {"symptom": report.symptom, "cause": report.cause, "fix": report.fix}
+    return {"ok": report.ok, "problem": problem, "report": dumped}
+
+
+@DBOS.step()
+async def smoke_step(partition: str) -> dict[str, Any]:
+    deps = current()
+    settings = deps.settings
+    part = settings.config.partition(partition)
+    assert part is not None
+    if not part.bff_url:
+        return SmokeReport(
+            ok=False,
+            bff_url="",
+            asin=settings.config.smoke.asin,
+            checks=[
+                SmokeCheck(
+                    name="configuration",
+                    ok=False,
+                    symptom=f"No BFF URL is configured for {partition}.",
+                    cause=f"partitions[{partition}].bff_url is missing from the YAML.",
+                    fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
+                    "restart the bot, then retry.",
+                )
+            ],
+        ).model_dump(mode="json")
+    report = await deps.bff.run(
+        part.bff_url,
+        settings.bff_token(part),
+        throttle_check=settings.config.smoke.throttle_check,
+        token_env=part.bff_token_env,
+        partition=part.name,
+    )
+    return report.model_dump(mode="json")
+
+
+@DBOS.workflow(name="smoke")
+async def smoke_workflow(partition: str) -> dict[str, Any]:
+    return await smoke_step(partition)
+
+
+async def run_smoke(partition: str) -> SmokeReport:
+    """Run the smoke test through the 1-per-second queue and wait for it."""
+    handle = await SMOKE_QUEUE.enqueue_async(smoke_workflow, partition)
+    return SmokeReport.model_validate(await handle.get_result())
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _order(state: RolloutState) -> list[str]:
+    return [p.name for p in state.partitions]
+
+
+def _next_partition(state: RolloutState) -> PartitionState | None:
+    return next((p for p in state.partitions if p.status != "green"), None)
+
+
+def _config(name: str) -> Partition:
+    part = current().settings.config.partition(name)
+    assert part is not None, name
+    return part
+
+
+def _log_body(state: RolloutState) -> str:
+    lines = [f"Creators API rollout {state.rollout_id} — deploy log (kept current by the bot)", ""]
+    for p in state.partitions:
+        when = f" at {p.finished_at}" if p.finished_at else ""
+        run = f" — {p.run_url}" if p.run_url else ""
+        lines.append(f"- {p.name}: {p.status}{when}{run}")
+    return "\n".join(lines)
+
+
+async def open_gate(state: RolloutState, runbook: Runbook) -> None:
+    """Offer devOps the next partition (the one primary button on the message)."""
+    nxt = _next_partition(state)
+    if nxt is None:
+        return
+    done = [p.name for p in state.partitions if p.status == "green"]
+    blocks = deploy_gate_blocks(state.rollout_id, nxt.name, order=_order(state), done=done)
+    await post_in_thread(state, "devOps", f"Ready to deploy {nxt.name}", to_dicts(blocks))
+
+
+async def _reply(event: Event, text: str, state: RolloutState) -> None:
+    await safe(ephemeral_step(event.user, text, event.channel, event.response_url))
+    await safe(
+        audit_step(
+            state.rollout_id,
+            event.user,
+            event.name,
+            "refused",
+            text[:200],
+            f"{state.rollout_id}:refused:{event.user}:{event.name}:{event.at}",
+        )
+    )
+
+
+def refusal(state: RolloutState, runbook: Runbook, name: str, partition: str | None) -> str | None:
+    """Why a deploy/retry/smoke can not happen now (None when it can). Pure."""
+    order = " → ".join(_order(state))
+    if state.step != "deploy_gate" or not state.verification_ok:
+        step = runbook.step(state.step)
+        return (
+            "Deploys open only after the four vaults verify green. "
+            f"The rollout is now at *{step.title}*."
+        )
+    running = next((p for p in state.partitions if p.status == "running"), None)
+    if running is not None:
+        return f"{running.name} is deploying right now; wait for it to finish (status board)."
+    if name == "retry":
+        if state.status != "halted":
+            return "Nothing is halted, so there is nothing to retry."
+        return None
+    if partition is None or state.partition(partition) is None:
+        return f"Which partition? One of: {', '.join(_order(state))}."
+    if name == "smoke":
+        target = state.partition(partition)
+        if target is not None and target.attempts == 0:
+            return f"{partition} has not been deployed in this rollout yet; deploy it first."
+        return None
+    if state.status == "halted":
+        return f"The rollout is halted ({state.halt_reason}). Retry or abort first."
+    nxt = _next_partition(state)
+    if nxt is None:
+        return "Every partition is green already."
+    if partition != nxt.name:
+        target = state.partition(partition)
+        if target is not None and target.status == "green":
+            return f"{partition} is already green (at {target.finished_at})."
+        return (
+            f"Out of order: partitions go {order}, each only after the one before is green. "
+            f"Deploy *{nxt.name}* next."
+        )
+    return None
+
+
+async def handle(state: RolloutState, runbook: Runbook, event: Event, decision: Decision) -> None:
+    why = refusal(state, runbook, decision.kind, decision.partition)
+    if why is not None:
+        await _reply(event, why, state)
+        return
+    if decision.kind == "smoke":
+        assert decision.partition is not None
+        report = await run_smoke(decision.partition)
+        blocks = smoke_report_blocks(decision.partition, report)
+        text = f"Smoke test of {decision.partition}: {'green' if report.ok else 'red'}"
+        await post_in_thread(state, "devOps", text, to_dicts(blocks))
+        await tell_engineering(state, f"{'✅' if report.ok else '❌'} {text} (on demand).")
+        return
+    if decision.kind == "retry":
+        red = next(p for p in state.partitions if p.status == "red")
+        await run_partition(state, runbook, red.name, actor=event.user, at=event.at, retry=True)
+        return
+    if not any(p.attempts for p in state.partitions):
+        gate = await pr_gate_step()
+        if gate is not None:
+            await _reply(event, gate, state)
+            return
+    assert decision.partition is not None
+    await run_partition(state, runbook, decision.partition, actor=event.user, at=event.at)
+
+
+async def run_partition(
+    state: RolloutState, runbook: Runbook, name: str, *, actor: str, at: str, retry: bool = False
+) -> None:
+    part = _config(name)
+    ps = state.partition(name)
+    assert ps is not None
+    resume = retry and ps.failed_check == "follow" and ps.run_id is not None
+    ps.attempts += 1
+    ps.status = "running"
+    ps.started_at = at
+    ps.failed_check = None
+    ps.detail = None
+    state.status = "active"
+    state.halt_reason = None
+    await transition(
+        state, actor=actor, action=f"{'retry' if retry else 'deploy'}:{name}", at=at, to_step=None
+    )
+    await refresh(state, runbook)
+    await publish(state)
+    await tell_engineering(
+        state, f"🔄 Deploying *{name}* (attempt {ps.attempts}), started by <@{actor}>."
+    )
+
+    if not resume:
+        ps.run_id, ps.run_url = None, None
+        not_before = await now_step()
+        dispatched = await dispatch_step(name, not_before)
+        if "error" in dispatched:
+            await halt(
+                state,
+                runbook,
+                name,
+                "dispatch",
+                "amm.yml could not be started",
+                dispatched["error"],
+            )
+            return
+        ps.run_id = int(dispatched["run_id"])
+        ps.run_url = dispatched.get("html_url") or None
+    link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
+    await post_in_thread(state, "devOps", f"🔄 `amm.yml` for *{name}*: {link}. I'm following it.")
+    await tell_engineering(state, f"🔄 `amm.yml` for *{name}*: {link}")
+    await refresh(state, runbook)
+    await publish(state)
+
+    assert ps.run_id is not None
+    followed = await follow_step(ps.run_id)
+    if "error" in followed:
+        await halt(
+            state,
+            runbook,
+            name,
+            "follow",
+            "the amm.yml run could not be followed",
+            followed["error"],
+        )
+        return
+    run = Run.model_validate(followed["run"])
+    ps.run_url = run.html_url or ps.run_url
+    diagnosis = conclusion_diagnosis(run, partition=name)
+    if diagnosis is not None:
+        await halt(
+            state, runbook, name, "run", f"amm.yml run {run.conclusion}", diagnosis.as_dict()
+        )
+        return
+    checks: list[tuple[str, bool, str]] = [("amm.yml", True, "run succeeded")]
+
+    if part.amplify is not None:
+        report = await amplify_step(name)
+        if not report.get("ok"):
+            await halt(
+                state,
+                runbook,
+                name,
+                "amplify",
+                "Amplify variables missing",
+                report.get("problem") or {},
+            )
+            return
+        checks.append(("Amplify", True, "the four AMAZON_* variables are set"))
+
+    smoke = await run_smoke(name)
+    if not smoke.ok:
+        failed = smoke.failed[0]
+        title = f"smoke test: {failed.name}" + (f" ({failed.code})" if failed.code else "")
+        await halt(
+            state,
+            runbook,
+            name,
+            "smoke",
+            title,
+            {"symptom": failed.symptom, "cause": failed.cause, "fix": failed.fix},
+            smoke=smoke,
+        )
+        return
+    checks.append(("smoke test", True, f"import of {smoke.asin} and error paths behave"))
+
+    ps.status = "green"
+    ps.finished_at = await now_step()
+    await transition(state, actor="bot", action=f"green:{name}", at=ps.finished_at, to_step=None)
+    blocks = partition_green_blocks(
+        name, finished_at=ps.finished_at, run_url=ps.run_url, checks=checks
+    )
+    await post_in_thread(state, "devOps", f"{name} is green", to_dicts(blocks))
+    await tell_engineering(state, f"✅ *{name}* green at {ps.finished_at}.")
+    await start_linear_log(state, _log_body(state))
+    if _next_partition(state) is None:
+        await complete(state, runbook)
+    else:
+        await open_gate(state, runbook)
+
+
+async def halt(
+    state: RolloutState,
+    runbook: Runbook,
+    name: str,
+    failed_check: str,
+    title: str,
+    problem: dict[str, Any],
+    *,
+    smoke: SmokeReport | None = None,
+) -> None:
+    part = _config(name)
+    ps = state.partition(name)
+    assert ps is not None
+    ps.status = "red"
+    ps.failed_check = failed_check
+    ps.detail = title
+    state.status = "halted"
+    state.halt_reason = f"{name}: {title}"
+    at = await now_step()
+    await transition(state, actor="bot", action=f"halt:{name}", at=at, to_step=None, note=title)
+    order = _order(state)
+    later = order[order.index(name) + 1 :]
+    cfg = current().settings.config.github
+    rollback = rollback_steps(
+        RollbackContext(
+            partition=name,
+            region=part.region,
+            vault=part.vault,
+            repository=cfg.repository,
+            workflow=cfg.workflow,
+            ref=cfg.ref,
+            run_url=ps.run_url,
+            later=later,
+        )
+    )
+    symptom = str(problem.get("symptom") or title)
+    cause = str(problem.get("cause") or "See the details above.")
+    fix = str(problem.get("fix") or "Follow the rollback procedure, then retry.")
+    blocks = halt_card_blocks(
+        state.rollout_id,
+        name,
+        check=title,
+        symptom=symptom,
+        cause=cause,
+        fix=fix,
+        rollback=rollback,
+        untouched=later,
+    )
+    if smoke is not None:
+        await post_in_thread(
+            state, "devOps", f"Smoke test of {name}", to_dicts(smoke_report_blocks(name, smoke))
+        )
+    await post_in_thread(
+        state, "devOps", f"Rollout halted at {name}: {title}", to_dicts(blocks), broadcast=True
+    )
+    await tell_engineering(
+        state,
+        f":octagonal_sign: Rollout halted at *{name}*: {title}. {symptom} "
+        "Later partitions untouched.",
+    )
+    issue_text = (
+        f"Rollout {state.rollout_id} HALTED at {name} ({at}): {title}.\n"
+        f"Symptom: {symptom}\nCause: {cause}\nFix: {fix}\n"
+        f"Later partitions not touched: {', '.join(later) or 'none'}."
+    )
+    await start_linear(state, f"halt-{name}-{ps.attempts}", issue_text)
+    await start_linear_log(state, _log_body(state))
+
+
+async def complete(state: RolloutState, runbook: Runbook) -> None:
+    state.status = "complete"
+    stamps = [(p.name, p.finished_at or "?") for p in state.partitions]
+    blocks = to_dicts(complete_blocks(stamps))
+    await post_in_thread(state, "accountOwner", COMPLETE_TEXT, blocks, broadcast=True)
+    await post_in_thread(state, "devOps", COMPLETE_TEXT, blocks)
+    await tell_engineering(state, f"🎉 {COMPLETE_TEXT}.", broadcast=True)
+    body = f"{COMPLETE_TEXT}.\n\nPer-partition deploy timestamps:\n" + "\n".join(
+        f"- {name}: {when}" for name, when in stamps
+    )
+    await start_linear(state, "complete", body)
