@@ -1,0 +1,315 @@
+"""`creators-onboard check` against the World's fakes: green table, then one red at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.preflight import CHECKS, Row, collect, render, run_preflight
+from bot.settings import Settings, load_settings
+from tests.fakes.op_fixture import SYSTEMS_VAULT
+from tests.scenario import (
+    BOT_TOKEN,
+    GITHUB_TOKEN,
+    LINEAR_KEY,
+    PARTITIONS,
+    PLANTED_SECRET,
+    SIGNING_SECRET,
+    VAULTS,
+    World,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = REPO / ".venv" / "bin" / "python"
+
+
+def secrets_of(world: World, *extra: str) -> list[str]:
+    values = [BOT_TOKEN, SIGNING_SECRET, LINEAR_KEY, GITHUB_TOKEN, world.op.token, PLANTED_SECRET]
+    values.extend(world.bff.tokens.values())
+    values.extend(extra)
+    return values
+
+
+def assert_no_secret(text: str, secrets: list[str]) -> None:
+    for secret in secrets:
+        assert secret not in text, f"a secret leaked into the preflight output: {secret[:8]}…"
+
+
+def settings_with(world: World, **env: str | None) -> Settings:
+    values = world.env()
+    for key, value in env.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    for key, value in values.items():
+        if key.startswith("BFF_TOKEN_"):
+            os.environ[key] = value
+    return load_settings(values)
+
+
+async def preflight(settings: Settings) -> tuple[int, str]:
+    out = io.StringIO()
+    code = await run_preflight(settings, out=out)
+    return code, out.getvalue()
+
+
+def row_lines(text: str, name: str) -> str:
+    """The row named `name` and its fix line (if any)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) >= 2 and line[7:].startswith(name + " "):
+            follow = (
+                lines[i + 1]
+                if i + 1 < len(lines) and lines[i + 1].strip().startswith("fix:")
+                else ""
+            )
+            return f"{line}\n{follow}"
+    raise AssertionError(f"no row {name!r} in:\n{text}")
+
+
+def is_green(text: str, name: str) -> bool:
+    return row_lines(text, name).startswith("GREEN")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# ------------------------------------------------------------------------- all green
+
+
+async def test_all_green_prints_every_row_and_exits_zero(world: World) -> None:
+    code, text = await preflight(world.settings())
+    assert code == 0, text
+    expected = ["config", "slack", "op", "linear", "linear: PDEV-446", "github"]
+    expected += [f"op: {VAULTS[p]}" for p in PARTITIONS] + [f"op: {SYSTEMS_VAULT}"]
+    expected += [f"bff:{p}" for p in PARTITIONS]
+    for name in expected:
+        assert is_green(text, name), row_lines(text, name)
+    assert "RED" not in text
+    assert "signed in as service account" in row_lines(text, "op")
+    assert f"{len(expected)} green, 0 red" in text
+    assert_no_secret(text, secrets_of(world))
+
+
+async def test_checks_change_nothing(world: World) -> None:
+    """Only reads: no Slack post, no Linear mutation, no dispatch, no item read."""
+    code, _ = await preflight(world.settings())
+    assert code == 0
+    slack_methods = {c.method for c in world.slack.calls()}
+    assert slack_methods <= {"auth.test"}, slack_methods
+    assert set(world.linear.operations()) <= {"Viewer", "IssueVisible"}
+    assert world.linear.comments_on() == []
+    assert all(r.method in ("GET", "HEAD") for r in world.github.requests)
+    assert world.github.dispatches == []
+    assert world.op.item_reads() == []
+    commands = {tuple(c["argv"][:2]) for c in world.op.calls()}
+    assert commands <= {("whoami", "--format"), ("vault", "list")}, commands
+    # The BFF only saw plain GETs, never the import endpoint.
+    assert all(r.method in ("GET", "HEAD") for r in world.bff.requests)
+
+
+async def test_checks_run_concurrently(world: World) -> None:
+    """Five slow checks of 0.4 s each take about 0.4 s together, not 2 s."""
+
+    async def slow(_: Settings, __: Any) -> list[Row]:
+        await asyncio.sleep(0.4)
+        return [Row("slow", True, "ok")]
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    rows = await collect(world.settings(), [slow] * 5)
+    assert len(rows) == 5
+    assert loop.time() - started < 1.5
+
+
+async def test_a_crashing_check_becomes_a_red_row(world: World) -> None:
+    async def broken(_: Settings, __: Any) -> list[Row]:
+        raise RuntimeError(f"boom {BOT_TOKEN}")
+
+    broken.__name__ = "check_broken"
+    rows = await collect(world.settings(), [broken, *CHECKS[:1]])
+    assert rows[0].name == "broken" and not rows[0].ok
+    assert BOT_TOKEN not in render(rows)
+
+
+# ------------------------------------------------------------------------- one red each
+
+
+async def test_hidden_vault_is_red_with_the_fix(world: World) -> None:
+    world.op.hide_vault("Arda-StageOAM")
+    code, text = await preflight(world.settings())
+    assert code != 0
+    row = row_lines(text, "op: Arda-StageOAM")
+    assert row.startswith("RED")
+    assert "not visible to the service account" in row
+    assert "grant the service account read access to Arda-StageOAM" in row
+    assert is_green(text, "op: Arda-DevOAM")
+    assert is_green(text, "op")
+    assert "1 red" in text
+    assert_no_secret(text, secrets_of(world))
+
+
+async def test_hidden_systems_vault_is_red(world: World) -> None:
+    world.op.hide_vault(SYSTEMS_VAULT)
+    code, text = await preflight(world.settings())
+    assert code != 0
+    assert row_lines(text, f"op: {SYSTEMS_VAULT}").startswith("RED")
+
+
+async def test_op_token_unset_is_one_red_row(world: World) -> None:
+    code, text = await preflight(settings_with(world, OP_SERVICE_ACCOUNT_TOKEN=None))
+    assert code != 0
+    row = row_lines(text, "op")
+    assert row.startswith("RED") and "OP_SERVICE_ACCOUNT_TOKEN" in row
+    assert "op: Arda" not in text  # one row, not one per vault
+    assert world.op.calls() == []
+
+
+async def test_op_token_refused_is_red(world: World) -> None:
+    wrong = "ops_WRONG-service-account-token-9876543210"
+    code, text = await preflight(settings_with(world, OP_SERVICE_ACCOUNT_TOKEN=wrong))
+    assert code != 0
+    row = row_lines(text, "op")
+    assert row.startswith("RED") and "OP_SERVICE_ACCOUNT_TOKEN" in row
+    assert_no_secret(text, [*secrets_of(world), wrong])
+
+
+async def test_bad_linear_key_is_red_with_the_fix(world: World) -> None:
+    bad = "lin_api_WRONGkey9999999999"
+    code, text = await preflight(settings_with(world, LINEAR_API_KEY=bad))
+    assert code != 0
+    row = row_lines(text, "linear")
+    assert row.startswith("RED")
+    assert "LINEAR_API_KEY" in row and "fix:" in row
+    assert is_green(text, "slack") and is_green(text, "github")
+    assert_no_secret(text, [*secrets_of(world), bad])
+
+
+async def test_linear_key_unset_is_red(world: World) -> None:
+    code, text = await preflight(settings_with(world, LINEAR_API_KEY=None))
+    assert code != 0
+    row = row_lines(text, "linear")
+    assert row.startswith("RED") and "LINEAR_API_KEY" in row
+
+
+async def test_unknown_linear_issue_is_red(world: World) -> None:
+    world.config_overrides["linear"] = {"issue": "PDEV-999"}
+    code, text = await preflight(world.settings())
+    assert code != 0
+    assert is_green(text, "linear")
+    row = row_lines(text, "linear: PDEV-999")
+    assert row.startswith("RED") and "linear.issue" in row
+
+
+async def test_github_token_denied_is_red_with_the_fix(world: World) -> None:
+    bad = "ghp_WRONGtoken0000000000000000000000000"
+    code, text = await preflight(settings_with(world, GITHUB_TOKEN=bad))
+    assert code != 0
+    row = row_lines(text, "github")
+    assert row.startswith("RED") and "401" in row and "GITHUB_TOKEN" in row
+    assert_no_secret(text, [*secrets_of(world), bad])
+
+
+async def test_github_forbidden_is_red(world: World) -> None:
+    world.github.fail_next(r"/actions/workflows/", status=403, body={"message": "Forbidden"})
+    code, text = await preflight(world.settings())
+    assert code != 0
+    row = row_lines(text, "github")
+    assert row.startswith("RED") and "403" in row and "GITHUB_TOKEN" in row
+
+
+async def test_github_workflow_missing_on_ref_is_red(world: World) -> None:
+    world.config_overrides["github"] = {**world.config()["github"], "workflow": "nope.yml"}
+    code, text = await preflight(world.settings())
+    assert code != 0
+    row = row_lines(text, "github")
+    assert row.startswith("RED") and "github.workflow" in row
+
+
+async def test_github_token_unset_is_red(world: World) -> None:
+    code, text = await preflight(settings_with(world, GITHUB_TOKEN=None))
+    assert code != 0
+    assert "GITHUB_TOKEN" in row_lines(text, "github")
+
+
+async def test_bff_on_a_closed_port_is_red(world: World) -> None:
+    cfg = world.config()
+    port = closed_port()
+    cfg["partitions"][1]["bff_url"] = f"http://127.0.0.1:{port}/stage"
+    world.config_overrides["partitions"] = cfg["partitions"]
+    code, text = await preflight(world.settings())
+    assert code != 0
+    row = row_lines(text, "bff:stage")
+    assert row.startswith("RED") and "cannot reach" in row
+    assert "partitions[1].bff_url" in row
+    assert is_green(text, "bff:dev") and is_green(text, "bff:prod")
+
+
+async def test_bff_url_unset_names_the_yaml_key(world: World) -> None:
+    cfg = world.config()
+    del cfg["partitions"][3]["bff_url"]
+    world.config_overrides["partitions"] = cfg["partitions"]
+    code, text = await preflight(world.settings())
+    assert code != 0
+    row = row_lines(text, "bff:prod")
+    assert row.startswith("RED") and "partitions[3].bff_url" in row
+
+
+async def test_invalid_slack_token_is_red_with_the_fix(world: World) -> None:
+    bad = "xoxb-9999-8888-wrongbottoken"
+    code, text = await preflight(settings_with(world, SLACK_BOT_TOKEN=bad))
+    assert code != 0
+    row = row_lines(text, "slack")
+    assert row.startswith("RED") and "invalid_auth" in row and "SLACK_BOT_TOKEN" in row
+    assert_no_secret(text, [*secrets_of(world), bad])
+
+
+# ------------------------------------------------------------------------- as a command
+
+
+async def run_check(env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    proc = await asyncio.create_subprocess_exec(
+        str(PYTHON),
+        "-m",
+        "bot",
+        "check",
+        cwd=str(cwd),
+        env={**base, "PYTHONPATH": str(REPO), **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, stdout.decode(), stderr.decode()
+
+
+@pytest.mark.skipif(not PYTHON.exists(), reason="needs the project's .venv")
+async def test_cli_check_green_then_red(world: World, tmp_path: Path) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {k: v for k, v in world.env().items() if k != "DATABASE_URL"}
+    code, out, err = await run_check(env, cwd)
+    assert code == 0, out + err
+    assert "GREEN  slack" in out and "RED" not in out
+    assert_no_secret(out + err, secrets_of(world))
+
+    world.op.hide_vault("Arda-ProdOAM")
+    code, out, err = await run_check(env, cwd)
+    assert code == 1, out + err
+    assert row_lines(out, "op: Arda-ProdOAM").startswith("RED")
+    assert_no_secret(out + err, secrets_of(world))
+    # The check created nothing: not even the default SQLite file in the working directory.
+    assert not os.listdir(tmp_path / "cwd")
