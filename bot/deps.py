@@ -56,7 +56,7 @@ def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
         settings=settings,
         session=session,
         slack=slack,
-        notifier=SlackNotifier(slack),
+        notifier=SlackNotifier(slack, min_interval=cfg.slack.min_post_interval_seconds),
         store=Store(settings.database_url),
         vaults=VaultReader(
             env.op_cli_path,

@@ -43,13 +43,15 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     return config
 
 
-def launch_dbos(settings: Settings) -> None:
+async def launch_dbos(settings: Settings) -> None:
     """Launch DBOS inside the running loop and make its logs go through ours."""
     from bot.workflows import register_workflows
+    from bot.workflows.queues import register_queues
 
     register_workflows()
     DBOS(config=dbos_config(settings))
     DBOS.launch()
+    await register_queues()
     dbos_log = logging.getLogger("dbos")
     for handler in list(dbos_log.handlers):
         dbos_log.removeHandler(handler)
@@ -81,9 +83,9 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
     runner: web.AppRunner | None = None
     running: Running | None = None
     try:
-        await asyncio.to_thread(deps.store.create_tables)
+        await deps.store.create_tables()
         install(deps)
-        launch_dbos(settings)
+        await launch_dbos(settings)
         bolt = create_app(settings, deps)
         web_app = create_web_app(bolt, deps, ready=deps.store.ping)
         runner = web.AppRunner(web_app, access_log=None)
@@ -114,7 +116,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         if runner is not None:
             await runner.cleanup()
         DBOS.destroy(workflow_completion_timeout_sec=0)
-        await asyncio.to_thread(deps.store.dispose)
+        deps.store.dispose()
         if owns_session and not session.closed:
             await session.close()
 

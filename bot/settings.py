@@ -43,6 +43,8 @@ class SlackSection(_Strict):
     engineering_channel: str = ""
     account_owners: list[str] = Field(default_factory=list)
     devops: list[str] = Field(default_factory=list)
+    # Slack asks for at most one message per channel per second.
+    min_post_interval_seconds: float = Field(default=1.0, ge=0)
 
     @field_validator("account_owners", "devops")
     @classmethod

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
+T = TypeVar("T")
 
 _metadata = sa.MetaData()
 
@@ -49,14 +53,24 @@ class AuditEntry:
 
 
 class Store:
+    """Blocking SQLAlchemy work runs on the store's own threads.
+
+    Not the loop's default executor: DBOS replaces that one and shuts it down on destroy.
+    """
+
     def __init__(self, database_url: str) -> None:
         self._engine = sa.create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store")
 
-    def create_tables(self) -> None:
-        _metadata.create_all(self._engine)
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def create_tables(self) -> None:
+        await self._run(_metadata.create_all, self._engine)
 
     def dispose(self) -> None:
         self._engine.dispose()
+        self._pool.shutdown(wait=False)
 
     def _ping(self) -> None:
         with self._engine.connect() as conn:
@@ -65,7 +79,7 @@ class Store:
     async def ping(self, within: float = 2.0) -> bool:
         """True when the database answers within `within` seconds."""
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._ping), within)
+            await asyncio.wait_for(self._run(self._ping), within)
         except (TimeoutError, sa.exc.SQLAlchemyError, OSError):
             return False
         return True
@@ -100,7 +114,7 @@ class Store:
             "detail": text,
             "dedupe_key": dedupe_key,
         }
-        await asyncio.to_thread(self._record, row)
+        await self._run(self._record, row)
 
     def _entries(self, rollout_id: str | None) -> list[AuditEntry]:
         query = sa.select(audit_log).order_by(audit_log.c.id)
@@ -113,4 +127,4 @@ class Store:
             ]
 
     async def entries(self, rollout_id: str | None = None) -> list[AuditEntry]:
-        return await asyncio.to_thread(self._entries, rollout_id)
+        return await self._run(self._entries, rollout_id)

@@ -63,6 +63,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def _status() -> dict[str, Any]:
     rollout_id = await service.active_rollout_id() or await service.latest_rollout_id()
     state = await service.read_state(rollout_id) if rollout_id else None
+    if rollout_id and state is None:
+        return {
+            "text": f"{rollout_id} is starting: opening the DMs. Ask again in a moment.",
+            "response_type": "ephemeral",
+        }
     if state is None:
         return {
             "text": f"No rollout yet. devOps starts one with `{COMMAND} start`.",

@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from dbos import DBOS, Queue, SetWorkflowID
+from dbos import DBOS, SetWorkflowID
 
 from bot.blocks.home import home_blocks
 from bot.blocks.status import status_board_blocks, status_summary
@@ -19,6 +19,7 @@ from bot.blocks.steps import progress_blocks, to_dicts
 from bot.integrations.linear import LinearError
 from bot.logging import get_logger
 from bot.runbook.model import Persona, Runbook
+from bot.workflows.queues import LINEAR_LOG, queue
 from bot.workflows.runtime import current
 from bot.workflows.state import STATE_EVENT, RolloutState, Transition, record
 
@@ -26,8 +27,6 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 LINEAR_WORKFLOW = "linear_comment"
-# Rollout-log edits must land in the order they were made, even across Linear outages.
-LINEAR_LOG_QUEUE = Queue("linear-rollout-log", concurrency=1)
 
 
 # ---------------------------------------------------------------------------- steps
@@ -245,9 +244,8 @@ def start_linear_log(state: RolloutState, body: str) -> Awaitable[Any]:
 
     async def _start() -> None:
         with SetWorkflowID(f"{state.rollout_id}:linear:log:{len(state.history)}"):
-            await LINEAR_LOG_QUEUE.enqueue_async(
-                linear_comment_workflow, issue, body, comment_id, True
-            )
+            log_queue = await queue(LINEAR_LOG)
+            await log_queue.enqueue_async(linear_comment_workflow, issue, body, comment_id, True)
 
     return _start()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from dbos import DBOS, Queue
+from dbos import DBOS
 
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
@@ -41,13 +41,11 @@ from bot.workflows.common import (
     tell_engineering,
     transition,
 )
+from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
 from bot.workflows.state import Decision, Event, PartitionState, RolloutState
 
 log = get_logger(__name__)
-
-# Smoke tests call Amazon's Creators API through the BFF: 1 TPS per credential triple.
-SMOKE_QUEUE = Queue("creators-api-smoke", limiter={"limit": 1, "period": 1.0})
 
 
 def _error(exc: IntegrationError) -> dict[str, Any]:
@@ -179,7 +177,8 @@ async def smoke_workflow(partition: str) -> dict[str, Any]:
 
 async def run_smoke(partition: str) -> SmokeReport:
     """Run the smoke test through the 1-per-second queue and wait for it."""
-    handle = await SMOKE_QUEUE.enqueue_async(smoke_workflow, partition)
+    smoke_queue = await queue(SMOKE)
+    handle = await smoke_queue.enqueue_async(smoke_workflow, partition)
     return SmokeReport.model_validate(await handle.get_result())
 
 

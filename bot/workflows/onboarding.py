@@ -197,6 +197,10 @@ async def handle(state: RolloutState, runbook: Runbook, event: Event, decision: 
         )
         return
     if decision.kind == "verify":
+        if event.kind == "action" and decision.from_step == "populate":
+            await mark_done(
+                state, runbook, "populate", actor=event.user, label=decision.action_label, at=at
+            )
         await run_verification(state, runbook, actor=event.user, at=at)
         return
     if decision.kind in ("deploy", "smoke", "retry"):
@@ -204,18 +208,7 @@ async def handle(state: RolloutState, runbook: Runbook, event: Event, decision: 
         return
     # advance
     step = runbook.step(state.step)
-    ts = state.step_ts.get(step.id)
-    persona = "devOps" if step.persona == "bot" else step.persona
-    where = thread_for(state, persona)
-    if ts and where:
-        done = done_step_blocks(
-            step,
-            render_context(state),
-            actor=event.user,
-            action_label=decision.action_label,
-            when=at,
-        )
-        await safe(update_step(where[0], ts, f"Done: {step.title}", to_dicts(done)))
+    await mark_done(state, runbook, step.id, actor=event.user, label=decision.action_label, at=at)
     if decision.value:
         state.handover_channel = decision.value
     await transition(
@@ -230,6 +223,20 @@ async def handle(state: RolloutState, runbook: Runbook, event: Event, decision: 
         await notify_sent(state, at)
     if decision.to_step:
         await arrive(state, runbook, decision.to_step, at)
+
+
+async def mark_done(
+    state: RolloutState, runbook: Runbook, step_id: str, *, actor: str, label: str, at: str
+) -> None:
+    """Edit the step's message in place: no more buttons, who did it and when."""
+    step = runbook.step(step_id)
+    ts = state.step_ts.get(step.id)
+    where = thread_for(state, "devOps" if step.persona == "bot" else step.persona)
+    if ts and where:
+        done = done_step_blocks(
+            step, render_context(state), actor=actor, action_label=label, when=at
+        )
+        await safe(update_step(where[0], ts, f"Done: {step.title}", to_dicts(done)))
 
 
 async def nudge(state: RolloutState, runbook: Runbook) -> None:

@@ -1,0 +1,76 @@
+"""Shared fixtures: a World of local fakes, and databases (SQLite file, local PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scenario import World
+
+pytest_plugins = ["tests.fakes.op_fixture"]
+
+# .ci/run starts PostgreSQL and sets this; locally the Postgres tests skip when it is absent.
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_problem() -> str | None:
+    return _pg_reachable()
+
+
+def _fresh_pg_database(pg_problem: str | None) -> Iterator[str]:
+    if pg_problem is not None:
+        if os.environ.get("CI_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {pg_problem}")
+        pytest.skip(f"no local PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} ({pg_problem})")
+    import psycopg
+
+    name = f"co_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_problem: str | None
+) -> Iterator[str]:
+    """Run the test once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.sqlite'}"
+        return
+    yield from _fresh_pg_database(pg_problem)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with World(tmp_path) as w:
+        yield w
+
+
+@pytest.fixture
+async def world_db(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
+    async with World(tmp_path, database_url=database_url) as w:
+        yield w
