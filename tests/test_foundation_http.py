@@ -1,0 +1,384 @@
+"""The foundation, as Slack and an operator see it: real HTTP into the real app.
+
+Signed slash commands and events, signature and replay checks, Slack's handshakes,
+health, readiness (against a database that goes away), Prometheus metrics, refusals
+with an audit row, and direct messages. DB-touching tests run on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.commands import COMMAND, SUBCOMMANDS
+from tests.conftest import PG_ADMIN_URL
+from tests.fakes.signing import (
+    BOT_ID,
+    BOT_USER_ID,
+    FORM_CONTENT_TYPE,
+    slash_command_body,
+    ssl_check_body,
+    url_verification_body,
+)
+from tests.scenario import DEVOPS, OWNER, STRANGER, World, eventually
+
+
+def blocks_text(answer: dict[str, Any]) -> str:
+    return json.dumps(answer.get("blocks", []), ensure_ascii=False)
+
+
+def assert_help(answer: dict[str, Any]) -> None:
+    assert answer["response_type"] == "ephemeral"
+    shown = answer["text"] + blocks_text(answer)
+    for sub in SUBCOMMANDS:
+        assert f"{COMMAND} {sub.usage}" in answer["text"], sub.name
+        assert f"{COMMAND} {sub.usage}" in shown
+
+
+async def get(world: World, path: str) -> tuple[int, str, str]:
+    assert world.http is not None
+    async with world.http.get(f"{world.base_url}{path}") as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+
+
+# ------------------------------------------------------------------------ the command
+
+
+async def test_help_lists_every_subcommand(world: World) -> None:
+    async with world.bot():
+        assert_help(await world.command("help"))
+        assert_help(await world.command(""))
+        assert_help(await world.command("   ", user=STRANGER))
+
+
+async def test_unknown_subcommand_gets_help_and_a_suggestion(world: World) -> None:
+    async with world.bot():
+        answer = await world.command("stat")
+        typo = await world.command("verfy")
+        nonsense = await world.command("xyzzy")
+    assert_help(answer)
+    assert "I don't know `stat`" in blocks_text(answer)
+    assert "Did you mean" in blocks_text(answer)
+    assert_help(typo)
+    assert f"Did you mean `{COMMAND} verify`" in blocks_text(typo)
+    assert_help(nonsense)
+    assert "Did you mean" not in blocks_text(nonsense)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/commands.py parse(): difflib ranks `start` (0.89) above `status` (0.80) for "
+    "`stat`, so the help suggests the state-changing `start` instead of `status`; a prefix "
+    "match should win",
+)
+async def test_stat_suggests_status(world: World) -> None:
+    async with world.bot():
+        answer = await world.command("stat")
+    assert f"Did you mean `{COMMAND} status`" in blocks_text(answer)
+
+
+# --------------------------------------------------------------- request verification
+
+
+async def test_unsigned_request_is_rejected(world: World) -> None:
+    assert world.http is not None
+    body = slash_command_body("help", DEVOPS)
+    async with world.bot():
+        async with world.http.post(
+            f"{world.base_url}/slack/events",
+            data=body.encode(),
+            headers={"Content-Type": FORM_CONTENT_TYPE},
+        ) as resp:
+            assert resp.status == 401
+            assert "start [@owner]" not in await resp.text()
+
+
+async def test_wrong_signature_is_rejected(world: World) -> None:
+    async with world.bot():
+        status, payload = await world.post(
+            slash_command_body("help", DEVOPS), secret="not-the-signing-secret-000000"
+        )
+    assert status == 401
+    assert "start [@owner]" not in payload
+
+
+async def test_tampered_body_is_rejected(world: World) -> None:
+    assert world.http is not None
+    from tests.fakes.signing import signed_headers
+
+    body = slash_command_body("help", DEVOPS)
+    headers = signed_headers(body, "test-signing-secret-0123456789abcdef")
+    async with world.bot():
+        async with world.http.post(
+            f"{world.base_url}/slack/events",
+            data=body.replace("help", "start").encode(),
+            headers=headers,
+        ) as resp:
+            assert resp.status == 401
+
+
+async def test_old_timestamp_is_rejected_even_when_correctly_signed(world: World) -> None:
+    old = int(time.time()) - 6 * 60
+    async with world.bot():
+        status, payload = await world.post(slash_command_body("help", DEVOPS), timestamp=old)
+        # A fresh timestamp with the same body is fine: only the age was wrong.
+        fresh_status, _ = await world.post(slash_command_body("help", DEVOPS))
+    assert status == 401
+    assert "start [@owner]" not in payload
+    assert fresh_status == 200
+
+
+# -------------------------------------------------------------------- Slack handshakes
+
+
+async def test_ssl_check_answers_200_and_does_nothing(world_db: World) -> None:
+    world = world_db
+    async with world.bot() as running:
+        status, payload = await world.post(ssl_check_body())
+        entries = await running.deps.store.entries()
+        _, _, metrics = await get(world, "/metrics")
+    assert status == 200
+    assert payload == ""
+    assert world.slack.calls() == []
+    assert entries == []
+    assert "command:" not in metrics
+
+
+async def test_url_verification_echoes_the_challenge(world: World) -> None:
+    challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    async with world.bot():
+        status, payload = await world.post(url_verification_body(challenge))
+    assert status == 200
+    # Slack accepts the challenge as plain text, form or JSON {"challenge": …}: Bolt sends JSON.
+    assert json.loads(payload) == {"challenge": challenge}
+    assert world.slack.calls() == []
+
+
+async def test_url_verification_must_be_signed(world: World) -> None:
+    async with world.bot():
+        status, payload = await world.post(url_verification_body("abc"), secret="wrong-secret-1")
+    assert status == 401
+    assert "abc" not in payload
+
+
+# --------------------------------------------------------------- health and readiness
+
+
+async def test_healthz(world: World) -> None:
+    async with world.bot():
+        status, content_type, payload = await get(world, "/healthz")
+    assert status == 200
+    assert "json" in content_type
+    assert json.loads(payload) == {"status": "ok"}
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+async def test_readyz_follows_the_database(world_db: World) -> None:
+    world = world_db
+    async with world.bot() as running:
+        status, _, payload = await get(world, "/readyz")
+        assert status == 200, payload
+        assert json.loads(payload)["status"] == "ready"
+
+        if world.database_url.startswith("sqlite"):
+            # The file is replaced by something SQLite can't open. Open SQLite handles
+            # keep reading the unlinked file, so the pooled connections are dropped (as a
+            # restarted pool would) to make the store open the path afresh.
+            path = _sqlite_path(world.database_url)
+            path.unlink()
+            path.mkdir()
+            running.deps.store._engine.dispose()
+        else:
+            name = world.database_url.rsplit("/", 1)[1]
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+        status, _, payload = await get(world, "/readyz")
+        assert status == 503, payload
+        body = json.loads(payload)
+        assert body["status"] == "not ready"
+        assert "DATABASE_URL" in body["reason"]
+        # Liveness is not readiness: the process itself is fine.
+        assert (await get(world, "/healthz"))[0] == 200
+        if world.database_url.startswith("sqlite"):
+            path = _sqlite_path(world.database_url)
+            shutil.rmtree(path)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+async def test_metrics_count_requests_and_ack_latency_per_listener(world_db: World) -> None:
+    world = world_db
+    async with world.bot():
+        for _ in range(3):
+            await world.command("help")
+        await world.command("stat")
+        await world.command("start", user=STRANGER)
+        status, content_type, payload = await get(world, "/metrics")
+    assert status == 200
+    assert content_type.startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(payload)}
+
+    requests = families["creators_onboard_slack_requests"]
+    assert requests.type == "counter"
+    counts = {
+        (s.labels["listener"], s.labels["outcome"]): s.value
+        for s in requests.samples
+        if s.name.endswith("_total")
+    }
+    assert counts[("command:help", "ok")] == 3
+    assert counts[("command:stat", "ok")] == 1
+    assert counts[("command:start", "ok")] == 1
+
+    ack = families["creators_onboard_slack_ack_seconds"]
+    assert ack.type == "histogram"
+    by_listener: dict[str, dict[str, float]] = {}
+    for sample in ack.samples:
+        listener = sample.labels["listener"]
+        if sample.name.endswith("_count"):
+            by_listener.setdefault(listener, {})["count"] = sample.value
+        if sample.name.endswith("_bucket") and sample.labels["le"] == "+Inf":
+            by_listener.setdefault(listener, {})["inf"] = sample.value
+        if sample.name.endswith("_sum"):
+            by_listener.setdefault(listener, {})["sum"] = sample.value
+    assert by_listener["command:help"]["count"] == 3
+    assert by_listener["command:help"]["inf"] == 3
+    assert 0 < by_listener["command:help"]["sum"] < 3 * 3.0  # every ack within Slack's 3 s
+    assert by_listener["command:start"]["count"] == 1
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+async def test_refusal_is_ephemeral_names_the_yaml_key_and_is_audited(world_db: World) -> None:
+    world = world_db
+    async with world.bot() as running:
+        answer = await world.command("start", user=STRANGER)
+        entries = await running.deps.store.entries()
+        from bot.workflows import service
+
+        active = await service.active_rollout_id()
+    assert answer["response_type"] == "ephemeral"
+    assert "`slack.devops`" in answer["text"]
+    assert f"<@{DEVOPS}>" in answer["text"]  # who to ask instead
+    assert active is None  # a refusal changes no state
+    refused = [e for e in entries if e.outcome == "refused"]
+    assert len(refused) == 1
+    assert refused[0].actor == STRANGER
+    assert refused[0].action == "start"
+    assert "slack.devops" in refused[0].detail
+    # No DM, no status message: nothing was started.
+    assert not world.slack.calls("chat.postMessage")
+
+
+async def test_owner_is_refused_devops_commands_too(world_db: World) -> None:
+    world = world_db
+    async with world.bot() as running:
+        for sub in ("verify", "deploy dev", "retry", "abort no reason", "rotate", "smoke dev"):
+            answer = await world.command(sub, user=OWNER)
+            assert answer["response_type"] == "ephemeral"
+            assert "`slack.devops`" in answer["text"], sub
+        entries = await running.deps.store.entries()
+    assert sorted(e.action for e in entries if e.outcome == "refused") == sorted(
+        ["verify", "deploy", "retry", "abort", "rotate", "smoke"]
+    )
+
+
+# ------------------------------------------------------------------------------ DMs
+
+
+def _dm_event(user: str, channel: str, ts: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "channel": channel,
+        "user": user,
+        "text": "hello, what now?",
+        "ts": ts,
+        "event_ts": ts,
+        **extra,
+    }
+
+
+async def test_bot_messages_in_the_dm_are_ignored(world: World) -> None:
+    channel = world.dm(OWNER)
+    async with world.bot():
+        status, _ = await world.event(
+            _dm_event(BOT_USER_ID, channel, "1732262400.000100", bot_id=BOT_ID)
+        )
+        assert status == 200
+        edited, _ = await world.event(
+            _dm_event(OWNER, channel, "1732262400.000200", subtype="message_changed")
+        )
+        assert edited == 200
+        # A person's message afterwards is answered: the lazy listeners had their chance.
+        await world.event(_dm_event(OWNER, channel, "1732262400.000300"))
+        await eventually(lambda: world.slack.calls("chat.postMessage"), what="the hint")
+    posts = world.slack.calls("chat.postMessage")
+    assert len(posts) == 1
+    assert posts[0].args["thread_ts"] == "1732262400.000300"
+
+
+async def test_a_person_gets_a_hint_in_thread(world: World) -> None:
+    channel = world.dm(OWNER)
+    async with world.bot():
+        status, payload = await world.event(_dm_event(OWNER, channel, "1732262400.000500"))
+        assert status == 200
+        replies = await eventually(
+            lambda: world.slack.thread(channel, "1732262400.000500"), what="a reply in thread"
+        )
+    assert len(replies) == 1
+    assert "/creators-onboard help" in replies[0].text
+    assert payload == ""
+    world.slack.assert_no_violations()
+
+
+async def _bot_posts_in_dm(world: World, user: str, text: str) -> str:
+    """A message the bot itself posted in the user's DM (a step's parent), via the fake."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tests.scenario import BOT_TOKEN
+
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=world.slack.api_url)
+    resp = await client.chat_postMessage(channel=world.dm(user), text=text)
+    return str(resp["ts"])
+
+
+async def test_reply_inside_a_thread_stays_in_that_thread(world: World) -> None:
+    channel = world.dm(DEVOPS)
+    parent = await _bot_posts_in_dm(world, DEVOPS, "Step 1: open the Send link")
+    async with world.bot():
+        await world.event(_dm_event(DEVOPS, channel, "1732262400.000900", thread_ts=parent))
+        replies = await eventually(
+            lambda: [m for m in world.slack.thread(channel, parent) if m.user == BOT_USER_ID],
+            what="a reply in the step's thread",
+        )
+    assert len(replies) == 1
+    assert "/creators-onboard help" in replies[0].text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="handlers/events.py on_dm uses Bolt's `say`; for a DM reply in a thread Bolt "
+    "1.30 treats the event as an assistant-thread message and `say` first calls "
+    "conversations.replies on the parent. When the parent is gone (deleted, or not found) "
+    "that call fails and the person gets no hint at all",
+)
+async def test_reply_in_a_thread_whose_parent_is_gone_still_gets_a_hint(world: World) -> None:
+    channel = world.dm(DEVOPS)
+    async with world.bot():
+        await world.event(
+            _dm_event(DEVOPS, channel, "1732262400.000900", thread_ts="1732262400.000700")
+        )
+        await eventually(lambda: world.slack.calls("chat.postMessage"), timeout=5, what="a hint")
