@@ -1,0 +1,320 @@
+"""load_settings(): every mistake becomes a line naming the variable or YAML key; defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.settings import (
+    DEFAULT_SQLITE_NAME,
+    ConfigError,
+    Settings,
+    load_settings,
+)
+
+BOT = "xoxb-1111-2222-settingstesttoken"
+SECRET = "settings-signing-secret-0123456789"
+BASE = {"SLACK_BOT_TOKEN": BOT, "SLACK_SIGNING_SECRET": SECRET}
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default config path and SQLite file are relative to the working directory.
+    monkeypatch.chdir(tmp_path)
+
+
+def problems(env: dict[str, str], config: Any = None, tmp: Path | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load(env, config, tmp)
+    assert info.value.problems, "a ConfigError must say what is wrong"
+    assert str(info.value).startswith("invalid configuration:")
+    return info.value.problems
+
+
+def load(env: dict[str, str], config: Any = None, tmp: Path | None = None) -> Settings:
+    env = dict(env)
+    if config is not None:
+        path = (tmp or Path.cwd()) / "creators-onboard.yml"
+        text = config if isinstance(config, str) else yaml.safe_dump(config)
+        path.write_text(text, encoding="utf-8")
+        env["CREATORS_ONBOARD_CONFIG"] = str(path)
+    return load_settings(env)
+
+
+def one(found: list[str]) -> str:
+    assert len(found) == 1, found
+    return found[0]
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_missing_bot_token_says_where_to_find_it() -> None:
+    line = one(problems({"SLACK_SIGNING_SECRET": SECRET}))
+    assert line.startswith("SLACK_BOT_TOKEN is missing")
+    assert "Bot User OAuth Token" in line and "xoxb-" in line
+
+
+def test_empty_environment_lists_the_token_only() -> None:
+    # The signing secret is reported once the token is there (it depends on the mode).
+    found = problems({})
+    assert any(p.startswith("SLACK_BOT_TOKEN is missing") for p in found)
+
+
+def test_missing_signing_secret_in_http_mode() -> None:
+    line = one(problems({"SLACK_BOT_TOKEN": BOT}))
+    assert "SLACK_SIGNING_SECRET is missing" in line
+    assert "Signing Secret" in line and "SLACK_APP_TOKEN" in line
+
+
+@pytest.mark.parametrize("token", ["xoxp-1234-user-token", "xapp-1-A-app-token", "bot-token"])
+def test_bot_token_must_be_a_bot_token(token: str) -> None:
+    line = one(problems({**BASE, "SLACK_BOT_TOKEN": token}))
+    assert line.startswith("SLACK_BOT_TOKEN")
+    assert "xoxb-" in line
+    assert token not in line  # the value itself is never echoed
+
+
+def test_app_token_must_be_an_app_token() -> None:
+    line = one(problems({**BASE, "SLACK_APP_TOKEN": "xoxb-not-an-app-token"}))
+    assert line.startswith("SLACK_APP_TOKEN") and "xapp-" in line
+    assert "xoxb-not-an-app-token" not in line
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/settings.py _format_error(): for environment variables pydantic's "
+    "'Value error, ' prefix is kept ('SLACK_BOT_TOKEN Value error, must be a bot token…'); "
+    "it is only removed for YAML keys",
+)
+def test_env_messages_read_as_plain_language() -> None:
+    line = one(problems({**BASE, "SLACK_BOT_TOKEN": "xoxp-1"}))
+    assert "Value error" not in line
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user:hunter2-password@db/creators", "sqlite:relative.db", "postgresq://x"]
+)
+def test_bad_database_url(url: str) -> None:
+    line = one(problems({**BASE, "DATABASE_URL": url}))
+    assert line.startswith("DATABASE_URL")
+    assert "sqlite:///" in line and "postgresql://" in line
+    assert "hunter2" not in line
+
+
+def test_database_url_default_and_postgres_alias(tmp_path: Path) -> None:
+    settings = load(BASE)
+    assert settings.database_url == f"sqlite:///{tmp_path / DEFAULT_SQLITE_NAME}"
+    settings = load({**BASE, "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db"})
+    assert settings.database_url == "postgresql://u:p@127.0.0.1:5432/db"
+    settings = load({**BASE, "DATABASE_URL": "postgresql://u:p@h/db"})
+    assert settings.database_url == "postgresql://u:p@h/db"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "99999"), ("PORT", "http"), ("LOG_LEVEL", "verbose"), ("LOG_FORMAT", "xml")],
+)
+def test_bad_process_settings_are_named(name: str, value: str) -> None:
+    line = one(problems({**BASE, name: value}))
+    assert line.startswith(name)
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    settings = load({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": "xapp-1-A0FAKE-0123456789"})
+    assert settings.socket_mode
+    assert settings.env.slack_signing_secret is None
+
+
+def test_empty_app_token_means_http_mode() -> None:
+    settings = load({**BASE, "SLACK_APP_TOKEN": ""})
+    assert not settings.socket_mode
+    line = one(problems({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": ""}))
+    assert "SLACK_SIGNING_SECRET" in line
+
+
+def test_log_level_is_case_insensitive() -> None:
+    assert load({**BASE, "LOG_LEVEL": "debug"}).env.log_level == "DEBUG"
+
+
+def test_unrelated_environment_is_ignored() -> None:
+    settings = load({**BASE, "HOME": "/root", "SLACK_SOMETHING_ELSE": "x", "PATH": "/bin"})
+    assert settings.env.slack_bot_token.get_secret_value() == BOT
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    found = problems(
+        {"SLACK_BOT_TOKEN": "xoxp-wrong", "DATABASE_URL": "mysql://x"},
+        {"slack": {"devops": ["bob"]}, "colour": "blue"},
+        tmp_path,
+    )
+    joined = "\n".join(found)
+    for name in ("SLACK_BOT_TOKEN", "DATABASE_URL", "slack.devops", "colour"):
+        assert name in joined, (name, found)
+
+
+# ----------------------------------------------------------------------------------- YAML
+
+
+def test_duplicate_partitions(tmp_path: Path) -> None:
+    config = {"partitions": [{"name": "dev", "vault": "A"}, {"name": "dev", "vault": "B"}]}
+    line = one(problems(BASE, config, tmp_path))
+    assert "partition names must be unique" in line and "dev" in line
+
+
+def test_two_partitions_sharing_a_vault(tmp_path: Path) -> None:
+    config = {"partitions": [{"name": "dev", "vault": "A"}, {"name": "stage", "vault": "A"}]}
+    assert "own vault" in one(problems(BASE, config, tmp_path))
+
+
+def test_no_partitions(tmp_path: Path) -> None:
+    assert "at least one partition" in one(problems(BASE, {"partitions": []}, tmp_path))
+
+
+@pytest.mark.parametrize("name", ["Dev", "dev-1", "1dev", ""])
+def test_invalid_partition_name(name: str, tmp_path: Path) -> None:
+    line = one(problems(BASE, {"partitions": [{"name": name, "vault": "A"}]}, tmp_path))
+    assert "partitions.0.name" in line and "lowercase" in line
+
+
+@pytest.mark.parametrize("uid", ["alice", "u0123ABC", "C0ENG123", "U01 23", ""])
+@pytest.mark.parametrize("key", ["devops", "account_owners"])
+def test_bad_user_ids(uid: str, key: str, tmp_path: Path) -> None:
+    line = one(problems(BASE, {"slack": {key: ["U0GOOD1", uid]}}, tmp_path))
+    assert f"slack.{key}" in line
+    assert "Slack user ID" in line and "Copy member ID" in line
+
+
+def test_good_user_ids(tmp_path: Path) -> None:
+    settings = load(BASE, {"slack": {"devops": ["U0DEVOPS1", "W0ENTERPRISE"]}}, tmp_path)
+    assert settings.config.slack.devops == ["U0DEVOPS1", "W0ENTERPRISE"]
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    line = one(problems(BASE, {"linear": {"isue": "PDEV-1"}}, tmp_path))
+    assert "linear.isue" in line and "not a known setting" in line
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    line = one(problems(BASE, {"smoke": {"throttle_check": "sometimes"}}, tmp_path))
+    assert "smoke.throttle_check" in line
+
+
+def test_bad_repository_and_bff_url(tmp_path: Path) -> None:
+    found = problems(
+        BASE,
+        {
+            "github": {"repository": "infrastructure"},
+            "partitions": [{"name": "dev", "vault": "A", "bff_url": "bff.dev.example"}],
+        },
+        tmp_path,
+    )
+    joined = "\n".join(found)
+    assert "github.repository" in joined and "owner/name" in joined
+    assert "partitions.0.bff_url" in joined and "https://" in joined
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    assert "mapping" in one(problems(BASE, "- a\n- b\n", tmp_path))
+
+
+def test_not_yaml(tmp_path: Path) -> None:
+    assert "not valid YAML" in one(problems(BASE, "slack: [unclosed\n", tmp_path))
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    line = one(problems({**BASE, "CREATORS_ONBOARD_CONFIG": str(tmp_path / "missing.yml")}))
+    assert line.startswith("CREATORS_ONBOARD_CONFIG") and "missing.yml" in line
+
+
+def test_empty_yaml_means_defaults(tmp_path: Path) -> None:
+    settings = load(BASE, "", tmp_path)
+    assert [p.name for p in settings.config.partitions] == ["dev", "stage", "demo", "prod"]
+
+
+def test_default_yaml_path_is_read_from_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "creators-onboard.yml").write_text(
+        yaml.safe_dump({"linear": {"issue": "PDEV-1"}}), encoding="utf-8"
+    )
+    settings = load_settings(dict(BASE))
+    assert settings.config.linear.issue == "PDEV-1"
+    assert settings.config_path is not None
+
+
+def test_bff_url_trailing_slash_is_trimmed(tmp_path: Path) -> None:
+    settings = load(
+        BASE, {"partitions": [{"name": "dev", "vault": "A", "bff_url": "https://b/"}]}, tmp_path
+    )
+    assert settings.config.partitions[0].bff_url == "https://b"
+
+
+# ------------------------------------------------------------------------------ defaults
+
+
+def test_defaults() -> None:
+    settings = load(BASE)
+    assert settings.config_path is None
+    env, cfg = settings.env, settings.config
+    assert env.host == "0.0.0.0"  # noqa: S104
+    assert env.port == 3000
+    assert env.log_level == "INFO"
+    assert env.slack_api_url == "https://slack.com/api/"
+    assert env.github_api_url == "https://api.github.com"
+    assert env.linear_api_url == "https://api.linear.app/graphql"
+    assert env.op_cli_path == "op"
+    assert not settings.socket_mode
+
+    parts = cfg.partitions
+    assert [p.name for p in parts] == ["dev", "stage", "demo", "prod"]
+    assert [p.vault for p in parts] == [
+        "Arda-DevOAM",
+        "Arda-StageOAM",
+        "Arda-DemoOAM",
+        "Arda-ProdOAM",
+    ]
+    assert {p.name: p.region for p in parts} == {
+        "dev": "us-east-1",
+        "stage": "us-east-1",
+        "demo": "us-east-1",
+        "prod": "us-east-2",
+    }
+    assert all(p.workflow_inputs == {"partition": p.name} for p in parts)
+    assert cfg.partition("prod") is parts[3]
+    assert cfg.partition("qa") is None
+    assert cfg.linear.issue == "PDEV-446"
+    assert (cfg.github.repository, cfg.github.workflow, cfg.github.ref) == (
+        "Arda-cards/infrastructure",
+        "amm.yml",
+        "main",
+    )
+    assert cfg.onepassword.item_title == "Amazon Creators API"
+    assert cfg.onepassword.systems_vault == "Arda-SystemsOAM"
+    assert cfg.smoke.asin == "B08N5WRWNW"
+    assert cfg.smoke.throttle_check is False
+
+
+def test_secret_values_include_every_configured_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BFF_TOKEN_DEV", "bff-dev-token-0123456789")
+    settings = load(
+        {
+            **BASE,
+            "GITHUB_TOKEN": "ghp_settings0123456789abcdefghij",
+            "LINEAR_API_KEY": "lin_api_settings0123",
+            "OP_SERVICE_ACCOUNT_TOKEN": "ops_settings-token-0123456789",
+        },
+        {"partitions": [{"name": "dev", "vault": "A", "bff_token_env": "BFF_TOKEN_DEV"}]},
+    )
+    assert set(settings.secret_values()) == {
+        BOT,
+        SECRET,
+        "ghp_settings0123456789abcdefghij",
+        "lin_api_settings0123",
+        "ops_settings-token-0123456789",
+        "bff-dev-token-0123456789",
+    }
+    text = repr(settings.env) + str(settings.env)
+    for value in settings.secret_values():
+        assert value not in text
