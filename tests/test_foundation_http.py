@@ -315,28 +315,28 @@ async def test_bot_messages_in_the_dm_are_ignored(world: World) -> None:
     channel = world.dm(OWNER)
     async with world.bot():
         status, _ = await world.event(
-            _dm_event(BOT_USER_ID, channel, "1732262400.000100", bot_id=BOT_ID)
+            _dm_event(BOT_USER_ID, channel, "1700000000.000100", bot_id=BOT_ID)
         )
         assert status == 200
         edited, _ = await world.event(
-            _dm_event(OWNER, channel, "1732262400.000200", subtype="message_changed")
+            _dm_event(OWNER, channel, "1700000000.000200", subtype="message_changed")
         )
         assert edited == 200
         # A person's message afterwards is answered: the lazy listeners had their chance.
-        await world.event(_dm_event(OWNER, channel, "1732262400.000300"))
+        await world.event(_dm_event(OWNER, channel, "1700000000.000300"))
         await eventually(lambda: world.slack.calls("chat.postMessage"), what="the hint")
     posts = world.slack.calls("chat.postMessage")
     assert len(posts) == 1
-    assert posts[0].args["thread_ts"] == "1732262400.000300"
+    assert posts[0].args["thread_ts"] == "1700000000.000300"
 
 
 async def test_a_person_gets_a_hint_in_thread(world: World) -> None:
     channel = world.dm(OWNER)
     async with world.bot():
-        status, payload = await world.event(_dm_event(OWNER, channel, "1732262400.000500"))
+        status, payload = await world.event(_dm_event(OWNER, channel, "1700000000.000500"))
         assert status == 200
         replies = await eventually(
-            lambda: world.slack.thread(channel, "1732262400.000500"), what="a reply in thread"
+            lambda: world.slack.thread(channel, "1700000000.000500"), what="a reply in thread"
         )
     assert len(replies) == 1
     assert "/creators-onboard help" in replies[0].text
@@ -359,7 +359,7 @@ async def test_reply_inside_a_thread_stays_in_that_thread(world: World) -> None:
     channel = world.dm(DEVOPS)
     parent = await _bot_posts_in_dm(world, DEVOPS, "Step 1: open the Send link")
     async with world.bot():
-        await world.event(_dm_event(DEVOPS, channel, "1732262400.000900", thread_ts=parent))
+        await world.event(_dm_event(DEVOPS, channel, "1700000000.000900", thread_ts=parent))
         replies = await eventually(
             lambda: [m for m in world.slack.thread(channel, parent) if m.user == BOT_USER_ID],
             what="a reply in the step's thread",
@@ -379,6 +379,6 @@ async def test_reply_in_a_thread_whose_parent_is_gone_still_gets_a_hint(world: W
     channel = world.dm(DEVOPS)
     async with world.bot():
         await world.event(
-            _dm_event(DEVOPS, channel, "1732262400.000900", thread_ts="1732262400.000700")
+            _dm_event(DEVOPS, channel, "1700000000.000900", thread_ts="1700000000.000700")
         )
         await eventually(lambda: world.slack.calls("chat.postMessage"), timeout=5, what="a hint")
