@@ -47,7 +47,13 @@ def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
     gh = cfg.github
     github = (
         GitHubActions(
-            session, env.github_api_url, env.github_token, gh.repository, gh.workflow, gh.ref
+            session,
+            env.github_api_url,
+            env.github_token,
+            gh.repository,
+            gh.workflow,
+            gh.ref,
+            run_appear_timeout=gh.run_appear_timeout_seconds,
         )
         if env.github_token is not None
         else None

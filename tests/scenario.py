@@ -110,6 +110,7 @@ class World:
                 "ref": "main",
                 "poll_interval_seconds": 0.05,
                 "run_timeout_minutes": 1,
+                "run_appear_timeout_seconds": 1.5,
             },
             "smoke": {"asin": "B08N5WRWNW", "throttle_check": False, "timeout_seconds": 5},
             "partitions": [

@@ -77,7 +77,7 @@ async def pr_gate_step() -> str | None:
 
 
 @DBOS.step()
-async def dispatch_step(partition: str, not_before: str) -> dict[str, Any]:
+async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> dict[str, Any]:
     """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
     deps = current()
     if deps.github is None:
@@ -94,7 +94,9 @@ async def dispatch_step(partition: str, not_before: str) -> dict[str, Any]:
     since = datetime.fromisoformat(not_before)
     try:
         # After a crash this step runs again: look for the run before dispatching.
-        existing = await deps.github.find_run(not_before=since, inputs=part.workflow_inputs)
+        existing = await deps.github.find_run(
+            not_before=since, inputs=part.workflow_inputs, exclude_ids=set(earlier_runs)
+        )
         if existing is not None:
             return {"run_id": existing.id, "html_url": existing.html_url, "via": "adopted"}
         result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
@@ -323,7 +325,7 @@ async def run_partition(
     if not resume:
         ps.run_id, ps.run_url = None, None
         not_before = await now_step()
-        dispatched = await dispatch_step(name, not_before)
+        dispatched = await dispatch_step(name, not_before, ps.earlier_runs)
         if "error" in dispatched:
             await halt(
                 state,
@@ -335,6 +337,7 @@ async def run_partition(
             )
             return
         ps.run_id = int(dispatched["run_id"])
+        ps.earlier_runs.append(ps.run_id)
         ps.run_url = dispatched.get("html_url") or None
     link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
     await post_in_thread(state, "devOps", f"🔄 `amm.yml` for *{name}*: {link}. I'm following it.")

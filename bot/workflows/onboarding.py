@@ -17,7 +17,7 @@ from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
 from bot.integrations.vaults import VerificationReport
-from bot.logging import get_logger
+from bot.logging import bind_request, clear_request, get_logger
 from bot.runbook import load_runbook
 from bot.runbook.model import Persona, Runbook
 from bot.workflows import deploy as deploy_phase
@@ -266,6 +266,9 @@ async def rollout_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     runbook = load_runbook()
     settings = current().settings
     state = RolloutState.model_validate(spec)
+    # The workflow outlives the request that started it: log with its own context.
+    clear_request()
+    bind_request(rollout_id=state.rollout_id)
     state.partitions = [PartitionState(name=p.name) for p in settings.config.partitions]
     await setup(state, runbook)
     await arrive(state, runbook, state.step, state.started_at)

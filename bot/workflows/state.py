@@ -46,6 +46,8 @@ class PartitionState(BaseModel):
     failed_check: str | None = None
     detail: str | None = None
     attempts: int = 0
+    # Every run dispatched for this partition, so a retry never adopts an old one.
+    earlier_runs: list[int] = Field(default_factory=list)
 
 
 class RolloutState(BaseModel):

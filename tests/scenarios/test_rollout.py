@@ -1,0 +1,158 @@
+"""Phases 7–9: ordered deploys, halts with rollback guidance, completion."""
+
+from __future__ import annotations
+
+import json
+
+from bot.blocks.deploy import COMPLETE_TEXT, DEPLOY, RETRY
+from tests.scenario import DEVOPS, ENG, OWNER, PARTITIONS, World, eventually
+from tests.scenarios.test_handover import drive_devops_to_gate, drive_owner, start
+
+
+async def to_gate(world: World) -> None:
+    await start(world)
+    await drive_owner(world)
+    await drive_devops_to_gate(world)
+
+
+async def deploy(world: World, partition: str) -> None:
+    message, button = await world.wait_button(DEVOPS, DEPLOY)
+    assert button["text"]["text"] == f"Deploy {partition}"
+    assert button.get("style") == "primary"
+    status, _ = await world.press(DEVOPS, button, message, response_id=f"deploy-{partition}")
+    assert status == 200
+
+
+async def wait_partition(world: World, partition: str, status: str) -> object:
+    return await world.wait(
+        lambda s: s.partition(partition).status == status, f"{partition} {status}", timeout=40
+    )
+
+
+async def test_happy_path_deploys_in_order_and_completes(world: World) -> None:
+    async with world.bot():
+        await to_gate(world)
+        for partition in PARTITIONS:
+            await deploy(world, partition)
+            await wait_partition(world, partition, "green")
+            # Nothing later was dispatched before this one went green.
+            assert [d["inputs"]["partition"] for d in world.github.dispatches] == list(
+                PARTITIONS[: PARTITIONS.index(partition) + 1]
+            )
+        state = await world.wait(lambda s: s.status == "complete", "completion")
+        assert all(p.finished_at for p in state.partitions)
+        world.github.assert_no_violations()
+        world.slack.assert_no_violations()
+
+        assert COMPLETE_TEXT in world.texts(world.dm(OWNER))
+        assert COMPLETE_TEXT in world.texts(ENG)
+        # The status message is edited, never re-posted.
+        top = [m for m in world.slack.messages(ENG) if not m.thread_ts or m.thread_ts == m.ts]
+        assert len([m for m in top if not m.thread_ts]) == 1
+
+        def complete_comment() -> object:
+            return [c for c in world.linear.comments_on("PDEV-446") if COMPLETE_TEXT in c.body]
+
+        comments = await eventually(complete_comment, what="the completion comment")
+        body = comments[0].body
+        for p in state.partitions:
+            assert f"{p.name}: {p.finished_at}" in body
+        # BFF smoke requests went to every partition.
+        for partition in PARTITIONS:
+            assert world.bff.requests_for(partition)
+
+
+async def test_stage_failure_halts_then_retry_continues(world: World) -> None:
+    world.github.set_conclusion(inputs={"partition": "stage"}, conclusion="failure")
+    async with world.bot():
+        await to_gate(world)
+        await deploy(world, "dev")
+        await wait_partition(world, "dev", "green")
+        await deploy(world, "stage")
+        state = await world.wait(lambda s: s.status == "halted", "a halt")
+        assert state.partition("stage").status == "red"
+        text = world.texts(world.dm(DEVOPS))
+        assert "Rollout halted at stage" in text and "Rollback procedure for stage" in text
+        assert "Halt" in world.texts(ENG) or "halted" in world.texts(ENG)
+        # Out-of-order and later partitions are refused while halted.
+        answer = await world.command("deploy demo", DEVOPS)
+        assert answer
+        await eventually(
+            lambda: any(
+                "halted" in (r.get("text") or "") for r in world.slack.responses(f"cmd-{DEVOPS}")
+            ),
+            what="refusal while halted",
+        )
+        assert [d["inputs"]["partition"] for d in world.github.dispatches] == ["dev", "stage"]
+
+        world.github.set_conclusion(inputs={"partition": "stage"}, conclusion="success")
+        message, button = await world.wait_button(DEVOPS, RETRY)
+        await world.press(DEVOPS, button, message)
+        await wait_partition(world, "stage", "green")
+        await deploy(world, "demo")
+        await wait_partition(world, "demo", "green")
+        partitions = [d["inputs"]["partition"] for d in world.github.dispatches]
+        assert partitions == ["dev", "stage", "stage", "demo"]
+        assert "prod" not in partitions
+
+
+async def test_demo_smoke_upstream_unavailable_halts_with_diagnosis(world: World) -> None:
+    world.bff.set_behaviour("demo", "error:AMAZON_UPSTREAM_UNAVAILABLE")
+    async with world.bot():
+        await to_gate(world)
+        for partition in ("dev", "stage", "demo"):
+            await deploy(world, partition)
+            if partition != "demo":
+                await wait_partition(world, partition, "green")
+        state = await world.wait(lambda s: s.status == "halted", "a halt")
+        assert state.partition("demo").failed_check == "smoke"
+        text = world.texts(world.dm(DEVOPS))
+        assert "AMAZON_UPSTREAM_UNAVAILABLE" in text
+        assert "Rollback procedure for demo" in text
+        assert [d["inputs"]["partition"] for d in world.github.dispatches] == [
+            "dev",
+            "stage",
+            "demo",
+        ]
+        halts = [c for c in world.linear.comments_on("PDEV-446") if "HALTED" in c.body]
+        assert halts or await eventually(
+            lambda: [c for c in world.linear.comments_on("PDEV-446") if "HALTED" in c.body],
+            what="halt comment",
+        )
+
+
+async def test_dispatch_204_and_502s_still_one_dispatch(world: World) -> None:
+    world.github.mode = "204"
+    async with world.bot():
+        await to_gate(world)
+        world.github.fail_next("/dispatches", status=502, times=2)
+        await deploy(world, "dev")
+        state = await wait_partition(world, "dev", "green")
+        assert state.partition("dev").run_id is not None  # type: ignore[attr-defined]
+        assert len(world.github.dispatches) == 1
+
+
+async def test_out_of_order_and_before_verification_are_refused(world: World) -> None:
+    async with world.bot():
+        await start(world)
+        answer = await world.command("deploy dev", DEVOPS)
+        assert answer
+        await eventually(
+            lambda: any(
+                "verify green" in (r.get("text") or "")
+                for r in world.slack.responses(f"cmd-{DEVOPS}")
+            ),
+            what="refusal before verification",
+        )
+        await drive_owner(world)
+        await drive_devops_to_gate(world)
+        await world.command("deploy prod", DEVOPS)
+        await eventually(
+            lambda: any(
+                "Out of order" in (r.get("text") or "")
+                for r in world.slack.responses(f"cmd-{DEVOPS}")
+            ),
+            what="out-of-order refusal",
+        )
+        assert world.github.dispatches == []
+        assert json.dumps(world.slack.responses(f"cmd-{DEVOPS}"))
