@@ -58,6 +58,7 @@ async def bot_process(world: World, log: Path) -> AsyncIterator[subprocess.Popen
     """`python -m bot serve` as its own process, pointed at the World's fakes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DBOS"))}
     env.update(world.env())
+    start_offset = log.stat().st_size if log.exists() else 0
     handle = log.open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
@@ -66,17 +67,14 @@ async def bot_process(world: World, log: Path) -> AsyncIterator[subprocess.Popen
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
-    start_offset = log.stat().st_size if log.exists() else 0
     try:
 
         def port() -> int | None:
             if proc.poll() is not None:
                 raise AssertionError(f"bot exited early:\n{log.read_text()[-3000:]}")
-            for line in log.read_text().splitlines():
+            for line in log.read_bytes()[start_offset:].decode(errors="replace").splitlines():
                 if '"listening"' in line:
-                    record = json.loads(line)
-                    if log.read_text().find(line) >= start_offset:
-                        return int(record["port"])
+                    return int(json.loads(line)["port"])
             return None
 
         world.base_url = f"http://127.0.0.1:{await eventually(port, timeout=30, what='listening')}"
