@@ -83,5 +83,13 @@ def parse(text: str | None) -> Parsed:
     args = [w for w in _MENTION.sub(" ", rest).split() if w]
     if name in BY_NAME:
         return Parsed(name, args, mentions, rest)
-    close = difflib.get_close_matches(name, list(BY_NAME), n=1, cutoff=0.5)
-    return Parsed(name, args, mentions, rest, known=False, suggestion=close[0] if close else None)
+    return Parsed(name, args, mentions, rest, known=False, suggestion=suggest(name))
+
+
+def suggest(typed: str) -> str | None:
+    """The subcommand the person most likely meant: a prefix match first, then the closest."""
+    prefixed = [s for s in BY_NAME if typed and s.startswith(typed)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    close = difflib.get_close_matches(typed, list(BY_NAME), n=1, cutoff=0.5)
+    return close[0] if close else None

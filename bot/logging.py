@@ -7,6 +7,7 @@ blanks secret-shaped keys, so a token can not reach a log line even by accident.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -39,8 +40,14 @@ class Redactor:
     def add(self, secrets: Iterable[str]) -> None:
         for value in secrets:
             # Very short values would redact ordinary words; real secrets are long.
-            if value and len(value) >= 6 and value not in self._secrets:
-                self._secrets.append(value)
+            if not value or len(value) < 6:
+                continue
+            # The rendered JSON line (tracebacks included) carries the escaped form.
+            escaped = json.dumps(value)[1:-1]
+            ascii_escaped = json.dumps(value, ensure_ascii=True)[1:-1]
+            for form in (value, escaped, ascii_escaped):
+                if form not in self._secrets:
+                    self._secrets.append(form)
         self._secrets.sort(key=len, reverse=True)
 
     def scrub(self, text: str) -> str:

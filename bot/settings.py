@@ -284,6 +284,7 @@ def _format_error(exc: ValidationError, prefix: str, env: bool) -> list[str]:
             name = loc[0].upper() if loc else "?"
             hint = _ENV_HINTS.get(loc[0] if loc else "", "")
             msg = "is missing" if err["type"] == "missing" else err["msg"]
+            msg = msg.removeprefix("Value error, ")
             problems.append(
                 f"{name} {msg}" + (f": {hint}" if hint and err["type"] == "missing" else "")
             )

@@ -59,7 +59,10 @@ class Store:
     """
 
     def __init__(self, database_url: str) -> None:
-        self._engine = sa.create_engine(sqlalchemy_url(database_url), pool_pre_ping=True)
+        url = sqlalchemy_url(database_url)
+        # SQLite: a fresh connection per use, so a deleted or replaced file is noticed.
+        pool = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else {}
+        self._engine = sa.create_engine(url, pool_pre_ping=True, **pool)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store")
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -74,7 +77,8 @@ class Store:
 
     def _ping(self) -> None:
         with self._engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            # Our own table, not just SELECT 1: SQLite answers that even without the file.
+            conn.execute(sa.select(audit_log.c.id).limit(1))
 
     async def ping(self, within: float = 2.0) -> bool:
         """True when the database answers within `within` seconds."""

@@ -34,7 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         bind_request(subcommand=parsed.name if parsed.known else "unknown")
         if not parsed.known:
             await ack(
-                text=help_text(),
+                text=help_text(unknown=parsed.name, suggestion=parsed.suggestion),
                 blocks=help_blocks(unknown=parsed.name, suggestion=parsed.suggestion),
                 response_type="ephemeral",
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.home import home_blocks
 from bot.deps import Deps
@@ -28,14 +28,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
 
-    async def on_dm(event: dict[str, Any], say: AsyncSay) -> None:
+    async def on_dm(event: dict[str, Any]) -> None:
         # Our own messages and edits come back as events too: answer people only.
-        if event.get("bot_id") or event.get("subtype"):
+        if event.get("bot_id") or event.get("subtype") or not event.get("channel"):
             return
-        await say(
-            text="I follow the buttons in my messages and `/creators-onboard` commands. "
+        # Posted directly (not with `say`): Bolt's `say` first fetches a thread's parent,
+        # and fails when that parent is gone.
+        await deps.notifier.post(
+            str(event["channel"]),
+            "I follow the buttons in my messages and `/creators-onboard` commands. "
             "Type `/creators-onboard help` for the list, or `/creators-onboard status`.",
-            thread_ts=event.get("thread_ts") or event.get("ts"),
+            thread_ts=str(event.get("thread_ts") or event.get("ts")),
         )
 
     app.event("message")(ack=_ack, lazy=[on_dm])

@@ -254,13 +254,6 @@ def test_settings_repr_holds_no_secret(tmp_path: Path, monkeypatch: pytest.Monke
         assert secret not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/logging.py: in JSON format the traceback is rendered by format_exc_info "
-    "after the Redactor ran, and _ScrubRendered only looks for the raw secret in the "
-    "rendered line; a secret with a character JSON escapes (quote, backslash, non-ASCII) "
-    "appears escaped and is not redacted",
-)
 @pytest.mark.parametrize("secret", ['pa"ss-word-123456', "pässwört-secret-123"])
 def test_tracebacks_are_scrubbed_whatever_the_secret_contains(secret: str) -> None:
     stream = configured(secrets=[secret])

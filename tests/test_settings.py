@@ -84,12 +84,6 @@ def test_app_token_must_be_an_app_token() -> None:
     assert "xoxb-not-an-app-token" not in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/settings.py _format_error(): for environment variables pydantic's "
-    "'Value error, ' prefix is kept ('SLACK_BOT_TOKEN Value error, must be a bot token…'); "
-    "it is only removed for YAML keys",
-)
 def test_env_messages_read_as_plain_language() -> None:
     line = one(problems({**BASE, "SLACK_BOT_TOKEN": "xoxp-1"}))
     assert "Value error" not in line

@@ -7,8 +7,14 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from bot.commands import COMMAND, SUBCOMMANDS
 
 
-def help_text() -> str:
-    lines = [f"*{COMMAND}* — guided Amazon Creators API onboarding. Subcommands:"]
+def unknown_line(unknown: str, suggestion: str | None) -> str:
+    hint = f" Did you mean `{COMMAND} {suggestion}`?" if suggestion else ""
+    return f":warning: I don't know `{unknown[:40]}`.{hint}"
+
+
+def help_text(*, unknown: str | None = None, suggestion: str | None = None) -> str:
+    lines = [unknown_line(unknown, suggestion)] if unknown is not None else []
+    lines += [f"*{COMMAND}* — guided Amazon Creators API onboarding. Subcommands:"]
     lines += [f"• `{COMMAND} {s.usage}` — {s.summary}" for s in SUBCOMMANDS]
     return "\n".join(lines)
 
@@ -16,12 +22,7 @@ def help_text() -> str:
 def help_blocks(*, unknown: str | None = None, suggestion: str | None = None) -> list[Block]:
     blocks: list[Block] = []
     if unknown is not None:
-        hint = f" Did you mean `{COMMAND} {suggestion}`?" if suggestion else ""
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=f":warning: I don't know `{unknown[:40]}`.{hint}")
-            )
-        )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=unknown_line(unknown, suggestion))))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=help_text())))
     blocks.append(
         ContextBlock(
