@@ -213,3 +213,29 @@ async def test_linear_outage_does_not_block_people_and_delivers_once(world: Worl
         await world.wait_step("populate")
         await eventually(lambda: world.linear.comments_on("PDEV-446"), what="delivery after outage")
         assert len(world.linear.comments_on("PDEV-446")) == 1
+
+
+async def test_quiet_person_is_nudged_in_their_thread(world: World) -> None:
+    world.config_overrides["workflow"] = {"nudge_after_hours": 1.0 / 3600}  # one second
+    async with world.bot():
+        await start(world)
+        await world.wait_step("prereq")
+        await eventually(
+            lambda: "gentle reminder" in world.texts(world.dm(OWNER)), what="a nudge", timeout=15
+        )
+        state = await world.state()
+        assert state.step == "prereq" and state.status == "active"
+
+
+async def test_rotation_starts_at_a_new_credential_and_runs_the_handover_again(
+    world: World,
+) -> None:
+    async with world.bot():
+        answer = await world.command("rotate", DEVOPS)
+        assert "Credential rotation rollout-1 started" in answer["text"]
+        state = await world.wait_step("register_credential")
+        assert state.kind == "rotation"
+        for step, action in OWNER_PATH[3:]:
+            await world.wait_step(step)
+            await world.click(OWNER, action)
+        await drive_devops_to_gate(world)
