@@ -22,16 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: E402
-from slack_bolt.request.async_request import AsyncBoltRequest  # noqa: E402
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.app import create_app  # noqa: E402
-from bot.blocks.ids import STUCK  # noqa: E402
-from bot.deps import build_deps  # noqa: E402
-from bot.integrations.slack import make_web_client  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
-from tests.fakes.signing import block_action_body, signed_headers, slash_command_body  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from bot.app import create_app
+from bot.blocks.ids import STUCK
+from bot.deps import build_deps
+from bot.integrations.slack import make_web_client
+from bot.settings import load_settings
+from tests.fakes.signing import block_action_body, signed_headers, slash_command_body
+from tests.fakes.slack import FakeSlack
 
 SECRET = "bench-signing-secret-0123456789"
 TOKEN = "xoxb-1-bench-token"
@@ -82,8 +83,6 @@ async def main(n: int) -> None:
             }
             Path(env["CREATORS_ONBOARD_CONFIG"]).write_text("slack: {devops: [U0BENCH]}\n")
             settings = load_settings(env)
-            import aiohttp
-
             async with aiohttp.ClientSession() as session:
                 deps = build_deps(settings, session)
                 ours = create_app(settings, deps)
