@@ -260,12 +260,13 @@ def refusal(state: RolloutState, runbook: Runbook, name: str, partition: str | N
     if state.status == "halted":
         return f"The rollout is halted ({state.halt_reason}). Retry or abort first."
     nxt = _next_partition(state)
+    target = state.partition(partition)
+    if target is not None and target.status == "green":
+        then = f"Deploy *{nxt.name}* next." if nxt else "Every partition is green."
+        return f"{partition} is already green (at {target.finished_at}). {then}"
     if nxt is None:
         return "Every partition is green already."
     if partition != nxt.name:
-        target = state.partition(partition)
-        if target is not None and target.status == "green":
-            return f"{partition} is already green (at {target.finished_at})."
         return (
             f"Out of order: partitions go {order}, each only after the one before is green. "
             f"Deploy *{nxt.name}* next."
