@@ -6,20 +6,32 @@ gets an ephemeral refusal and an audit entry, and the rollout never hears of it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.blocks.deploy import DEPLOY_ACTIONS
-from bot.blocks.ids import PING_DEVOPS, RUNBOOK_ACTION_PATTERN, STUCK, decode_value
+from bot.blocks.ids import PING_DEVOPS, RUNBOOK_ACTION_PATTERN, STUCK, ButtonRef, decode_value
 from bot.deps import Deps
-from bot.logging import get_logger
-from bot.roles import Role, require, roles_of
+from bot.roles import Decision, Role, require, roles_of
 from bot.runbook import load_runbook
 from bot.workflows import service
 from bot.workflows.state import Event
 
-log = get_logger(__name__)
+HELP_ACTIONS = {STUCK: "stuck", PING_DEVOPS: "ping_devops"}
+
+
+@dataclass(frozen=True)
+class Press:
+    """What a button press asks for, once decoded."""
+
+    name: str
+    role: Role
+    what: str
+    step: str | None
+    args: list[str]
+    is_command: bool
 
 
 async def _ack(ack: AsyncAck) -> None:
@@ -34,72 +46,82 @@ def register(app: AsyncApp, deps: Deps) -> None:
         app.action(matcher)(ack=_ack, lazy=[on_press])
 
 
+def interpret(action_id: str, label: str, ref: ButtonRef) -> Press | None:
+    """Map a button to an event for the rollout; None when its step no longer exists."""
+    if action_id in DEPLOY_ACTIONS:
+        args = [ref.s] if ref.a != "abort" else [f"Abort pressed on the {ref.s} halt card"]
+        return Press(ref.a, "devOps", f"press “{label}”", None, args, True)
+    try:
+        step = load_runbook().step(ref.s)
+    except KeyError:
+        return None
+    role: Role = "accountOwner" if step.persona == "accountOwner" else "devOps"
+    name = HELP_ACTIONS.get(action_id, ref.a)
+    return Press(name, role, f"act on “{step.title}”", ref.s, [], False)
+
+
+def authorise(deps: Deps, user: str, press: Press) -> Decision:
+    decision = require(deps.settings.config, user, press.role, what=press.what)
+    if not decision.allowed and press.name in HELP_ACTIONS.values():
+        # Asking for help is open to either person on the rollout.
+        if roles_of(deps.settings.config, user):
+            return Decision(True)
+    return decision
+
+
 async def handle_press(deps: Deps, body: dict[str, Any], respond: AsyncRespond) -> None:
     action = (body.get("actions") or [{}])[0]
     user = str((body.get("user") or {}).get("id", ""))
+    action_id = str(action.get("action_id", ""))
+
+    async def say(text: str) -> None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
     try:
         ref = decode_value(str(action.get("value", "")))
     except ValueError:
-        await respond(
-            text="That button is from an older version of the bot and no longer works. "
-            "Use `/creators-onboard status` to see where the rollout stands.",
-            response_type="ephemeral",
-            replace_original=False,
+        await say(
+            "That button is from an older version of the bot and no longer works. "
+            "Use `/creators-onboard status` to see where the rollout stands."
         )
         return
-    action_id = str(action.get("action_id", ""))
-    if action_id in DEPLOY_ACTIONS:
-        role: Role = "devOps"
-        what = f"press “{action.get('text', {}).get('text', action_id)}”"
-        name, step = ref.a, None
-        args = [ref.s] if ref.a != "abort" else [f"Abort pressed on the {ref.s} halt card"]
-    else:
-        runbook = load_runbook()
-        try:
-            step_def = runbook.step(ref.s)
-        except KeyError:
-            await respond(
-                text="That step no longer exists in the runbook; use `/creators-onboard status`.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
-            return
-        role = "accountOwner" if step_def.persona == "accountOwner" else "devOps"
-        what = f"act on “{step_def.title}”"
-        name = {STUCK: "stuck", PING_DEVOPS: "ping_devops"}.get(action_id, ref.a)
-        step, args = ref.s, []
-    decision = require(deps.settings.config, user, role, what=what)
-    if not decision.allowed and name in ("stuck", "ping_devops"):
-        # Asking for help is open to either person on the rollout.
-        other: Role = "devOps" if role == "accountOwner" else "accountOwner"
-        decision = (
-            require(deps.settings.config, user, other, what=what)
-            if roles_of(deps.settings.config, user)
-            else decision
-        )
+    label = str((action.get("text") or {}).get("text", action_id))
+    press = interpret(action_id, label, ref)
+    if press is None:
+        await say("That step no longer exists in the runbook; use `/creators-onboard status`.")
+        return
+    decision = authorise(deps, user, press)
     if not decision.allowed:
         await deps.store.record(
-            actor=user, action=name, outcome="refused", rollout_id=ref.r, detail=decision.reason
+            actor=user,
+            action=press.name,
+            outcome="refused",
+            rollout_id=ref.r,
+            detail=decision.reason,
         )
-        await respond(
-            text=f":no_entry: {decision.reason}", response_type="ephemeral", replace_original=False
-        )
+        await say(f":no_entry: {decision.reason}")
         return
     if await service.active_rollout_id() != ref.r:
-        await respond(
-            text=f"{ref.r} is no longer active, so this button does nothing now. "
-            "`/creators-onboard status` shows the latest rollout.",
-            response_type="ephemeral",
-            replace_original=False,
+        await say(
+            f"{ref.r} is no longer active, so this button does nothing now. "
+            "`/creators-onboard status` shows the latest rollout."
         )
         return
+    if press.is_command:
+        why = await service.deploy_refusal(ref.r, press.name, press.args[0] if press.args else None)
+        if why:
+            await deps.store.record(
+                actor=user, action=press.name, outcome="refused", rollout_id=ref.r, detail=why
+            )
+            await say(f":no_entry: {why}")
+            return
     event = Event(
-        kind="action" if action_id not in DEPLOY_ACTIONS else "command",
-        name=name,
+        kind="command" if press.is_command else "action",
+        name=press.name,
         user=user,
         at=service.now_iso(),
-        step=step,
-        args=args,
+        step=press.step,
+        args=press.args,
         channel=(body.get("channel") or {}).get("id"),
         response_url=body.get("response_url"),
     )

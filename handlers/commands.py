@@ -134,6 +134,14 @@ async def _forward(deps: Deps, user: str, parsed: Parsed, command: dict[str, Any
         return f"Which partition? `{COMMAND} {parsed.name} <partition>` with one of: {names}."
     if parsed.name == "abort" and not parsed.args:
         return f"Say why, so everyone knows: `{COMMAND} abort <reason>`."
+    why = await service.deploy_refusal(
+        rollout_id, parsed.name, parsed.args[0] if parsed.args else None
+    )
+    if why:
+        await deps.store.record(
+            actor=user, action=parsed.name, outcome="refused", rollout_id=rollout_id, detail=why
+        )
+        return f":no_entry: {why}"
     event = Event(
         kind="command",
         name=parsed.name,

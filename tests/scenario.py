@@ -256,6 +256,18 @@ class World:
             parts.append(json.dumps(message.blocks or [], ensure_ascii=False))
         return "\n".join(parts)
 
+    async def refused(self, answer: dict[str, Any], needle: str, user: str = DEVOPS) -> None:
+        """A command was refused with `needle`: at once in its ack, or later via its
+        response_url (when the rollout saw the event before publishing its state)."""
+        if needle in answer.get("text", ""):
+            return
+        await eventually(
+            lambda: any(
+                needle in (r.get("text") or "") for r in self.slack.responses(f"cmd-{user}")
+            ),
+            what=f"a refusal saying {needle!r}",
+        )
+
     async def state(self, rollout_id: str = "rollout-1") -> Any:
         from bot.workflows import service
 

@@ -19,8 +19,9 @@ from tests.fakes.manifest import (
     declared_commands,
     load_manifest,
 )
+from tests.specs import spec
 
-SCHEMA_DIR = REPO_ROOT.parent / "shared" / "specs" / "slack-manifest-schema"
+SCHEMA_DIR = spec("slack-manifest-schema")
 # manifest.schema.json dispatches on _metadata.major_version to these two files,
 # which it references by their published URLs (they carry no $id of their own).
 _PUBLISHED = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"

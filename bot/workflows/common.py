@@ -209,6 +209,10 @@ async def post_in_thread(
     where = thread_for(state, persona)
     if where is None:
         return None
+    if blocks and any(b.get("type") == "actions" for b in blocks):
+        # Whoever presses a button we are about to show is judged against the published
+        # state (handlers refuse at once from it): publish first, so it is never behind.
+        await publish(state)
     return await safe(post_step(where[0], text, blocks, where[1], broadcast))
 
 

@@ -73,6 +73,23 @@ async def start_rollout(
     return rollout_id, True
 
 
+async def deploy_refusal(rollout_id: str, name: str, partition: str | None) -> str | None:
+    """Why a deploy/retry/smoke can not start now, judged from the published state.
+
+    Checked before the event is handed over, so a person is told at once (e.g. while
+    another partition is deploying, when the rollout is busy and would only see the event
+    after the run concludes). The workflow checks again when the event arrives.
+    """
+    if name not in ("deploy", "retry", "smoke"):
+        return None
+    state = await read_state(rollout_id)
+    if state is None:
+        return None
+    from bot.workflows.deploy import refusal
+
+    return refusal(state, load_runbook(), name, partition)
+
+
 async def send(rollout_id: str, event: Event, *, idempotency_key: str) -> None:
     """Hand an event to the rollout. The same key twice (a Slack retry) is delivered once."""
     await DBOS.send_async(

@@ -48,7 +48,9 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
-SPEC_PATH = Path("/work/shared/specs/github-actions-subset.json")
+from tests.specs import spec
+
+SPEC_PATH = spec("github-actions-subset.json")
 API_VERSION = "2022-11-28"
 
 # Endpoints the bot uses that are outside the spec subset (validated loosely here).

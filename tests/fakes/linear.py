@@ -30,7 +30,6 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -46,7 +45,9 @@ from graphql import (
     validate,
 )
 
-SCHEMA_PATH = Path("/work/shared/specs/linear-schema.graphql")
+from tests.specs import spec
+
+SCHEMA_PATH = spec("linear-schema.graphql")
 
 
 @functools.cache
