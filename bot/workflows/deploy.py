@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID
 
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
@@ -43,7 +43,14 @@ from bot.workflows.common import (
 )
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
-from bot.workflows.state import Decision, Event, PartitionState, RolloutState
+from bot.workflows.state import (
+    EVENT_TOPIC,
+    Decision,
+    Event,
+    PartitionState,
+    RolloutState,
+    decide,
+)
 
 log = get_logger(__name__)
 
@@ -121,6 +128,67 @@ async def follow_step(run_id: int) -> dict[str, Any]:
         deps.metrics.integration_errors.labels("github").inc()
         return _error(exc)
     return {"run": run.model_dump(mode="json")}
+
+
+RUN_CONCLUDED = "run_concluded"
+
+
+@DBOS.workflow(name="follow_run")
+async def follow_run_workflow(rollout_id: str, run_id: int) -> dict[str, Any]:
+    """Follow one run to its conclusion, then tell the rollout on its event topic.
+
+    A child workflow, so the rollout keeps answering people (abort, stuck, verify…)
+    during a run that can take an hour; after a crash both resume where they were.
+    """
+    result = await follow_step(run_id)
+    await DBOS.send_async(
+        rollout_id, {"internal": RUN_CONCLUDED, "run_id": run_id, "result": result}, EVENT_TOPIC
+    )
+    return result
+
+
+async def follow_while_listening(
+    state: RolloutState, runbook: Runbook, name: str, run_id: int
+) -> dict[str, Any] | None:
+    """Wait for the run while handling what people send; None when the rollout was aborted."""
+    from bot.workflows.onboarding import handle as handle_event
+
+    with SetWorkflowID(f"{state.rollout_id}:follow:{run_id}"):
+        await DBOS.start_workflow_async(follow_run_workflow, state.rollout_id, run_id)
+    quiet = current().settings.config.workflow.nudge_after_hours * 3600
+    while True:
+        raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
+        if raw is None:
+            continue
+        if raw.get("internal") == RUN_CONCLUDED:
+            if raw.get("run_id") == run_id:
+                result: dict[str, Any] = raw["result"]
+                return result
+            continue  # a late word from an earlier, abandoned run
+        event = Event.model_validate(raw)
+        decision = decide(state, event, runbook)
+        if decision.kind in ("deploy", "retry", "smoke"):
+            await _reply(event, f"{name} is deploying right now; wait for it to finish.", state)
+        elif decision.kind == "advance":
+            await _reply(event, f"{name} is deploying right now; try again when it is done.", state)
+        else:  # reply, stuck, ping, verify, abort: nothing here waits for the run
+            await handle_event(state, runbook, event, decision)
+            if state.status == "aborted":
+                ps = state.partition(name)
+                assert ps is not None
+                ps.status = "red"
+                ps.failed_check = "aborted"
+                ps.detail = "rollout aborted while the run was in progress"
+            await refresh(state, runbook)
+        await publish(state)
+        if state.status == "aborted":
+            await safe(cancel_step(f"{state.rollout_id}:follow:{run_id}"))
+            return None
+
+
+@DBOS.step()
+async def cancel_step(workflow_id: str) -> None:
+    await DBOS.cancel_workflow_async(workflow_id)
 
 
 @DBOS.step()
@@ -347,7 +415,9 @@ async def run_partition(
     await publish(state)
 
     assert ps.run_id is not None
-    followed = await follow_step(ps.run_id)
+    followed = await follow_while_listening(state, runbook, name, ps.run_id)
+    if followed is None:  # aborted meanwhile
+        return
     if "error" in followed:
         await halt(
             state,

@@ -189,6 +189,13 @@ async def handle(state: RolloutState, runbook: Runbook, event: Event, decision: 
             f":octagonal_sign: Rollout {state.rollout_id} aborted by <@{event.user}>: "
             f"{decision.reason}"
         )
+        running = [p for p in state.partitions if p.status == "running"]
+        if running:
+            text += (
+                f"\nThe `amm.yml` run for {running[0].name} keeps going on GitHub"
+                + (f" (<{running[0].run_url}|run>)" if running[0].run_url else "")
+                + ": cancel it there if it must not finish."
+            )
         await post_in_thread(state, "accountOwner", text)
         await post_in_thread(state, "devOps", text)
         await tell_engineering(state, text)

@@ -137,3 +137,36 @@ async def test_out_of_order_and_before_verification_are_refused(world: World) ->
         answer = await world.command("deploy prod", DEVOPS)
         assert "Out of order" in answer["text"] and "Deploy *dev* next" in answer["text"]
         assert world.github.dispatches == []
+
+
+async def test_people_are_answered_while_a_run_is_in_progress(world: World) -> None:
+    world.github.script_run(
+        {"partition": "dev"}, ["queued"] + ["in_progress"] * 400 + ["completed:success"]
+    )
+    async with world.bot():
+        await to_gate(world)
+        await deploy(world, "dev")
+        await wait_partition(world, "dev", "running")
+        await eventually(lambda: world.github.dispatches, what="the dev dispatch")
+        # A second deploy is refused at once; verify and abort are handled mid-run.
+        answer = await world.command("deploy dev", DEVOPS)
+        assert "deploying right now" in answer["text"]
+        await world.command("verify", DEVOPS)
+        await eventually(
+            lambda: (
+                len(
+                    [
+                        m
+                        for m in world.slack.messages(world.dm(DEVOPS))
+                        if "Vault verification" in (m.text or "")
+                    ]
+                )
+                >= 2
+            ),
+            what="a second verification during the run",
+        )
+        await world.command("abort the vendor asked us to wait", DEVOPS)
+        state = await world.wait(lambda s: s.status == "aborted", "the abort, mid-run")
+        assert state.partition("dev").status == "red"
+        assert "keeps going on GitHub" in world.texts(world.dm(DEVOPS))
+        assert len(world.github.dispatches) == 1
