@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -59,6 +60,14 @@ def deploy_gate_blocks(
             elements=[MarkdownTextObject(text=f"Or type `/creators-onboard deploy {partition}`.")]
         ),
     ]
+
+
+def used_card(blocks: Sequence[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    """A card whose buttons were used: same text, no buttons, who did what and when."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    kept = [b for b in kept if "/creators-onboard" not in str(b.get("elements", ""))]
+    note_block = ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()
+    return [*kept, note_block]
 
 
 def check_lines(checks: Sequence[tuple[str, bool, str]]) -> str:

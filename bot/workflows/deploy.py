@@ -18,6 +18,7 @@ from bot.blocks.deploy import (
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
+    used_card,
 )
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import to_dicts
@@ -40,6 +41,7 @@ from bot.workflows.common import (
     start_linear_log,
     tell_engineering,
     transition,
+    update_step,
 )
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
@@ -48,6 +50,7 @@ from bot.workflows.state import (
     Decision,
     Event,
     PartitionState,
+    PostedCard,
     RolloutState,
     decide,
 )
@@ -284,8 +287,20 @@ async def open_gate(state: RolloutState, runbook: Runbook) -> None:
     if nxt is None:
         return
     done = [p.name for p in state.partitions if p.status == "green"]
-    blocks = deploy_gate_blocks(state.rollout_id, nxt.name, order=_order(state), done=done)
-    await post_in_thread(state, "devOps", f"Ready to deploy {nxt.name}", to_dicts(blocks))
+    blocks = to_dicts(
+        deploy_gate_blocks(state.rollout_id, nxt.name, order=_order(state), done=done)
+    )
+    text = f"Ready to deploy {nxt.name}"
+    ts = await post_in_thread(state, "devOps", text, blocks)
+    state.gate = PostedCard(ts=ts, text=text, blocks=blocks) if ts else None
+
+
+async def close_card(state: RolloutState, card: PostedCard | None, note: str) -> None:
+    """Take the buttons off a used card so nobody presses them again."""
+    thread = state.threads.get("devOps")
+    if card is None or thread is None:
+        return
+    await safe(update_step(thread.channel, card.ts, card.text, used_card(card.blocks, note)))
 
 
 async def _reply(event: Event, text: str, state: RolloutState) -> None:
@@ -385,6 +400,12 @@ async def run_partition(
     await transition(
         state, actor=actor, action=f"{'retry' if retry else 'deploy'}:{name}", at=at, to_step=None
     )
+    if retry:
+        await close_card(state, state.halt_card, f"▶️ Retry {name} — <@{actor}>, {at}")
+        state.halt_card = None
+    else:
+        await close_card(state, state.gate, f"▶️ Deploy {name} — <@{actor}>, {at}")
+        state.gate = None
     await refresh(state, runbook)
     await publish(state)
     await tell_engineering(
@@ -535,9 +556,10 @@ async def halt(
         await post_in_thread(
             state, "devOps", f"Smoke test of {name}", to_dicts(smoke_report_blocks(name, smoke))
         )
-    await post_in_thread(
-        state, "devOps", f"Rollout halted at {name}: {title}", to_dicts(blocks), broadcast=True
-    )
+    card_text = f"Rollout halted at {name}: {title}"
+    card_blocks = to_dicts(blocks)
+    ts = await post_in_thread(state, "devOps", card_text, card_blocks, broadcast=True)
+    state.halt_card = PostedCard(ts=ts, text=card_text, blocks=card_blocks) if ts else None
     await tell_engineering(
         state,
         f":octagonal_sign: Rollout halted at *{name}*: {title}. {symptom} "

@@ -185,6 +185,9 @@ async def handle(state: RolloutState, runbook: Runbook, event: Event, decision: 
         )
         state.status = "aborted"
         state.abort_reason = f"{decision.reason} (by <@{event.user}>)"
+        await deploy_phase.close_card(state, state.halt_card, f"⏹ Aborted — <@{event.user}>, {at}")
+        await deploy_phase.close_card(state, state.gate, f"⏹ Aborted — <@{event.user}>, {at}")
+        state.halt_card = state.gate = None
         text = (
             f":octagonal_sign: Rollout {state.rollout_id} aborted by <@{event.user}>: "
             f"{decision.reason}"

@@ -50,6 +50,14 @@ class PartitionState(BaseModel):
     earlier_runs: list[int] = Field(default_factory=list)
 
 
+class PostedCard(BaseModel):
+    """A message with buttons, kept so it can be edited once its buttons are used."""
+
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+
+
 class RolloutState(BaseModel):
     rollout_id: str
     kind: RolloutKind = "onboarding"
@@ -69,6 +77,9 @@ class RolloutState(BaseModel):
     status_ts: str | None = None
     abort_reason: str | None = None
     halt_reason: str | None = None
+    # Messages whose buttons must go once used: the open deploy gate, the open halt card.
+    gate: PostedCard | None = None
+    halt_card: PostedCard | None = None
 
     def waiting_on(self, runbook: Runbook) -> Persona | None:
         if self.status != "active":

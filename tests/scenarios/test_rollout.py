@@ -42,6 +42,8 @@ async def test_happy_path_deploys_in_order_and_completes(world: World) -> None:
             )
         state = await world.wait(lambda s: s.status == "complete", "completion")
         assert all(p.finished_at for p in state.partitions)
+        # Used gates lose their buttons: nothing is left to press twice.
+        await eventually(lambda: world.find_button(DEVOPS, DEPLOY) is None, what="gates closed")
         world.github.assert_no_violations()
         world.slack.assert_no_violations()
 
@@ -84,6 +86,7 @@ async def test_stage_failure_halts_then_retry_continues(world: World) -> None:
         message, button = await world.wait_button(DEVOPS, RETRY)
         await world.press(DEVOPS, button, message)
         await wait_partition(world, "stage", "green")
+        assert world.find_button(DEVOPS, RETRY) is None  # the used halt card lost its buttons
         await deploy(world, "demo")
         await wait_partition(world, "demo", "green")
         partitions = [d["inputs"]["partition"] for d in world.github.dispatches]
