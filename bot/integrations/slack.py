@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -15,7 +16,60 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.integrations.errors import IntegrationError
+
 BlocksLike = Sequence[Block | dict[str, Any]]
+T = TypeVar("T")
+
+
+class SlackCallError(IntegrationError):
+    """A Slack Web API call failed. Picklable (DBOS records a failed step's exception),
+    unlike SlackApiError, and it carries Slack's own error code."""
+
+    def __init__(self, method: str, code: str, *, retryable: bool = False) -> None:
+        super().__init__(
+            f"Slack answered `{code}` to {method}.",
+            _CAUSES.get(code, "Slack refused the call."),
+            _FIXES.get(code, "Check the bot's token, scopes and the IDs in the YAML."),
+            retryable=retryable,
+        )
+        self.method = method
+        self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_slack_error, (self.method, self.code, self.retryable))
+
+
+def _rebuild_slack_error(method: str, code: str, retryable: bool) -> SlackCallError:
+    return SlackCallError(method, code, retryable=retryable)
+
+
+_CAUSES = {
+    "user_not_found": "The user ID is not a member of this workspace.",
+    "channel_not_found": "The channel ID is wrong, or the bot is not in that channel.",
+    "not_in_channel": "The bot has not been invited to the channel.",
+    "cannot_dm_bot": "The user ID belongs to a bot.",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid for this workspace.",
+    "missing_scope": "The app lacks a scope the call needs.",
+}
+_FIXES = {
+    "user_not_found": "Fix the Slack member ID in the YAML (profile → ⋯ → Copy member ID).",
+    "channel_not_found": "Fix slack.engineering_channel and /invite the bot there.",
+    "not_in_channel": "/invite the bot to the channel.",
+    "cannot_dm_bot": "Use a person's member ID in the YAML.",
+    "invalid_auth": "Set SLACK_BOT_TOKEN to the app's Bot User OAuth Token.",
+    "missing_scope": "Reinstall the app from manifest.yml so it gets every scope.",
+}
+
+
+async def _call(method: str, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown_error"))
+        raise SlackCallError(
+            method, code, retryable=code in ("ratelimited", "fatal_error")
+        ) from None
 
 
 def make_web_client(token: str, base_url: str) -> AsyncWebClient:
@@ -58,7 +112,7 @@ class SlackNotifier:
 
     async def open_dm(self, user: str) -> str:
         if user not in self._dm_cache:
-            resp = await self.client.conversations_open(users=user)
+            resp = await _call("conversations.open", self.client.conversations_open(users=user))
             self._dm_cache[user] = str(resp["channel"]["id"])
         return self._dm_cache[user]
 
@@ -72,21 +126,27 @@ class SlackNotifier:
         broadcast: bool = False,
     ) -> str:
         await self._pace(channel)
-        resp = await self.client.chat_postMessage(
-            channel=channel,
-            text=text,
-            blocks=_dicts(blocks),
-            thread_ts=thread_ts,
-            reply_broadcast=broadcast if thread_ts else None,
-            unfurl_links=False,
-            unfurl_media=False,
+        resp = await _call(
+            "chat.postMessage",
+            self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=_dicts(blocks),
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast if thread_ts else None,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
         )
         return str(resp["ts"])
 
     async def update(
         self, channel: str, ts: str, text: str, blocks: BlocksLike | None = None
     ) -> None:
-        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=_dicts(blocks))
+        await _call(
+            "chat.update",
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=_dicts(blocks)),
+        )
 
     async def ephemeral(
         self,
@@ -97,8 +157,11 @@ class SlackNotifier:
         *,
         thread_ts: str | None = None,
     ) -> None:
-        await self.client.chat_postEphemeral(
-            channel=channel, user=user, text=text, blocks=_dicts(blocks), thread_ts=thread_ts
+        await _call(
+            "chat.postEphemeral",
+            self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, blocks=_dicts(blocks), thread_ts=thread_ts
+            ),
         )
 
     async def respond(self, response_url: str, text: str, blocks: BlocksLike | None = None) -> None:
@@ -112,8 +175,11 @@ class SlackNotifier:
         )
 
     async def publish_home(self, user: str, blocks: BlocksLike) -> None:
-        await self.client.views_publish(
-            user_id=user, view={"type": "home", "blocks": _dicts(blocks)}
+        await _call(
+            "views.publish",
+            self.client.views_publish(
+                user_id=user, view={"type": "home", "blocks": _dicts(blocks)}
+            ),
         )
 
     async def auth_test(self) -> dict[str, Any]:

@@ -58,6 +58,13 @@ async def post_step(
     )
 
 
+@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+async def dm_step(user: str, text: str) -> str:
+    """A plain direct message outside any rollout thread."""
+    notifier = current().notifier
+    return await notifier.post(await notifier.open_dm(user), text)
+
+
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
 async def update_step(channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
     await current().notifier.update(channel, ts, text, blocks)

@@ -16,6 +16,7 @@ from bot.blocks.ids import encode_value
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
+from bot.integrations.slack import SlackCallError
 from bot.integrations.vaults import VerificationReport
 from bot.logging import bind_request, clear_request, get_logger
 from bot.runbook import load_runbook
@@ -23,6 +24,7 @@ from bot.runbook.model import Persona, Runbook
 from bot.workflows import deploy as deploy_phase
 from bot.workflows.common import (
     audit_step,
+    dm_step,
     ephemeral_step,
     open_dm_step,
     post_in_thread,
@@ -54,25 +56,51 @@ log = get_logger(__name__)
 ROLLOUT_WORKFLOW = "rollout"
 
 
-async def setup(state: RolloutState, runbook: Runbook) -> None:
-    """Open both DMs, post one parent per persona and the status board."""
+def slack_error(exc: BaseException) -> str:
+    """Slack's own error code (e.g. user_not_found) from an exception chain."""
+    pending: list[BaseException] = [exc]
+    while pending:
+        seen = pending.pop()
+        if isinstance(seen, SlackCallError):
+            return seen.code
+        # DBOS gathers the error of every attempt when a step runs out of retries.
+        pending.extend(getattr(seen, "errors", None) or [])
+        pending.extend(e for e in (seen.__cause__, seen.__context__) if e is not None)
+    return type(exc).__name__
+
+
+async def setup(state: RolloutState, runbook: Runbook) -> str | None:
+    """Open both DMs, post one parent per persona and the status board.
+
+    Returns why the rollout cannot go on when a person cannot be reached by DM.
+    """
     summary = status_summary(state, runbook)
     people: tuple[tuple[Persona, str], ...] = (
         ("accountOwner", state.owner),
         ("devOps", state.devops),
     )
     for persona, user in people:
-        channel = await open_dm_step(user)
-        blocks = progress_blocks(
-            runbook, persona, state.step, state.rollout_id, status_line=summary
-        )
-        ts = await post_step(channel, summary, to_dicts(blocks))
+        try:
+            channel = await open_dm_step(user)
+            blocks = progress_blocks(
+                runbook, persona, state.step, state.rollout_id, status_line=summary
+            )
+            ts = await post_step(channel, summary, to_dicts(blocks))
+        except Exception as exc:  # any failure here ends this rollout cleanly, logged
+            log.exception("cannot reach a person by DM", user=user, persona=persona)
+            return (
+                f"I could not send <@{user}> ({persona}) a direct message: Slack said "
+                f"`{slack_error(exc)}`. Check that the user ID in the YAML is right, that they "
+                "are in this workspace and can receive DMs from the app (App Home → Messages "
+                "tab enabled), then start again."
+            )
         state.threads[persona] = PersonaThread(user=user, channel=channel, parent_ts=ts)
     channel = current().settings.config.slack.engineering_channel
     if channel:
         state.status_ts = await safe(
             post_step(channel, summary, to_dicts(status_board_blocks(state, runbook)))
         )
+    return None
 
 
 async def arrive(state: RolloutState, runbook: Runbook, step_id: str, at: str) -> None:
@@ -280,7 +308,15 @@ async def rollout_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     clear_request()
     bind_request(rollout_id=state.rollout_id)
     state.partitions = [PartitionState(name=p.name) for p in settings.config.partitions]
-    await setup(state, runbook)
+    unreachable = await setup(state, runbook)
+    if unreachable is not None:
+        state.status = "aborted"
+        state.abort_reason = unreachable
+        notice = f":warning: Rollout {state.rollout_id} could not start. {unreachable}"
+        await tell_engineering(state, notice)
+        await safe(dm_step(state.started_by, notice))
+        await publish(state)
+        return state.model_dump(mode="json")
     await arrive(state, runbook, state.step, state.started_at)
     await refresh(state, runbook)
     await publish(state)

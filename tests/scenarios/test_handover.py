@@ -232,3 +232,18 @@ async def test_rotation_starts_at_a_new_credential_and_runs_the_handover_again(
             await world.wait_step(step)
             await world.click(OWNER, action)
         await drive_devops_to_gate(world)
+
+
+async def test_an_owner_who_cannot_be_dmed_ends_the_rollout_with_the_fix(world: World) -> None:
+    world.slack.fail_next("conversations.open", error="user_not_found", status=200, times=4)
+    async with world.bot():
+        await start(world)
+        state = await world.wait(lambda s: s.status == "aborted", "the rollout to stop")
+        assert "user_not_found" in (state.abort_reason or "")
+        notice = await eventually(
+            lambda: "could not start" in world.texts(world.dm(DEVOPS)), what="the starter told"
+        )
+        assert notice
+        assert "could not start" in world.texts(ENG)
+        again = await world.command("start", DEVOPS)
+        assert "rollout-2 started" in again["text"]
