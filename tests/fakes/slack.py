@@ -51,6 +51,14 @@ Home view per user, permalinks, users. ``fail_next`` injects errors, including a
 429 with ``Retry-After`` as Slack rate-limits. ``response_url(id)`` gives a URL on
 the fake for slash-command payloads; what the bot posts there is in
 ``responses(id)``.
+
+Socket Mode: ``apps.connections.open`` is not in the bundled spec (it predates the
+method), so the fake describes it from Slack's method page: POST, the app-level
+token (``xapp-…``, not the bot token) in ``Authorization: Bearer`` only (Slack
+rejects it as a body field), answering ``{"ok": true, "url": "wss://…/link/?ticket=…"}``.
+``attach_socket_mode(app_token, issue_url)`` turns it on; a bot token gets
+``not_allowed_token_type``, another app token ``invalid_auth``. The WebSocket server
+behind the URL is ``tests/fakes/socket_mode.py``.
 """
 
 from __future__ import annotations
@@ -105,6 +113,19 @@ class MethodSpec:
 
 
 _SPEC_CACHE: dict[Path, dict[str, MethodSpec]] = {}
+
+# Methods newer than the bundled spec, described from Slack's method pages.
+_EXTRA_METHODS = {
+    "apps.connections.open": MethodSpec(
+        "apps.connections.open",
+        ("POST",),
+        frozenset({"token"}),
+        frozenset({"token"}),
+        ("connections:write",),
+    ),
+}
+# Methods that take the app-level token (xapp-…), and only as a header.
+_APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 
 
 def spec_path() -> Path:
@@ -310,6 +331,8 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
+        self.app_token: str | None = None
+        self._issue_socket_url: Callable[[], str] | None = None
         self._handlers: dict[str, _Handler] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
@@ -322,6 +345,7 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # ----------------------------------------------------------- lifecycle
@@ -443,6 +467,12 @@ class FakeSlack:
             self._dms[user_id] = "D" + user_id[1:]
         return self._dms[user_id]
 
+    def attach_socket_mode(self, app_token: str, issue_url: Callable[[], str]) -> None:
+        """Enable ``apps.connections.open`` for ``app_token``; ``issue_url()`` gives the
+        WebSocket URL to answer with (see ``tests/fakes/socket_mode.py``)."""
+        self.app_token = app_token
+        self._issue_socket_url = issue_url
+
     def add_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
         """Register a user for ``users.info`` (fields override the synthesised ones)."""
         user = self._synth_user(user_id)
@@ -483,7 +513,7 @@ class FakeSlack:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else body_token
         self._calls.append(Call(method, args, dict(request.headers), token, request.method))
 
-        spec = load_method_specs(self._spec_file).get(method)
+        spec = load_method_specs(self._spec_file).get(method) or _EXTRA_METHODS.get(method)
         if spec is None:
             self._violate(method, "unknown method: not a path in the Web API spec", args)
             return self._reply(method, {"ok": False, "error": "unknown_method"})
@@ -491,7 +521,13 @@ class FakeSlack:
             if "token" in spec.required:
                 self._violate(method, "missing required argument 'token'", args)
             return self._reply(method, {"ok": False, "error": "not_authed"})
-        if token != self.token:
+        if method in _APP_LEVEL_METHODS:
+            refused = self._check_app_token(
+                method, token, auth_header=auth.lower().startswith("bearer "), args=args
+            )
+            if refused is not None:
+                return self._reply(method, {"ok": False, "error": refused})
+        elif token != self.token:
             return self._reply(method, {"ok": False, "error": "invalid_auth"})
 
         fault = self._take_fault(method)
@@ -534,6 +570,19 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
     ) -> web.Response:
         return web.json_response(payload, status=status, headers=headers)
+
+    def _check_app_token(
+        self, method: str, token: str, *, auth_header: bool, args: dict[str, Any]
+    ) -> str | None:
+        """The error for an app-level method's token, or None when it is accepted."""
+        if not auth_header:
+            self._violate(method, "the app-level token must be sent as Authorization: Bearer", args)
+            return "not_authed"
+        if not token.startswith("xapp-"):
+            return "not_allowed_token_type"
+        if self.app_token is None or token != self.app_token:
+            return "invalid_auth"
+        return None
 
     def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)
@@ -813,6 +862,11 @@ class FakeSlack:
         if not _USER_ID.match(uid):
             raise _SlackError("user_not_found")
         return {"user": self._synth_user(uid)}
+
+    async def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self._issue_socket_url is None:
+            raise _SlackError("invalid_auth")
+        return {"url": self._issue_socket_url()}
 
     async def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel", ""))
