@@ -72,6 +72,8 @@ def create_app(settings: Settings, deps: Deps) -> AsyncApp:
         # is safe and takes the ack from ~10 ms polling to well under 1 ms.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        # Socket Mode needs no signature (Slack authenticates the socket); HTTP always
+        # does. Without a secret, the HTTP endpoint is not served at all (server.py).
         request_verification_enabled=not settings.socket_mode or bool(env.slack_signing_secret),
     )
     app.middleware(_observe(deps))
@@ -80,7 +82,11 @@ def create_app(settings: Settings, deps: Deps) -> AsyncApp:
 
 
 def create_web_app(
-    bolt: AsyncApp, deps: Deps, ready: Callable[[], Awaitable[bool]]
+    bolt: AsyncApp,
+    deps: Deps,
+    ready: Callable[[], Awaitable[bool]],
+    *,
+    slack_endpoint: bool = True,
 ) -> web.Application:
     """One aiohttp server: Slack's endpoint, health, readiness and metrics."""
 
@@ -108,7 +114,8 @@ def create_web_app(
         return web.Response(body=payload, headers={"Content-Type": content_type})
 
     web_app = web.Application()
-    web_app.router.add_post("/slack/events", slack_events)
+    if slack_endpoint:  # off in Socket Mode without a signing secret: nothing to verify with
+        web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics)

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from dbos import DBOS, DBOSConfig
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, create_web_app
 from bot.deps import Deps, build_deps
@@ -87,7 +88,12 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         install(deps)
         await launch_dbos(settings)
         bolt = create_app(settings, deps)
-        web_app = create_web_app(bolt, deps, ready=deps.store.ping)
+        web_app = create_web_app(
+            bolt,
+            deps,
+            ready=deps.store.ping,
+            slack_endpoint=settings.env.slack_signing_secret is not None,
+        )
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.env.host, settings.env.port)
@@ -105,10 +111,18 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         if settings.env.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            running.socket_handler = AsyncSocketModeHandler(
-                bolt, settings.env.slack_app_token.get_secret_value()
-            )
-            await running.socket_handler.connect_async()
+            handler = AsyncSocketModeHandler(bolt, settings.env.slack_app_token.get_secret_value())
+            running.socket_handler = handler
+            try:
+                # slack_sdk retries a refused token forever; ask once so startup fails instead.
+                handler.client.wss_uri = await handler.client.issue_new_wss_url()
+            except SlackApiError as exc:
+                raise RuntimeError(
+                    "SLACK_APP_TOKEN was refused by Slack (apps.connections.open: "
+                    f"{exc.response.get('error')}); use the app-level token with "
+                    "connections:write from Basic Information → App-Level Tokens"
+                ) from None
+            await running.socket_handler.connect_async()  # untyped in slack_bolt
         yield running
     finally:
         if running is not None and running.socket_handler is not None:

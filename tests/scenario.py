@@ -248,6 +248,15 @@ class World:
         assert status == 200
         return message, button
 
+    async def wait_text(self, channel: str, needle: str, timeout: float = 20.0) -> str:
+        """Everything visible in the channel, once `needle` is among it."""
+        text: str = await eventually(
+            lambda: (lambda t: t if needle in t else None)(self.texts(channel)),
+            timeout=timeout,
+            what=f"{needle!r} in {channel}",
+        )
+        return text
+
     def texts(self, channel: str) -> str:
         """Everything visible in a channel (messages, their blocks), for content checks."""
         parts = []
@@ -276,9 +285,17 @@ class World:
     async def wait_step(
         self, step: str, rollout_id: str = "rollout-1", timeout: float = 20.0
     ) -> Any:
+        from bot.runbook import load_runbook
+
+        # A person's step counts once its message is posted (the state is published just
+        # before the post, so that its buttons are judged against it).
+        posted = load_runbook().step(step).persona != "bot"
+
         async def check() -> Any:
             state = await self.state(rollout_id)
-            return state if state is not None and state.step == step else None
+            if state is None or state.step != step:
+                return None
+            return state if not posted or step in state.step_ts else None
 
         return await eventually(check, timeout=timeout, what=f"rollout at step {step}")
 

@@ -106,14 +106,6 @@ async def test_connects_over_socket_mode_and_still_serves_health(world: World) -
     world.slack.assert_no_violations()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: in Socket Mode without SLACK_SIGNING_SECRET, bot/app.py create_web_app still "
-        "routes POST /slack/events while create_app disables request verification, so an "
-        "unsigned HTTP request runs the listeners as whatever user_id it claims"
-    ),
-)
 async def test_no_unsigned_http_commands_in_socket_mode(world: World) -> None:
     async with socket_bot(world) as (running, _):
         body = slash_command_body("help", DEVOPS)  # unsigned: there is no secret to sign with
@@ -262,14 +254,6 @@ async def test_cli_refuses_a_non_app_token(world: World, tmp_path: Path) -> None
     assert "xoxb-not-an-app-token-0123" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: bot/server.py running_bot awaits connect_async(), and slack_sdk retries a "
-        "refused apps.connections.open forever (every 10 s), so a revoked or wrong "
-        "SLACK_APP_TOKEN hangs startup instead of failing it"
-    ),
-)
 async def test_a_refused_app_token_fails_startup(world: World) -> None:
     async with FakeSocketMode() as sm:
         sm.attach(world.slack)

@@ -74,8 +74,8 @@ async def test_stage_failure_halts_then_retry_continues(world: World) -> None:
         await deploy(world, "stage")
         state = await world.wait(lambda s: s.status == "halted", "a halt")
         assert state.partition("stage").status == "red"
-        text = world.texts(world.dm(DEVOPS))
-        assert "Rollout halted at stage" in text and "Rollback procedure for stage" in text
+        text = await world.wait_text(world.dm(DEVOPS), "Rollout halted at stage")
+        assert "Rollback procedure for stage" in text
         await eventually(lambda: "Rollout halted at *stage*" in world.texts(ENG), what="eng told")
         # Out-of-order and later partitions are refused while halted.
         answer = await world.command("deploy demo", DEVOPS)
@@ -104,9 +104,8 @@ async def test_demo_smoke_upstream_unavailable_halts_with_diagnosis(world: World
                 await wait_partition(world, partition, "green")
         state = await world.wait(lambda s: s.status == "halted", "a halt")
         assert state.partition("demo").failed_check == "smoke"
-        text = world.texts(world.dm(DEVOPS))
+        text = await world.wait_text(world.dm(DEVOPS), "Rollback procedure for demo")
         assert "AMAZON_UPSTREAM_UNAVAILABLE" in text
-        assert "Rollback procedure for demo" in text
         assert [d["inputs"]["partition"] for d in world.github.dispatches] == [
             "dev",
             "stage",

@@ -160,6 +160,7 @@ async def test_amplify_check_in_the_rollout(
             state = await world.wait(lambda s: s.status == "halted", "the Amplify halt")
             dev = state.partition("dev")
             assert dev.status == "red" and dev.failed_check == "amplify"
+            await world.wait_text(world.dm(DEVOPS), "Rollout halted at dev")
             halt = next(m for m in devops_thread(world) if "Rollout halted at dev" in m.text)
             card = json.dumps(halt.blocks, ensure_ascii=False)
             assert "AMAZON_ASSOCIATE_TAG" in card
@@ -405,6 +406,7 @@ async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: W
         assert state.partition("prod").failed_check == "run"
 
         # 6. The halt card: us-east-2 and the rollback procedure for prod.
+        await world.wait_text(world.dm(DEVOPS), "Rollout halted at prod")
         halt = next(m for m in devops_thread(world) if "Rollout halted at prod" in m.text)
         card = json.dumps(halt.blocks, ensure_ascii=False)
         assert "Rollback procedure for prod" in card
