@@ -220,3 +220,19 @@ def test_every_partition_green_refuses_a_further_deploy(runbook: Runbook) -> Non
     state = at_gate(dev="green", stage="green", demo="green", prod="green")
     why = refusal(state, runbook, "deploy", "prod")
     assert why is not None and "already green" in why
+
+
+def test_rerun_button_of_an_older_card_verifies_again_at_the_deploy_gate() -> None:
+    from bot.runbook import load_runbook
+    from bot.workflows.state import Event, RolloutState, decide
+
+    state = RolloutState(
+        rollout_id="rollout-1",
+        owner="U0OWNER1",
+        devops="U0DEVOPS1",
+        started_by="U0DEVOPS1",
+        started_at="2026-11-22T00:00:00+00:00",
+        step="deploy_gate",
+    )
+    event = Event(kind="action", name="rerun_verify", user="U0DEVOPS1", at="t", step="verify")
+    assert decide(state, event, load_runbook()).kind == "verify"

@@ -140,6 +140,9 @@ def decide(state: RolloutState, event: Event, runbook: Runbook) -> Decision:
     if event.name == "ping_devops" and event.step:
         return Decision(kind="ping", from_step=event.step)
 
+    if event.name == "rerun_verify" and state.step in ("verify", "deploy_gate"):
+        # The re-run button of any verification card, also after a later red re-check.
+        return Decision(kind="verify", from_step=state.step, action_label="Re-run verification")
     if event.step != state.step:
         done = event.step and any(t.from_step == event.step for t in state.history)
         lead = "That step is already done" if done else "That button is not for the current step"
