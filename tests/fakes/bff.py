@@ -42,6 +42,8 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
+from tests.fakes.server import serve_loopback
+
 STATUS_FOR_CODE = {
     "AUTHENTICATION_REQUIRED": 401,
     "INVALID_REQUEST": 400,
@@ -115,11 +117,7 @@ class FakeBFF:
     async def __aenter__(self) -> FakeBFF:
         app = web.Application()
         app.router.add_route("*", "/{partition}/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await serve_loopback(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

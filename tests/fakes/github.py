@@ -48,6 +48,7 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
+from tests.fakes.server import serve_loopback
 from tests.specs import spec
 
 SPEC_PATH = spec("github-actions-subset.json")
@@ -210,11 +211,7 @@ class FakeGitHub:
     async def __aenter__(self) -> FakeGitHub:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await serve_loopback(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -45,6 +45,7 @@ from graphql import (
     validate,
 )
 
+from tests.fakes.server import serve_loopback
 from tests.specs import spec
 
 SCHEMA_PATH = spec("linear-schema.graphql")
@@ -165,12 +166,8 @@ class FakeLinear:
         await asyncio.to_thread(linear_schema)  # build once, off the event loop
         app = web.Application()
         app.router.add_post("/graphql", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        address = self._runner.addresses[0]
-        self._port = int(address[1])
+        self._runner, base = await serve_loopback(app, shutdown_timeout=1.0)
+        self._port = int(base.rsplit(":", 1)[1])
         return self
 
     async def stop(self) -> None:

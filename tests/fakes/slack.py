@@ -78,6 +78,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import serve_loopback
+
 from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -355,12 +357,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self._base_url = f"http://127.0.0.1:{port}"
+        self._runner, self._base_url = await serve_loopback(app)
         return self
 
     async def close(self) -> None:

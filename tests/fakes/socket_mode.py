@@ -50,6 +50,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from .server import serve_loopback
 from .signing import (
     API_APP_ID,
     block_action_payload,
@@ -121,12 +122,8 @@ class FakeSocketMode:
         app = web.Application()
         app.router.add_get("/link/", self._handle_ws)
         app.router.add_get("/link", self._handle_ws)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self._base_url = f"ws://127.0.0.1:{port}"
+        self._runner, http_url = await serve_loopback(app)
+        self._base_url = "ws://" + http_url.removeprefix("http://")
         return self
 
     async def close(self) -> None:

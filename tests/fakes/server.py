@@ -1,0 +1,16 @@
+"""Serve a fake on loopback, on a port the OS picks (never a fixed port)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+async def serve_loopback(
+    app: web.Application, **runner_options: float
+) -> tuple[web.AppRunner, str]:
+    """Start `app` on 127.0.0.1:<ephemeral>; returns the runner and its base URL."""
+    runner = web.AppRunner(app, access_log=None, **runner_options)  # type: ignore[arg-type]
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
