@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -97,6 +97,7 @@ class BffRequest:
     url: str | None
     auth: str
     status: int = 0
+    at: float = field(default_factory=time.monotonic)
 
 
 class FakeBFF:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bot.blocks.deploy import COMPLETE_TEXT, DEPLOY, RETRY
 from tests.scenario import DEVOPS, ENG, OWNER, PARTITIONS, World, eventually
 from tests.scenarios.test_handover import drive_devops_to_gate, drive_owner, start
@@ -172,3 +174,49 @@ async def test_people_are_answered_while_a_run_is_in_progress(world: World) -> N
         assert state.partition("dev").status == "red"
         assert "keeps going on GitHub" in world.texts(world.dm(DEVOPS))
         assert len(world.github.dispatches) == 1
+
+
+async def test_the_infrastructure_pr_must_be_merged_before_the_first_deploy(world: World) -> None:
+    world.config_overrides["github"] = {
+        **world.config()["github"],
+        "pull_request": 438,
+    }
+    world.github.pulls[438] = False
+    async with world.bot():
+        await to_gate(world)
+        await deploy(world, "dev")
+        text = await eventually(
+            lambda: [
+                r for r in world.slack.responses("deploy-dev") if "#438" in (r.get("text") or "")
+            ],
+            what="the PR gate refusal",
+        )
+        assert "not merged" in text[0]["text"]
+        assert world.github.dispatches == []
+        world.github.pulls[438] = True
+        await world.command("deploy dev", DEVOPS)
+        await wait_partition(world, "dev", "green")
+        assert len(world.github.dispatches) == 1
+
+
+async def test_smoke_tests_start_at_most_one_per_second(world: World) -> None:
+    """The Creators API allows 1 TPS per credential triple: the queue enforces it."""
+    from bot.workflows.deploy import smoke_workflow
+    from bot.workflows.queues import SMOKE, queue
+
+    async with world.bot():
+        smoke_queue = await queue(SMOKE)
+        handles = [await smoke_queue.enqueue_async(smoke_workflow, p) for p in PARTITIONS[:3]]
+        for handle in handles:
+            await handle.get_result()
+    imports = sorted(
+        r.at
+        for r in world.bff.requests
+        if r.path.endswith("/api/amazon/import")
+        and r.url
+        and "amazon.com/dp/" in r.url
+        and r.auth == "ok"
+    )
+    assert len(imports) == 3
+    gaps = [b - a for a, b in itertools.pairwise(imports)]
+    assert all(gap >= 0.9 for gap in gaps), gaps  # a lower bound: a slow machine only widens it
