@@ -15,6 +15,7 @@ from bot.integrations.linear import LinearClient
 from bot.integrations.slack import SlackNotifier, make_web_client
 from bot.integrations.vaults import VaultReader
 from bot.metrics import Metrics
+from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.store import Store
 
@@ -32,6 +33,7 @@ class Deps:
     linear: LinearClient | None = None
     github: GitHubActions | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    creators_api_pacer: Pacer = field(default_factory=lambda: Pacer(1.0))
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -17,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.integrations.errors import IntegrationError
+from bot.pacing import Pacer
 
 BlocksLike = Sequence[Block | dict[str, Any]]
 T = TypeVar("T")
@@ -97,18 +96,8 @@ class SlackNotifier:
 
     def __init__(self, client: AsyncWebClient, *, min_interval: float = 1.0) -> None:
         self.client = client
-        self._min_interval = min_interval
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._last: dict[str, float] = {}
+        self._pacer = Pacer(min_interval)
         self._dm_cache: dict[str, str] = {}
-
-    async def _pace(self, channel: str) -> None:
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            wait = self._last.get(channel, 0.0) + self._min_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last[channel] = time.monotonic()
 
     async def open_dm(self, user: str) -> str:
         if user not in self._dm_cache:
@@ -125,7 +114,7 @@ class SlackNotifier:
         thread_ts: str | None = None,
         broadcast: bool = False,
     ) -> str:
-        await self._pace(channel)
+        await self._pacer.wait(channel)
         resp = await _call(
             "chat.postMessage",
             self.client.chat_postMessage(
