@@ -121,39 +121,31 @@ class AmplifyChecker:
             else:
                 missing.append(name)
         where_txt = f"Amplify app {app_id} branch {branch} ({region})"
+        verdict: dict[str, str] = {"symptom": f"{where_txt} has all four Creators API variables."}
         if missing:
             empty = [n for n in missing if n in branch_flags or n in app_flags]
             detail = f" ({', '.join(empty)} set but empty)" if empty else ""
-            report = AmplifyReport(
-                ok=False,
-                partition=partition_name,
-                app_id=app_id,
-                branch=branch,
-                region=region,
-                app_name=app_name,
-                present=present,
-                missing=missing,
-                source=source,
-                symptom=f"{where_txt} lacks {', '.join(missing)}{detail}.",
-                cause="The amm.yml run did not write the variables, or it read an incomplete "
-                f"vault item for {partition_name}.",
-                fix=f"Check the 'Amazon Creators API' item in the {partition_name} vault has all "
-                "four fields, re-run the deploy for this partition (`/creators-onboard deploy "
-                f"{partition_name}`), then check again. Do not copy values by hand into Amplify.",
-            )
-        else:
-            report = AmplifyReport(
-                ok=True,
-                partition=partition_name,
-                app_id=app_id,
-                branch=branch,
-                region=region,
-                app_name=app_name,
-                present=present,
-                missing=[],
-                source=source,
-                symptom=f"{where_txt} has all four Creators API variables.",
-            )
+            verdict = {
+                "symptom": f"{where_txt} lacks {', '.join(missing)}{detail}.",
+                "cause": "The amm.yml run did not write the variables, or it read an "
+                f"incomplete vault item for {partition_name}.",
+                "fix": f"Check the 'Amazon Creators API' item in the {partition_name} vault has "
+                "all four fields, re-run the deploy for this partition (`/creators-onboard "
+                f"deploy {partition_name}`), then check again. Do not copy values by hand into "
+                "Amplify.",
+            }
+        report = AmplifyReport(
+            ok=not missing,
+            partition=partition_name,
+            app_id=app_id,
+            branch=branch,
+            region=region,
+            app_name=app_name,
+            present=present,
+            missing=missing,
+            source=source,
+            **verdict,
+        )
         log.info(
             "amplify.checked",
             partition=partition_name,

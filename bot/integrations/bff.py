@@ -168,6 +168,11 @@ class _Answer:
     duration_ms: int
 
 
+def _red(name: str, answer: _Answer, **details: Any) -> SmokeCheck:
+    """A failed check, timed like the answer it judges."""
+    return SmokeCheck(name=name, ok=False, duration_ms=answer.duration_ms, **details)
+
+
 class SmokeTester:
     """Runs the smoke checks against a partition's BFF."""
 
@@ -295,14 +300,13 @@ class SmokeTester:
                 "Nothing is listening at that address: the partition's bff_url is wrong, DNS "
                 "does not resolve, or the deploy has not finished."
             )
-        return SmokeCheck(
-            name=name,
-            ok=False,
+        return _red(
+            name,
+            answer,
             symptom=f"{ctx.url}: {answer.problem}.",
             cause=cause,
             fix=f"Check partitions[{ctx.partition}].bff_url in the YAML and that the amm.yml "
             f"run finished, then `/creators-onboard smoke {ctx.partition}`.",
-            duration_ms=answer.duration_ms,
         )
 
     def _unexpected(self, name: str, ctx: _Context, answer: _Answer, expected: str) -> SmokeCheck:
@@ -311,27 +315,25 @@ class SmokeTester:
         status = answer.status
         if code is not None and code in ERROR_CODES:
             diag = ctx.diagnoses[code]
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=status,
                 code=code,
                 symptom=f"Expected {expected}; the BFF answered {status} {code}.",
                 cause=diag.cause,
                 fix=diag.fix,
-                duration_ms=answer.duration_ms,
             )
         if code is not None:
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=status,
                 code=code,
                 symptom=f"Expected {expected}; the BFF answered {status} with the unknown "
                 f"error code {code!r}.",
                 cause="The BFF's error codes differ from the eight the contract defines.",
                 fix="Tell engineering: the BFF and the bot disagree on the error contract.",
-                duration_ms=answer.duration_ms,
             )
         ctype = answer.content_type.split(";")[0] or "no content type"
         if answer.body is None and answer.text.strip():
@@ -359,14 +361,13 @@ class SmokeTester:
         else:
             cause = "The answer does not follow the BFF contract."
             fix = "Tell engineering; roll back this partition if the deploy changed the BFF."
-        return SmokeCheck(
-            name=name,
-            ok=False,
+        return _red(
+            name,
+            answer,
             status=status,
             symptom=f"Expected {expected}; the BFF answered {status} with {shape}.",
             cause=cause,
             fix=fix,
-            duration_ms=answer.duration_ms,
         )
 
     def _dto_problems(self, answer: _Answer) -> tuple[str, str, str] | None:
@@ -432,14 +433,13 @@ class SmokeTester:
             problem = self._dto_problems(answer)
             if problem is not None:
                 symptom, cause, fix = problem
-                return SmokeCheck(
-                    name=name,
-                    ok=False,
+                return _red(
+                    name,
+                    answer,
                     status=answer.status,
                     symptom=symptom,
                     cause=cause,
                     fix=fix,
-                    duration_ms=answer.duration_ms,
                 )
             kind = "full" if answer.status == 200 else "partial"
             return SmokeCheck(
@@ -477,36 +477,33 @@ class SmokeTester:
                 duration_ms=answer.duration_ms,
             )
         if 200 <= status < 300:
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=status,
                 symptom=f"The BFF accepted a non-Amazon link ({NON_AMAZON_URL}) with {status}.",
                 cause="The BFF's URL validation is missing or broken in this deploy.",
                 fix="Roll back this partition's deploy and tell engineering.",
-                duration_ms=answer.duration_ms,
             )
         if code == "UNRECOGNIZED_AMAZON_URL" and not well:
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=status,
                 code=code,
                 symptom=f"UNRECOGNIZED_AMAZON_URL came with status {status} or without a message.",
                 cause="The BFF's error answers do not follow the contract (4xx, error.message).",
                 fix="Tell engineering: error answers must be 4xx {error: {code, message}}.",
-                duration_ms=answer.duration_ms,
             )
         if code == "UNRECOGNIZED_AMAZON_URL":
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=status,
                 code=code,
                 symptom=f"UNRECOGNIZED_AMAZON_URL came with status {status} instead of a 4xx.",
                 cause="The BFF maps a client error to the wrong HTTP status.",
                 fix="Tell engineering: a bad link is the caller's error and must be a 4xx.",
-                duration_ms=answer.duration_ms,
             )
         return self._unexpected(name, ctx, answer, expected)
 
@@ -526,27 +523,25 @@ class SmokeTester:
                 duration_ms=answer.duration_ms,
             )
         if answer.status is not None and 200 <= answer.status < 300:
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=answer.status,
                 symptom=f"The BFF served an import WITHOUT a token ({answer.status}).",
                 cause="Authentication is switched off or bypassed in this deploy: anyone could "
                 "spend the partition's Amazon quota.",
                 fix="Roll back this partition's deploy now and tell engineering.",
-                duration_ms=answer.duration_ms,
             )
         if code == "AUTHENTICATION_REQUIRED" or answer.status == 401:
-            return SmokeCheck(
-                name=name,
-                ok=False,
+            return _red(
+                name,
+                answer,
                 status=answer.status,
                 code=code,
                 symptom=f"A request without a token got {answer.status} {code or ''} but not "
                 "the contract's 401 {error: {code: AUTHENTICATION_REQUIRED, message}}.",
                 cause="The BFF's authentication error does not follow the contract.",
                 fix="Tell engineering: a missing token must give 401 AUTHENTICATION_REQUIRED.",
-                duration_ms=answer.duration_ms,
             )
         return self._unexpected(name, ctx, answer, "401 AUTHENTICATION_REQUIRED without a token")
 
