@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 
 from bot.logging import configure_logging
@@ -48,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve(settings))
         except KeyboardInterrupt:
             pass
-        return 0
+        # Everything is shut down. Leave now even if a DBOS worker thread is still retrying
+        # a database that went away: the interpreter would otherwise wait for it forever.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     from bot.preflight import run_preflight
 
     return asyncio.run(run_preflight(settings, out=sys.stdout))

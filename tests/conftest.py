@@ -35,6 +35,26 @@ def pg_problem() -> str | None:
     return _pg_reachable()
 
 
+def _drop_test_databases() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", ("co\\_test\\_%",)
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_problem: str | None) -> None:
+    """Test databases are dropped when the next session starts, never while this one runs:
+    a DBOS worker thread of a stopped bot may still be finishing a call, and one whose
+    database is gone retries forever and keeps the interpreter from exiting."""
+    if pg_problem is None:
+        _drop_test_databases()
+
+
 def _fresh_pg_database(pg_problem: str | None) -> Iterator[str]:
     if pg_problem is not None:
         if os.environ.get("CI_REQUIRE_POSTGRES"):
@@ -46,16 +66,12 @@ def _fresh_pg_database(pg_problem: str | None) -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield f"{base}/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_problem: str | None
+    request: pytest.FixtureRequest, tmp_path: Path, pg_problem: str | None, pg_databases: None
 ) -> Iterator[str]:
     """Run the test once on a SQLite file and once on a fresh PostgreSQL database."""
     if request.param == "sqlite":

@@ -200,9 +200,14 @@ async def test_readyz_follows_the_database(world_db: World) -> None:
         assert "DATABASE_URL" in body["reason"]
         # Liveness is not readiness: the process itself is fine.
         assert (await get(world, "/healthz"))[0] == 200
+        # Give the database back before the bot stops, so none of DBOS's worker threads is
+        # left retrying a database that is gone (that would keep the process alive).
         if world.database_url.startswith("sqlite"):
             path = _sqlite_path(world.database_url)
             shutil.rmtree(path)
+        else:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # ----------------------------------------------------------------------------- metrics
