@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -9,6 +11,8 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.lazy_listener.async_internals import to_runnable_function
+from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -58,6 +62,32 @@ def _observe(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
     return middleware
 
 
+class TrackedLazyRunner(AsyncioLazyListenerRunner):
+    """Bolt's asyncio lazy runner, keeping its tasks so shutdown can let them finish."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logger)
+        self.tasks: set[asyncio.Future[None]] = set()
+
+    def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
+        task = asyncio.ensure_future(
+            to_runnable_function(internal_func=function, logger=self.logger, request=request)
+        )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self, within: float) -> None:
+        """Wait (up to `within` seconds) for presses already acked to be handed over."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=within)
+
+
+def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
+    runner = app.listener_runner.lazy_listener_runner
+    assert isinstance(runner, TrackedLazyRunner)
+    return runner
+
+
 def create_app(settings: Settings, deps: Deps) -> AsyncApp:
     """Build the Bolt app with every listener registered. Does no I/O."""
     from handlers import register
@@ -76,6 +106,7 @@ def create_app(settings: Settings, deps: Deps) -> AsyncApp:
         # does. Without a secret, the HTTP endpoint is not served at all (server.py).
         request_verification_enabled=not settings.socket_mode or bool(env.slack_signing_secret),
     )
+    app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(_observe(deps))
     register(app, deps)
     return app

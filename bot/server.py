@@ -17,7 +17,7 @@ from dbos import DBOS, DBOSConfig
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.app import create_app, create_web_app
+from bot.app import create_app, create_web_app, lazy_runner
 from bot.deps import Deps, build_deps
 from bot.logging import get_logger
 from bot.settings import Settings
@@ -129,6 +129,9 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             await running.socket_handler.close_async()
         if runner is not None:
             await runner.cleanup()
+        if running is not None:
+            # Presses already acked are handed to their rollout before DBOS stops.
+            await lazy_runner(running.bolt).drain(within=5.0)
         DBOS.destroy(workflow_completion_timeout_sec=0)
         deps.store.dispose()
         if owns_session and not session.closed:

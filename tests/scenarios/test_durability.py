@@ -146,3 +146,16 @@ async def drive_owner_http(world: World) -> None:
         pressed.add(message.ts)
         status, _ = await world.press(user, button, message)
         assert status == 200
+
+
+async def test_a_press_acked_just_before_shutdown_is_not_lost(world: World) -> None:
+    async with world.bot():
+        await start(world)
+        await world.wait_step("prereq")
+        message, button = await world.wait_button(OWNER, "co:eligible")
+        status, _ = await world.press(OWNER, button, message)
+        assert status == 200
+        # Stop at once: the press was acked, its hand-over runs in a lazy listener.
+    async with world.bot():
+        state = await world.wait_step("register_sign_in")
+        assert [t.action for t in state.history] == ["eligible"]
