@@ -28,10 +28,16 @@ async def _rollouts(status: list[str] | None = None) -> list[Any]:
 
 
 async def active_rollout_id() -> str | None:
+    """The rollout in progress, if any. One that has published its end (complete or
+    aborted) but whose workflow is still returning counts as over."""
     active = await _rollouts(ACTIVE)
     if not active:
         return None
-    return str(sorted(active, key=lambda w: w.created_at or 0)[-1].workflow_id)
+    newest = str(sorted(active, key=lambda w: w.created_at or 0)[-1].workflow_id)
+    state = await read_state(newest)
+    if state is not None and state.status in ("complete", "aborted"):
+        return None
+    return newest
 
 
 async def latest_rollout_id() -> str | None:
