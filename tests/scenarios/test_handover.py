@@ -122,7 +122,7 @@ async def test_missing_stage_item_blocks_the_gate_until_a_green_rerun(world: Wor
         await world.click(DEVOPS, "co:vaults_populated")
         state = await world.wait(lambda s: s.verification is not None, "a verification")
         assert state.step == "verify" and not state.verification_ok
-        text = world.texts(world.dm(DEVOPS))
+        text = await world.wait_text(world.dm(DEVOPS), "Vault verification found problems")
         assert "Arda-StageOAM" in text and "Amazon Creators API" in text
         # A deploy is refused while verification is red.
         answer = await world.command("deploy dev", DEVOPS)
