@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -13,9 +12,9 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from bot.integrations.amplify import REQUIRED_VARIABLES, AmplifyChecker, AmplifyError
+from tests.fakes.amplify import APP_ID, app_response, branch_response
 
 SECRET = "planted-credential-secret-value-9f8e7d"
-APP_ID = "d123abc"
 
 
 def all_vars() -> dict[str, str]:
@@ -25,51 +24,6 @@ def all_vars() -> dict[str, str]:
         "AMAZON_CREATORS_CREDENTIAL_VERSION": "3.1",
         "AMAZON_ASSOCIATE_TAG": "arda-20",
         "OTHER": "x",
-    }
-
-
-def app_response(variables: dict[str, str]) -> dict[str, Any]:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    return {
-        "app": {
-            "appId": APP_ID,
-            "appArn": f"arn:aws:amplify:us-east-1:123456789012:apps/{APP_ID}",
-            "name": "arda-web-dev",
-            "description": "",
-            "repository": "https://github.com/Arda-cards/web",
-            "platform": "WEB_COMPUTE",
-            "createTime": now,
-            "updateTime": now,
-            "environmentVariables": variables,
-            "defaultDomain": f"{APP_ID}.amplifyapp.com",
-            "enableBranchAutoBuild": False,
-            "enableBasicAuth": False,
-        }
-    }
-
-
-def branch_response(variables: dict[str, str], name: str = "main") -> dict[str, Any]:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    return {
-        "branch": {
-            "branchArn": f"arn:aws:amplify:us-east-1:123456789012:apps/{APP_ID}/branches/{name}",
-            "branchName": name,
-            "description": "",
-            "stage": "PRODUCTION",
-            "displayName": name,
-            "enableNotification": False,
-            "createTime": now,
-            "updateTime": now,
-            "environmentVariables": variables,
-            "enableAutoBuild": True,
-            "customDomains": [],
-            "framework": "Next.js - SSR",
-            "activeJobId": "1",
-            "totalNumberOfJobs": "1",
-            "enableBasicAuth": False,
-            "ttl": "5",
-            "enablePullRequestPreview": False,
-        }
     }
 
 

@@ -17,12 +17,12 @@ from bot.blocks.deploy import ABORT, COMPLETE_TEXT, DEPLOY, RETRY
 from bot.integrations.amplify import AmplifyChecker
 from bot.integrations.linear import comment_id_for
 from bot.runbook import load_runbook
+from tests.fakes.amplify import APP_ID, app_response, branch_response
 from tests.scenario import DEVOPS, ENG, OWNER, PLANTED_SECRET, World, eventually
 from tests.scenarios.test_handover import start
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
 
 AMPLIFY_SECRET = "AMPLIFY-planted-secret-value-4b3c2a1d"
-APP_ID = "d123abc"
 RUNBOOK = load_runbook()
 
 
@@ -57,10 +57,6 @@ def eng_thread(world: World, status_ts: str) -> str:
 # --------------------------------------------------------------------- 1. Amplify
 
 
-def _now() -> datetime:
-    return datetime(2025, 1, 1, tzinfo=UTC)
-
-
 def amplify_stub(app_vars: dict[str, str], branch_vars: dict[str, str]) -> tuple[Any, Stubber]:
     client = boto3.client(
         "amplify",
@@ -69,50 +65,9 @@ def amplify_stub(app_vars: dict[str, str], branch_vars: dict[str, str]) -> tuple
         aws_secret_access_key="not-a-real-key",
     )
     stubber = Stubber(client)
+    stubber.add_response("get_app", app_response(app_vars), {"appId": APP_ID})
     stubber.add_response(
-        "get_app",
-        {
-            "app": {
-                "appId": APP_ID,
-                "appArn": f"arn:aws:amplify:us-east-1:123456789012:apps/{APP_ID}",
-                "name": "arda-web-dev",
-                "description": "",
-                "repository": "https://github.com/Arda-cards/web",
-                "platform": "WEB_COMPUTE",
-                "createTime": _now(),
-                "updateTime": _now(),
-                "environmentVariables": app_vars,
-                "defaultDomain": f"{APP_ID}.amplifyapp.com",
-                "enableBranchAutoBuild": False,
-                "enableBasicAuth": False,
-            }
-        },
-        {"appId": APP_ID},
-    )
-    stubber.add_response(
-        "get_branch",
-        {
-            "branch": {
-                "branchArn": f"arn:aws:amplify:us-east-1:123456789012:apps/{APP_ID}/branches/main",
-                "branchName": "main",
-                "description": "",
-                "stage": "PRODUCTION",
-                "displayName": "main",
-                "enableNotification": False,
-                "createTime": _now(),
-                "updateTime": _now(),
-                "environmentVariables": branch_vars,
-                "enableAutoBuild": True,
-                "customDomains": [],
-                "framework": "Next.js - SSR",
-                "activeJobId": "1",
-                "totalNumberOfJobs": "1",
-                "enableBasicAuth": False,
-                "ttl": "5",
-                "enablePullRequestPreview": False,
-            }
-        },
-        {"appId": APP_ID, "branchName": "main"},
+        "get_branch", branch_response(branch_vars), {"appId": APP_ID, "branchName": "main"}
     )
     stubber.activate()
     return client, stubber
