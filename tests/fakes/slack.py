@@ -79,16 +79,11 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.server import serve_loopback
+from tests.specs import spec
 
 from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 _SPEC_NAME = "slack-web-openapi-v2.json"
-_SPEC_CANDIDATES = (
-    _REPO_ROOT.parent / "shared" / "specs" / _SPEC_NAME,
-    _REPO_ROOT / "specs" / _SPEC_NAME,
-    Path("/work/shared/specs") / _SPEC_NAME,
-)
 
 # Arguments slack_sdk serialises to JSON strings when it form-encodes a call.
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks"})
@@ -133,15 +128,7 @@ _APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 def spec_path() -> Path:
     """Where the Slack Web API OpenAPI file is (``SLACK_OPENAPI_SPEC`` overrides)."""
     override = os.environ.get("SLACK_OPENAPI_SPEC")
-    if override:
-        return Path(override)
-    for candidate in _SPEC_CANDIDATES:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"{_SPEC_NAME} not found in any of {[str(c) for c in _SPEC_CANDIDATES]}; "
-        "set SLACK_OPENAPI_SPEC to its path"
-    )
+    return Path(override) if override else spec(_SPEC_NAME)
 
 
 def load_method_specs(path: Path | None = None) -> dict[str, MethodSpec]:
