@@ -42,7 +42,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from tests.fakes.server import serve_loopback
+from tests.fakes.server import LoopbackFake, serve_loopback
 
 STATUS_FOR_CODE = {
     "AUTHENTICATION_REQUIRED": 401,
@@ -100,7 +100,7 @@ class BffRequest:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeBFF:
+class FakeBFF(LoopbackFake):
     def __init__(self, tokens: dict[str, str] | None = None) -> None:
         # partition -> the bearer token it accepts
         self.tokens: dict[str, str] = dict(tokens or {})
@@ -115,13 +115,13 @@ class FakeBFF:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
-    async def __aenter__(self) -> FakeBFF:
+    async def start(self) -> FakeBFF:
         app = web.Application()
         app.router.add_route("*", "/{partition}/{tail:.*}", self._handle)
         self._runner, self.url = await serve_loopback(app)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -48,7 +48,7 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
-from tests.fakes.server import serve_loopback
+from tests.fakes.server import LoopbackFake, serve_loopback
 from tests.specs import spec
 
 SPEC_PATH = spec("github-actions-subset.json")
@@ -165,7 +165,7 @@ class _SpecOp:
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackFake):
     def __init__(
         self,
         *,
@@ -208,13 +208,13 @@ class FakeGitHub:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> FakeGitHub:
+    async def start(self) -> FakeGitHub:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner, self.url = await serve_loopback(app)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
 

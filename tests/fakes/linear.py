@@ -30,7 +30,6 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -45,7 +44,7 @@ from graphql import (
     validate,
 )
 
-from tests.fakes.server import serve_loopback
+from tests.fakes.server import LoopbackFake, serve_loopback
 from tests.specs import spec
 
 SCHEMA_PATH = spec("linear-schema.graphql")
@@ -137,7 +136,7 @@ AUTH_ERROR_BODY: dict[str, Any] = {
 
 
 @dataclass
-class FakeLinear:
+class FakeLinear(LoopbackFake):
     api_key: str = "lin_api_test"
     issue: str = "PDEV-446"
     issue_title: str = "Amazon Creators API onboarding"
@@ -170,21 +169,10 @@ class FakeLinear:
         self._port = int(base.rsplit(":", 1)[1])
         return self
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeLinear:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def url(self) -> str:

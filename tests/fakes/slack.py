@@ -73,12 +73,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.server import serve_loopback
+from tests.fakes.server import LoopbackFake, serve_loopback
 from tests.specs import spec
 
 from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
@@ -282,7 +281,7 @@ class _SlackError(Exception):
 _Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class FakeSlack:
+class FakeSlack(LoopbackFake):
     """The fake Web API server; use as ``async with FakeSlack(token=...) as fake``."""
 
     def __init__(
@@ -351,17 +350,6 @@ class FakeSlack:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeSlack:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # ---------------------------------------------------------- public API
 

@@ -44,13 +44,12 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from .server import serve_loopback
+from .server import LoopbackFake, serve_loopback
 from .signing import (
     API_APP_ID,
     block_action_payload,
@@ -92,7 +91,7 @@ class _Sent:
     done: asyncio.Future[Ack]
 
 
-class FakeSocketMode:
+class FakeSocketMode(LoopbackFake):
     """The fake Socket Mode server; use as ``async with FakeSocketMode() as sm``."""
 
     def __init__(
@@ -136,17 +135,6 @@ class FakeSocketMode:
         for sent in self._sent.values():
             if not sent.done.done():
                 sent.done.cancel()
-
-    async def __aenter__(self) -> FakeSocketMode:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # ---------------------------------------------------------- public API
 
