@@ -101,14 +101,15 @@ async def handle_press(deps: Deps, body: dict[str, Any], respond: AsyncRespond) 
         )
         await say(f":no_entry: {decision.reason}")
         return
-    if await service.active_rollout_id() != ref.r:
+    active = await service.active_rollout()
+    if active is None or active[0] != ref.r:
         await say(
             f"{ref.r} is no longer active, so this button does nothing now. "
             "`/creators-onboard status` shows the latest rollout."
         )
         return
     if press.is_command:
-        why = await service.deploy_refusal(ref.r, press.name, press.args[0] if press.args else None)
+        why = service.deploy_refusal(active[1], press.name, press.args[0] if press.args else None)
         if why:
             await deps.store.record(
                 actor=user, action=press.name, outcome="refused", rollout_id=ref.r, detail=why

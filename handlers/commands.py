@@ -126,17 +126,16 @@ async def _start(deps: Deps, user: str, parsed: Parsed) -> str:
 
 
 async def _forward(deps: Deps, user: str, parsed: Parsed, command: dict[str, Any]) -> str:
-    rollout_id = await service.active_rollout_id()
-    if rollout_id is None:
+    active = await service.active_rollout()
+    if active is None:
         return f"No rollout is active. Start one with `{COMMAND} start`."
     if parsed.name in ("deploy", "smoke") and not parsed.args:
         names = ", ".join(p.name for p in deps.settings.config.partitions)
         return f"Which partition? `{COMMAND} {parsed.name} <partition>` with one of: {names}."
     if parsed.name == "abort" and not parsed.args:
         return f"Say why, so everyone knows: `{COMMAND} abort <reason>`."
-    why = await service.deploy_refusal(
-        rollout_id, parsed.name, parsed.args[0] if parsed.args else None
-    )
+    rollout_id, state = active
+    why = service.deploy_refusal(state, parsed.name, parsed.args[0] if parsed.args else None)
     if why:
         await deps.store.record(
             actor=user, action=parsed.name, outcome="refused", rollout_id=rollout_id, detail=why

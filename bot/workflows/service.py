@@ -12,6 +12,7 @@ from typing import Any
 from dbos import DBOS, SetWorkflowID
 
 from bot.runbook import load_runbook
+from bot.workflows.deploy import refusal
 from bot.workflows.onboarding import ROLLOUT_WORKFLOW, rollout_workflow
 from bot.workflows.state import EVENT_TOPIC, STATE_EVENT, Event, RolloutKind, RolloutState
 
@@ -27,9 +28,11 @@ async def _rollouts(status: list[str] | None = None) -> list[Any]:
     return [w for w in found if str(w.workflow_id).startswith("rollout-")]
 
 
-async def active_rollout_id() -> str | None:
-    """The rollout in progress, if any. One that has published its end (complete or
-    aborted) but whose workflow is still returning counts as over."""
+async def active_rollout() -> tuple[str, RolloutState | None] | None:
+    """The rollout in progress and its published state (None while it starts up).
+
+    One that has published its end (complete or aborted) but whose workflow is still
+    returning counts as over."""
     active = await _rollouts(ACTIVE)
     if not active:
         return None
@@ -37,7 +40,12 @@ async def active_rollout_id() -> str | None:
     state = await read_state(newest)
     if state is not None and state.status in ("complete", "aborted"):
         return None
-    return newest
+    return newest, state
+
+
+async def active_rollout_id() -> str | None:
+    found = await active_rollout()
+    return found[0] if found else None
 
 
 async def latest_rollout_id() -> str | None:
@@ -79,20 +87,15 @@ async def start_rollout(
     return rollout_id, True
 
 
-async def deploy_refusal(rollout_id: str, name: str, partition: str | None) -> str | None:
+def deploy_refusal(state: RolloutState | None, name: str, partition: str | None) -> str | None:
     """Why a deploy/retry/smoke can not start now, judged from the published state.
 
     Checked before the event is handed over, so a person is told at once (e.g. while
     another partition is deploying, when the rollout is busy and would only see the event
     after the run concludes). The workflow checks again when the event arrives.
     """
-    if name not in ("deploy", "retry", "smoke"):
+    if name not in ("deploy", "retry", "smoke") or state is None:
         return None
-    state = await read_state(rollout_id)
-    if state is None:
-        return None
-    from bot.workflows.deploy import refusal
-
     return refusal(state, load_runbook(), name, partition)
 
 
