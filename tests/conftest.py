@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,12 @@ pytest_plugins = ["tests.fakes.op_fixture"]
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 )
+
+
+# Test databases carry this checkout's tag, so two checkouts testing against one server at
+# the same time never drop each other's databases.
+_TAG = hashlib.sha256(str(Path(__file__).resolve().parent).encode()).hexdigest()[:6]
+DB_PREFIX = f"co_test_{_TAG}_"
 
 
 def _pg_reachable() -> str | None:
@@ -40,7 +47,7 @@ def _drop_test_databases() -> None:
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", ("co\\_test\\_%",)
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (DB_PREFIX,)
         ).fetchall()
         for (name,) in rows:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -62,7 +69,7 @@ def _fresh_pg_database(pg_problem: str | None) -> Iterator[str]:
         pytest.skip(f"no local PostgreSQL at {PG_ADMIN_URL.split('@')[-1]} ({pg_problem})")
     import psycopg
 
-    name = f"co_test_{uuid.uuid4().hex[:12]}"
+    name = f"{DB_PREFIX}{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
