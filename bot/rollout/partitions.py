@@ -1,0 +1,225 @@
+"""Transitions of phases 7–9: each partition in order — dispatch, run, Amplify, smoke —
+then green (the next gate, or completion) or a halt that touches nothing later."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.rollout import effects as fx
+from bot.rollout.events import (
+    BOT,
+    AmplifyChecked,
+    DeployRequest,
+    DispatchFailed,
+    PrGateChecked,
+    RetryRequest,
+    RunConcluded,
+    RunDispatched,
+    SmokeDone,
+    SmokeRequest,
+)
+from bot.rollout.record import Effects, close_card, record, refuse
+from bot.rollout.rules import Rules, refusal
+from bot.rollout.state import (
+    CheckResult,
+    PartitionState,
+    RolloutState,
+)
+from bot.runbook.problem import Problem
+
+
+def open_gate(state: RolloutState) -> Effects:
+    """Offer devOps the next partition (the one primary button on the message)."""
+    nxt = state.next_partition
+    return [fx.GateOpened(nxt.name)] if nxt is not None else []
+
+
+def on_deploy(state: RolloutState, event: DeployRequest, rules: Rules) -> Effects:
+    assert event.partition is not None
+    if rules.pr_gate and not any(p.attempts for p in state.partitions):
+        return [fx.CheckPrGate(event)]
+    return start_partition(state, event.partition, actor=event.user, at=event.at, retry=False)
+
+
+def on_pr_gate_checked(state: RolloutState, event: PrGateChecked, rules: Rules) -> Effects:
+    request = event.request
+    if event.problem is not None:
+        return refuse(state, request, f"{event.problem.symptom} {event.problem.fix}")
+    why = refusal(state, request, rules)
+    if why is not None:  # the rollout moved while the pull request was checked
+        return refuse(state, request, why)
+    assert request.partition is not None
+    return start_partition(state, request.partition, actor=request.user, at=request.at, retry=False)
+
+
+def on_retry(state: RolloutState, event: RetryRequest, rules: Rules) -> Effects:
+    red = next(p for p in state.partitions if p.status == "red")
+    return start_partition(state, red.name, actor=event.user, at=event.at, retry=True)
+
+
+def start_partition(state: RolloutState, name: str, *, actor: str, at: str, retry: bool) -> Effects:
+    ps = _partition(state, name)
+    resume = retry and ps.failed_check == "follow" and ps.run_id is not None
+    ps.attempts += 1
+    ps.status = "running"
+    ps.started_at = at
+    ps.failed_check = ps.detail = None
+    ps.checks = []
+    state.status = "active"
+    state.halt_reason = None
+    verb = "Retry" if retry else "Deploy"
+    effects: Effects = [
+        record(state, actor=actor, action=f"{verb.lower()}:{name}", at=at, to_step=None),
+        *close_card(state, "halt" if retry else "gate", f"▶️ {verb} {name} — <@{actor}>, {at}"),
+        fx.Sync(),
+        fx.DeployStarted(name, ps.attempts, actor),
+    ]
+    if resume:
+        assert ps.run_id is not None
+        ps.stage = "run"
+        return [*effects, fx.RunStarted(name), fx.Sync(), fx.FollowRun(name, ps.run_id)]
+    ps.run_id = ps.run_url = None
+    ps.stage = "dispatch"
+    return [*effects, fx.Dispatch(name, not_before=at, earlier_runs=tuple(ps.earlier_runs))]
+
+
+def _in_stage(state: RolloutState, name: str, stage: str) -> PartitionState | None:
+    """The partition, if the bot is at `stage` for it (a late or repeated result is not)."""
+    ps = state.partition(name)
+    return ps if ps is not None and ps.status == "running" and ps.stage == stage else None
+
+
+def on_run_dispatched(state: RolloutState, event: RunDispatched, rules: Rules) -> Effects:
+    ps = _in_stage(state, event.partition, "dispatch")
+    if ps is None:
+        return []
+    ps.run_id = event.run_id
+    ps.run_url = event.url
+    ps.earlier_runs.append(event.run_id)
+    ps.stage = "run"
+    return [fx.RunStarted(ps.name), fx.Sync(), fx.FollowRun(ps.name, event.run_id)]
+
+
+def on_dispatch_failed(state: RolloutState, event: DispatchFailed, rules: Rules) -> Effects:
+    if _in_stage(state, event.partition, "dispatch") is None:
+        return []
+    return halt(
+        state,
+        event.partition,
+        "dispatch",
+        "amm.yml could not be started",
+        event.problem,
+        at=event.at,
+    )
+
+
+def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> Effects:
+    ps = _in_stage(state, event.partition, "run")
+    if ps is None or ps.run_id != event.run_id:
+        return []  # a late word from an earlier, abandoned run
+    if not event.followed:
+        problem = event.problem or _unknown("The run could not be followed.")
+        return halt(
+            state, ps.name, "follow", "the amm.yml run could not be followed", problem, at=event.at
+        )
+    ps.run_url = event.url or ps.run_url
+    if event.problem is not None:
+        title = f"amm.yml run {event.conclusion}"
+        return halt(state, ps.name, "run", title, event.problem, at=event.at)
+    ps.checks.append(CheckResult(name="amm.yml", detail="run succeeded"))
+    if rules.has_amplify(ps.name):
+        ps.stage = "amplify"
+        return [fx.CheckAmplify(ps.name)]
+    return smoke_next(ps)
+
+
+def smoke_next(ps: PartitionState) -> Effects:
+    ps.stage = "smoke"
+    return [fx.Smoke(ps.name, key=f"{ps.name}:{ps.attempts}")]
+
+
+def on_amplify_checked(state: RolloutState, event: AmplifyChecked, rules: Rules) -> Effects:
+    ps = _in_stage(state, event.partition, "amplify")
+    if ps is None:
+        return []
+    if event.problem is not None:
+        return halt(
+            state, ps.name, "amplify", "Amplify variables missing", event.problem, at=event.at
+        )
+    ps.checks.append(CheckResult(name="Amplify", detail="the four AMAZON_* variables are set"))
+    return smoke_next(ps)
+
+
+def on_smoke(state: RolloutState, event: SmokeRequest, rules: Rules) -> Effects:
+    assert event.partition is not None
+    state.smoke_requests += 1
+    key = f"{event.partition}:on-demand:{state.smoke_requests}"
+    return [fx.Smoke(event.partition, key=key, on_demand=True)]
+
+
+def on_smoke_done(state: RolloutState, event: SmokeDone, rules: Rules) -> Effects:
+    if event.on_demand:
+        return [fx.SmokeReported(event.partition, event.ok, event.report)]
+    ps = _in_stage(state, event.partition, "smoke")
+    if ps is None:
+        return []
+    if not event.ok:
+        problem = event.problem or _unknown("The smoke test failed.")
+        title = f"smoke test: {event.failed or 'failed'}"
+        return halt(state, ps.name, "smoke", title, problem, at=event.at, smoke_report=event.report)
+    detail = f"import of {event.asin} and error paths behave"
+    ps.checks.append(CheckResult(name="smoke test", detail=detail))
+    return green(state, ps, at=event.at)
+
+
+def green(state: RolloutState, ps: PartitionState, *, at: str) -> Effects:
+    ps.status = "green"
+    ps.stage = None
+    ps.finished_at = at
+    effects: Effects = [
+        record(state, actor=BOT, action=f"green:{ps.name}", at=at, to_step=None),
+        fx.PartitionGreen(ps.name),
+        fx.DeployLogUpdated(),
+    ]
+    if state.next_partition is None:
+        state.status = "complete"
+        return [*effects, fx.Completed()]
+    return effects + open_gate(state)
+
+
+def halt(
+    state: RolloutState,
+    name: str,
+    check: str,
+    title: str,
+    problem: Problem,
+    *,
+    at: str,
+    smoke_report: dict[str, Any] | None = None,
+) -> Effects:
+    ps = _partition(state, name)
+    ps.status = "red"
+    ps.stage = None
+    ps.failed_check = check
+    ps.detail = title
+    state.status = "halted"
+    state.halt_reason = f"{name}: {title}"
+    return [
+        record(state, actor=BOT, action=f"halt:{name}", at=at, to_step=None, note=title),
+        fx.Halted(name, title, problem, smoke_report),
+        fx.DeployLogUpdated(),
+    ]
+
+
+def _partition(state: RolloutState, name: str) -> PartitionState:
+    ps = state.partition(name)
+    assert ps is not None, name
+    return ps
+
+
+def _unknown(symptom: str) -> Problem:
+    return Problem(
+        symptom=symptom,
+        cause="No details were reported.",
+        fix="Look at the run on GitHub, then retry.",
+    )
