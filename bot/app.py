@@ -18,6 +18,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
 from bot.logging import bind_request, clear_request, get_logger
+from bot.rollout.port import Service
 from bot.settings import Settings
 
 log = get_logger(__name__)
@@ -88,8 +89,9 @@ def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
     return runner
 
 
-def create_app(settings: Settings, deps: Deps) -> AsyncApp:
+def create_app(settings: Settings, deps: Deps, service: Service | None = None) -> AsyncApp:
     """Build the Bolt app with every listener registered. Does no I/O."""
+    from bot.workflows.service import RolloutService
     from handlers import register
 
     env = settings.env
@@ -108,7 +110,7 @@ def create_app(settings: Settings, deps: Deps) -> AsyncApp:
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(_observe(deps))
-    register(app, deps)
+    register(app, deps, service or RolloutService(settings.config, deps.store))
     return app
 
 

@@ -1,14 +1,16 @@
-"""Thin Bolt listeners: parse → authorise → hand off to the workflow layer → ack/render."""
+"""Thin Bolt listeners: parse → submit → ack/render."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
+from bot.rollout.port import Service
 from handlers import actions, commands, events
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    commands.register(app, deps)
-    actions.register(app, deps)
-    events.register(app, deps)
+def register(app: AsyncApp, deps: Deps, service: Service) -> None:
+    config = deps.settings.config
+    commands.register(app, service, config)
+    actions.register(app, service)
+    events.register(app, service, config, deps.notifier)

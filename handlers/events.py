@@ -7,24 +7,25 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.home import home_blocks
-from bot.deps import Deps
+from bot.integrations.slack import SlackNotifier
+from bot.rollout.port import Service
 from bot.runbook import load_runbook
-from bot.workflows import service
+from bot.settings import FileConfig
 
 
 async def _ack(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, service: Service, config: FileConfig, notifier: SlackNotifier) -> None:
     async def publish_home(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
         user = str(event.get("user", ""))
-        rollout_id = await service.active_rollout_id() or await service.latest_rollout_id()
-        state = await service.read_state(rollout_id) if rollout_id else None
-        blocks = home_blocks(state, load_runbook(), viewer=user, config=deps.settings.config)
-        await deps.notifier.publish_home(user, blocks)
+        found = await service.latest()
+        state = found.state if found else None
+        blocks = home_blocks(state, load_runbook(), viewer=user, config=config)
+        await notifier.publish_home(user, blocks)
 
     app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
 
@@ -34,7 +35,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         # Posted directly (not with `say`): Bolt's `say` first fetches a thread's parent,
         # and fails when that parent is gone.
-        await deps.notifier.post(
+        await notifier.post(
             str(event["channel"]),
             "I follow the buttons in my messages and `/creators-onboard` commands. "
             "Type `/creators-onboard help` for the list, or `/creators-onboard status`.",

@@ -278,9 +278,9 @@ class World:
         )
 
     async def state(self, rollout_id: str = "rollout-1") -> Any:
-        from bot.workflows import service
+        from bot.workflows.service import DbosRollouts
 
-        return await service.read_state(rollout_id)
+        return await DbosRollouts().read(rollout_id)
 
     async def wait_step(
         self, step: str, rollout_id: str = "rollout-1", timeout: float = 20.0

@@ -14,25 +14,22 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.blocks.deploy import (
-    ABORT,
     COMPLETE_TEXT,
-    DEPLOY,
-    RETRY,
     complete_blocks,
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
 )
 from bot.blocks.home import home_blocks, pending_for
-from bot.blocks.ids import decode_value
+from bot.blocks.ids import ABORT, DEPLOY, RETRY, PartitionButton, decode_value
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import to_dicts
 from bot.integrations.bff import SmokeCheck, SmokeReport
+from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook import load_runbook
 from bot.runbook.rollback import RollbackContext, rollback_steps
 from bot.settings import FileConfig
-from bot.workflows.state import PartitionState, RolloutState
 
 RUNBOOK = load_runbook()
 ORDER = ["dev", "stage", "demo", "prod"]
@@ -124,7 +121,7 @@ def test_deploy_gate_has_one_primary_deploy_button(partition: str) -> None:
     assert button["action_id"] == DEPLOY and button["style"] == "primary"
     assert button["text"]["text"] == f"Deploy {partition}"
     ref = decode_value(button["value"])
-    assert (ref.r, ref.s, ref.a) == ("rollout-1", partition, "deploy")
+    assert ref == PartitionButton("rollout-1", partition, "deploy")
     text = json.dumps(dicts)
     assert f"/creators-onboard deploy {partition}" in text
     assert f"{ORDER.index(partition) + 1} of 4" in text

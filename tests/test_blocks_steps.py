@@ -21,10 +21,12 @@ from bot.blocks.ids import (
     PING_DEVOPS,
     RUNBOOK_ACTION_PATTERN,
     STUCK,
-    ButtonRef,
+    PartitionButton,
+    StepButton,
     decode_value,
-    encode_value,
+    partition_value,
     runbook_action_id,
+    step_value,
 )
 from bot.blocks.steps import (
     done_step_blocks,
@@ -112,15 +114,16 @@ def test_action_ids() -> None:
 
 
 def test_value_round_trip() -> None:
-    value = encode_value(ROLLOUT, "handover_send", "sent")
+    value = step_value(ROLLOUT, "handover_send", "sent")
     assert value == json.dumps(
-        {"r": ROLLOUT, "s": "handover_send", "a": "sent"}, separators=(",", ":")
+        {"rollout": ROLLOUT, "step": "handover_send", "action": "sent"}, separators=(",", ":")
     )
     ref = decode_value(value)
-    assert ref == ButtonRef(r=ROLLOUT, s="handover_send", a="sent")
-    assert (ref.rollout_id, ref.step_id, ref.action_id) == (ROLLOUT, "handover_send", "sent")
+    assert ref == StepButton(rollout_id=ROLLOUT, step_id="handover_send", action="sent")
     with pytest.raises(AttributeError):
-        ref.r = "other"  # type: ignore[misc]
+        ref.rollout_id = "other"  # type: ignore[misc]
+    deploy = decode_value(partition_value(ROLLOUT, "stage", "deploy"))
+    assert deploy == PartitionButton(rollout_id=ROLLOUT, partition="stage", action="deploy")
 
 
 @pytest.mark.parametrize(
@@ -129,10 +132,13 @@ def test_value_round_trip() -> None:
         "",
         "nope",
         "[]",
-        '{"r":"x","s":"y"}',
-        '{"r":"x","s":"y","a":1}',
-        '{"r":"","s":"y","a":"z"}',
-        '{"r":"x","s":"y","a":"z","extra":1}',
+        '{"rollout":"x","step":"y"}',
+        '{"rollout":"x","step":"y","action":1}',
+        '{"rollout":"","step":"y","action":"z"}',
+        '{"rollout":"x","step":"y","action":"z","extra":1}',
+        '{"rollout":"x","step":"y","partition":"z"}',
+        '{"rollout":"x","step":"' + "y" * 65 + '","action":"z"}',
+        '{"r":"x","s":"y","a":"z"}',
         "null",
     ],
 )
@@ -143,7 +149,7 @@ def test_decode_rejects_garbage(garbage: str) -> None:
 
 def test_encode_refuses_oversized_value() -> None:
     with pytest.raises(ValueError, match="2000"):
-        encode_value("r" * 2000, "s", "a")
+        step_value("r" * 2000, "s", "a")
 
 
 # --- render_text -------------------------------------------------------------------
@@ -175,13 +181,13 @@ def test_step_renders_within_limits(step_id: str) -> None:
         expected.append(STUCK)
     assert [b["action_id"] for b in buttons] == expected
     for button, action in zip(buttons, step.actions, strict=False):
-        assert decode_value(button["value"]) == ButtonRef(ROLLOUT, step.id, action.id)
+        assert decode_value(button["value"]) == StepButton(ROLLOUT, step.id, action.id)
         assert button["text"]["text"] == action.label
         assert (button.get("style") == "primary") == action.primary
     if step.persona != "bot":
         stuck = buttons[-1]
         assert "style" not in stuck
-        assert decode_value(stuck["value"]) == ButtonRef(ROLLOUT, step.id, "stuck")
+        assert decode_value(stuck["value"]) == StepButton(ROLLOUT, step.id, "stuck")
     # the body is all there
     body = "\n\n".join(b["text"]["text"] for b in dicts if b["type"] == "section")
     assert body.replace("\n", "") == render_text(step.body, CONTEXT).strip().replace("\n", "")
@@ -247,7 +253,7 @@ def test_stuck_card_renders(step_id: str) -> None:
         assert [b["action_id"] for b in buttons] == [PING_DEVOPS]
         assert buttons[0]["text"]["text"] == "Ping devOps in this thread"
         assert "style" not in buttons[0]
-        assert decode_value(buttons[0]["value"]) == ButtonRef(ROLLOUT, step.id, "ping_devops")
+        assert decode_value(buttons[0]["value"]) == StepButton(ROLLOUT, step.id, "ping_devops")
     else:
         assert buttons == []
 

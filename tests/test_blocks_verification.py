@@ -6,11 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.blocks.verification import (
-    RERUN_ACTION_ID,
-    verification_blocks,
-    verification_text,
-)
+from bot.blocks.ids import RERUN_VERIFY
+from bot.blocks.verification import verification_blocks, verification_text
 from bot.integrations.vaults import (
     EXPECTED_FIELDS,
     FieldCheck,
@@ -103,7 +100,7 @@ def test_failing_card_has_problems_and_one_primary_rerun_button() -> None:
         for c in cards
     )
     (button,) = buttons(blocks)
-    assert button["action_id"] == RERUN_ACTION_ID == "co:rerun_verify"
+    assert button["action_id"] == RERUN_VERIFY == "co:rerun_verify"
     assert button["value"] == "rerun:r-1"
     assert button["style"] == "primary"
     assert "temporary local note" not in json.dumps(blocks)

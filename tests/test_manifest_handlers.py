@@ -20,9 +20,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.app import create_app
-from bot.blocks.deploy import DEPLOY_ACTIONS
-from bot.blocks.ids import PING_DEVOPS, STUCK, encode_value, runbook_action_id
-from bot.blocks.verification import RERUN_ACTION_ID
+from bot.blocks.ids import (
+    DEPLOY_ACTIONS,
+    PING_DEVOPS,
+    RERUN_VERIFY,
+    STUCK,
+    runbook_action_id,
+    step_value,
+)
 from bot.commands import COMMAND
 from bot.deps import build_deps
 from bot.runbook import load_runbook
@@ -65,7 +70,7 @@ def event_for(name: str, user: str, channel: str) -> dict[str, Any]:
 def button_ids() -> list[str]:
     """Every action id a block builder can put on a button."""
     ids = {runbook_action_id(a.id) for step in load_runbook().steps for a in step.actions}
-    ids |= {STUCK, PING_DEVOPS, RERUN_ACTION_ID, *DEPLOY_ACTIONS}
+    ids |= {STUCK, PING_DEVOPS, RERUN_VERIFY, *DEPLOY_ACTIONS}
     return sorted(ids)
 
 
@@ -122,7 +127,7 @@ async def test_every_button_has_a_listener(app: AsyncApp, action_id: str) -> Non
     body = block_action_body(
         DEVOPS,
         action_id,
-        encode_value("rollout-1", "prereq", "x"),
+        step_value("rollout-1", "prereq", "x"),
         channel_id="D0DEVOPS1",
         message_ts=TS,
     )
@@ -168,7 +173,7 @@ async def test_every_declared_request_is_handled_over_http(world: World) -> None
             body = block_action_body(
                 DEVOPS,
                 action_id,
-                encode_value("rollout-1", "prereq", "eligible"),
+                step_value("rollout-1", "prereq", "eligible"),
                 channel_id=world.dm(DEVOPS),
                 message_ts=TS,
                 response_url=world.slack.response_url(f"press-{action_id}"),

@@ -15,12 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.ids import encode_value
-
-DEPLOY = "co_deploy"
-RETRY = "co_retry"
-ABORT = "co_abort"
-DEPLOY_ACTIONS = (DEPLOY, RETRY, ABORT)
+from bot.blocks.ids import ABORT, DEPLOY, RETRY, partition_value
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
@@ -51,7 +46,7 @@ def deploy_gate_blocks(
                 ButtonElement(
                     text=f"Deploy {partition}",
                     action_id=DEPLOY,
-                    value=encode_value(rollout_id, partition, "deploy"),
+                    value=partition_value(rollout_id, partition, "deploy"),
                     style="primary",
                 )
             ]
@@ -101,13 +96,13 @@ def halt_card_blocks(
                 ButtonElement(
                     text=f"Retry {partition}",
                     action_id=RETRY,
-                    value=encode_value(rollout_id, partition, "retry"),
+                    value=partition_value(rollout_id, partition, "retry"),
                     style="primary",
                 ),
                 ButtonElement(
                     text="Abort rollout",
                     action_id=ABORT,
-                    value=encode_value(rollout_id, partition, "abort"),
+                    value=partition_value(rollout_id, partition, "abort"),
                     style="danger",
                 ),
             ]

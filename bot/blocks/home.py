@@ -11,10 +11,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.status import status_board_blocks
-from bot.roles import roles_of
+from bot.rollout.roles import roles_of
+from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook
 from bot.settings import FileConfig
-from bot.workflows.state import RolloutState
 
 
 def pending_for(state: RolloutState, runbook: Runbook, viewer: str) -> list[str]:

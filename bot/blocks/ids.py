@@ -1,7 +1,9 @@
 """Action ids and button values: the contract between the block builders and the handlers.
 
-Every runbook button has the action id ``co:<action id>`` and a compact JSON value naming
-the rollout, the step and the action, so a press can be routed without any lookup.
+A runbook button has the action id ``co:<action>`` and the value
+``{"rollout": …, "step": …, "action": …}``; a deploy-phase button (deploy, retry, abort)
+names a partition instead of a step. The value only says which message a press came
+from: what the press may do is judged against the rollout's current state.
 """
 
 from __future__ import annotations
@@ -9,39 +11,48 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 RUNBOOK_ACTION_PREFIX = "co:"
 # Matches the action ids of runbook buttons (see `runbook_action_id`).
 RUNBOOK_ACTION_PATTERN: re.Pattern[str] = re.compile(r"^co:[a-z][a-z0-9_]*$")
 
+# The verification card's button (the runbook's `verify` step action).
+RERUN_VERIFY = "co:rerun_verify"
 # Buttons that are not runbook actions.
 STUCK = "co_stuck"
 PING_DEVOPS = "co_ping_devops"
+DEPLOY = "co_deploy"
+RETRY = "co_retry"
+ABORT = "co_abort"
+DEPLOY_ACTIONS = (DEPLOY, RETRY, ABORT)
 
 # Slack's limits for a button.
 ACTION_ID_MAX = 255
 VALUE_MAX = 2000
+# Ours: a rollout id, a step id, an action id or a partition name is short.
+FIELD_MAX = 64
 
 
 @dataclass(frozen=True)
-class ButtonRef:
-    """What a button press refers to: rollout id, step id and action id."""
+class StepButton:
+    """A button on a runbook step's message."""
 
-    r: str
-    s: str
-    a: str
+    rollout_id: str
+    step_id: str
+    action: str
 
-    @property
-    def rollout_id(self) -> str:
-        return self.r
 
-    @property
-    def step_id(self) -> str:
-        return self.s
+@dataclass(frozen=True)
+class PartitionButton:
+    """A deploy-phase button: deploy, retry or abort, for one partition."""
 
-    @property
-    def action_id(self) -> str:
-        return self.a
+    rollout_id: str
+    partition: str
+    action: str
+
+
+ButtonRef = StepButton | PartitionButton
 
 
 def runbook_action_id(action_id: str) -> str:
@@ -49,32 +60,40 @@ def runbook_action_id(action_id: str) -> str:
     return f"{RUNBOOK_ACTION_PREFIX}{action_id}"
 
 
-def encode_value(rollout_id: str, step_id: str, action_id: str) -> str:
-    """Compact JSON button value ``{"r":..,"s":..,"a":..}`` (at most 2,000 characters)."""
-    value = json.dumps(
-        {"r": rollout_id, "s": step_id, "a": action_id},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+def _encode(data: dict[str, str]) -> str:
+    value = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     if len(value) > VALUE_MAX:
         raise ValueError(f"button value is {len(value)} characters (Slack allows {VALUE_MAX})")
     return value
 
 
+def step_value(rollout_id: str, step_id: str, action: str) -> str:
+    """The value of a runbook step's button."""
+    return _encode({"rollout": rollout_id, "step": step_id, "action": action})
+
+
+def partition_value(rollout_id: str, partition: str, action: str) -> str:
+    """The value of a deploy-phase button."""
+    return _encode({"rollout": rollout_id, "partition": partition, "action": action})
+
+
 def decode_value(value: str) -> ButtonRef:
-    """Parse a value made by `encode_value`; raise ValueError on anything else."""
+    """Parse a value made by `step_value`/`partition_value`; ValueError on anything else."""
     try:
-        data = json.loads(value)
-    except (TypeError, json.JSONDecodeError) as exc:
+        data: Any = json.loads(value)
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"button value is not JSON: {_preview(value)}") from exc
-    if not isinstance(data, dict) or set(data) != {"r", "s", "a"}:
-        raise ValueError(f"button value has the wrong shape: {_preview(value)}")
-    r, s, a = data["r"], data["s"], data["a"]
-    if not (isinstance(r, str) and isinstance(s, str) and isinstance(a, str)) or not (
-        r and s and a
+    if not isinstance(data, dict) or set(data) not in (
+        {"rollout", "step", "action"},
+        {"rollout", "partition", "action"},
     ):
-        raise ValueError(f"button value fields must be non-empty strings: {_preview(value)}")
-    return ButtonRef(r=r, s=s, a=a)
+        raise ValueError(f"button value has the wrong shape: {_preview(value)}")
+    fields = list(data.values())
+    if not all(isinstance(f, str) and 0 < len(f) <= FIELD_MAX for f in fields):
+        raise ValueError(f"button value fields must be short non-empty strings: {_preview(value)}")
+    if "step" in data:
+        return StepButton(data["rollout"], data["step"], data["action"])
+    return PartitionButton(data["rollout"], data["partition"], data["action"])
 
 
 def _preview(value: object) -> str:

@@ -11,8 +11,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook.model import Runbook
-from bot.workflows.state import PartitionState, RolloutState
 
 _STATUS_TITLE = {
     "active": "in progress",

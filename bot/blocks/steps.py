@@ -26,7 +26,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.common import context as context_block
-from bot.blocks.ids import PING_DEVOPS, STUCK, encode_value, runbook_action_id
+from bot.blocks.ids import PING_DEVOPS, STUCK, runbook_action_id, step_value
 from bot.runbook import placeholders_in
 from bot.runbook.model import Persona, Phase, Runbook, Step
 
@@ -85,13 +85,13 @@ def step_blocks(
         _button(
             action.label,
             runbook_action_id(action.id),
-            encode_value(rollout_id, step.id, action.id),
+            step_value(rollout_id, step.id, action.id),
             primary=action.primary,
         )
         for action in step.actions
     ]
     if step.persona != "bot":
-        buttons.append(_button(STUCK_LABEL, STUCK, encode_value(rollout_id, step.id, "stuck")))
+        buttons.append(_button(STUCK_LABEL, STUCK, step_value(rollout_id, step.id, "stuck")))
     if len(buttons) > ACTIONS_ELEMENTS_MAX:
         raise ValueError(f"step {step.id}: {len(buttons)} buttons (max {ACTIONS_ELEMENTS_MAX})")
     if buttons:
@@ -136,7 +136,7 @@ def stuck_blocks(step: Step, rollout_id: str, context: Mapping[str, str]) -> lis
                     _button(
                         PING_DEVOPS_LABEL,
                         PING_DEVOPS,
-                        encode_value(rollout_id, step.id, "ping_devops"),
+                        step_value(rollout_id, step.id, "ping_devops"),
                     )
                 ]
             ),

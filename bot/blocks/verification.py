@@ -20,9 +20,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks.ids import RERUN_VERIFY
 from bot.integrations.vaults import Problem, VaultRow, VerificationReport
 
-RERUN_ACTION_ID = "co:rerun_verify"
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 # Blocks other than problem cards: header, table, context, divider, actions, context.
@@ -136,7 +136,7 @@ def verification_blocks(
 
     button = ButtonElement(
         text=PlainTextObject(text="Re-run verification", emoji=True),
-        action_id=RERUN_ACTION_ID,
+        action_id=RERUN_VERIFY,
         value=rerun_value,
         style="primary",
     )

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.blocks.deploy import DEPLOY
+from bot.blocks.ids import DEPLOY
 from tests.scenario import DEVOPS, OWNER, World, eventually
 from tests.scenarios.test_handover import start
 

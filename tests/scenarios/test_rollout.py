@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from bot.blocks.deploy import COMPLETE_TEXT, DEPLOY, RETRY
+from bot.blocks.deploy import COMPLETE_TEXT
+from bot.blocks.ids import DEPLOY, RETRY
 from tests.scenario import DEVOPS, ENG, OWNER, PARTITIONS, World, eventually
 from tests.scenarios.test_handover import drive_devops_to_gate, drive_owner, start
 
@@ -201,12 +202,14 @@ async def test_the_infrastructure_pr_must_be_merged_before_the_first_deploy(worl
 
 async def test_smoke_tests_start_at_most_one_per_second(world: World) -> None:
     """The Creators API allows 1 TPS per credential triple: the queue enforces it."""
-    from bot.workflows.deploy import smoke_workflow
     from bot.workflows.queues import SMOKE, queue
+    from bot.workflows.steps import smoke_workflow
 
     async with world.bot():
         smoke_queue = await queue(SMOKE)
-        handles = [await smoke_queue.enqueue_async(smoke_workflow, p) for p in PARTITIONS[:3]]
+        handles = [
+            await smoke_queue.enqueue_async(smoke_workflow, p, True, None) for p in PARTITIONS[:3]
+        ]
         for handle in handles:
             await handle.get_result()
     imports = sorted(

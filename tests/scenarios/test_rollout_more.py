@@ -13,7 +13,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.blocks.deploy import ABORT, COMPLETE_TEXT, DEPLOY, RETRY
+from bot.blocks.deploy import COMPLETE_TEXT
+from bot.blocks.ids import ABORT, DEPLOY, RETRY
 from bot.integrations.amplify import AmplifyChecker
 from bot.integrations.linear import comment_id_for
 from bot.runbook import load_runbook

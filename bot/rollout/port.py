@@ -1,0 +1,54 @@
+"""The port between the handlers and the rollouts: what a handler may ask, what it gets.
+
+`bot.workflows.service.RolloutService` implements it with DBOS; handler unit tests use a
+fake. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.rollout.events import Request
+from bot.rollout.state import RolloutKind, RolloutState
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to tell the person who asked; `accepted` False means nothing was changed."""
+
+    accepted: bool
+    text: str = ""
+    rollout_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Found:
+    rollout_id: str
+    state: RolloutState | None  # None while the rollout is still starting
+
+
+class Service(Protocol):
+    async def submit(self, request: Request, *, rollout_id: str | None, key: str) -> Answer:
+        """Judge a person's request against the active rollout, hand it over or refuse it.
+        `rollout_id`: the rollout a pressed button belongs to (None for a command)."""
+        ...
+
+    async def start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer: ...
+
+    async def reject(
+        self, user: str, action: str, why: str, *, rollout_id: str | None = None
+    ) -> Answer:
+        """Refuse something that could not even be read as a request (audited)."""
+        ...
+
+    async def latest(self) -> Found | None:
+        """The active rollout, else the newest one ever."""
+        ...

@@ -1,0 +1,471 @@
+"""What people and the ticket are told: each notice of the machine rendered as Slack
+messages (threaded DMs, the engineering channel's status thread, App Home) and Linear
+comments, through the durable steps.
+
+A notification that fails is logged with its traceback and the rollout carries on: a
+lost status edit must never block the two people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bot.blocks.deploy import (
+    COMPLETE_TEXT,
+    complete_blocks,
+    deploy_gate_blocks,
+    halt_card_blocks,
+    partition_green_blocks,
+    used_card,
+)
+from bot.blocks.home import home_blocks
+from bot.blocks.ids import step_value
+from bot.blocks.smoke import smoke_report_blocks
+from bot.blocks.status import status_board_blocks, status_summary
+from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, stuck_blocks, to_dicts
+from bot.blocks.verification import verification_blocks
+from bot.integrations.bff import SmokeReport
+from bot.integrations.slack import SlackCallError
+from bot.integrations.vaults import VerificationReport
+from bot.logging import get_logger
+from bot.rollout import effects as fx
+from bot.rollout.events import CardPosted, Event, PersonUnreachable, StepPosted, ThreadsOpened
+from bot.rollout.state import PersonaThread, PostedCard, RolloutState
+from bot.runbook.model import Persona, Runbook
+from bot.runbook.rollback import RollbackContext, rollback_steps
+from bot.settings import FileConfig
+from bot.workflows import steps
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What every notice needs besides the state: the YAML and the runbook."""
+
+    config: FileConfig
+    runbook: Runbook
+
+
+def slack_error(exc: BaseException) -> str:
+    """Slack's own error code (e.g. user_not_found) from an exception chain."""
+    pending: list[BaseException] = [exc]
+    while pending:
+        seen = pending.pop()
+        if isinstance(seen, SlackCallError):
+            return seen.code
+        # DBOS gathers the error of every attempt when a step runs out of retries.
+        pending.extend(getattr(seen, "errors", None) or [])
+        pending.extend(e for e in (seen.__cause__, seen.__context__) if e is not None)
+    return type(exc).__name__
+
+
+async def safe(call: Awaitable[T]) -> T | None:
+    """Run a notification step; a failure is logged (with traceback), never fatal."""
+    try:
+        return await call
+    except Exception:
+        log.exception("notification_failed")
+        return None
+
+
+def render_context(state: RolloutState, cfg: FileConfig) -> dict[str, str]:
+    return {
+        "owner": f"<@{state.owner}>",
+        "devops": f"<@{state.devops}>",
+        "item_title": cfg.onepassword.item_title,
+        "vaults": "\n".join(f"• `{p.vault}`" for p in cfg.partitions),
+        "systems_vault": cfg.onepassword.systems_vault,
+        "issue": cfg.linear.issue,
+        "partitions": " → ".join(p.name for p in cfg.partitions),
+    }
+
+
+def _persona_key(persona: Persona) -> str:
+    return "accountOwner" if persona == "accountOwner" else "devOps"
+
+
+async def post_in_thread(
+    state: RolloutState,
+    persona: Persona,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    *,
+    broadcast: bool = False,
+) -> str | None:
+    thread = state.threads.get(_persona_key(persona))
+    if thread is None:
+        return None
+    return await safe(steps.post_step(thread.channel, text, blocks, thread.parent_ts, broadcast))
+
+
+async def tell_engineering(
+    state: RolloutState, cfg: FileConfig, text: str, *, broadcast: bool = False
+) -> None:
+    """A thread reply under the live status message (also in the channel when broadcast)."""
+    channel = cfg.slack.engineering_channel
+    if channel and state.status_ts:
+        await safe(steps.post_step(channel, text, None, state.status_ts, broadcast))
+    elif channel:
+        await safe(steps.post_step(channel, text, None))
+
+
+async def linear(state: RolloutState, event: str, body: str) -> None:
+    await safe(steps.start_linear(state.rollout_id, event, body))
+
+
+# ---------------------------------------------------------------------- the boards
+
+
+async def refresh(state: RolloutState, aud: Audience) -> None:
+    """Edit in place: both persona parents, the engineering status board, App Home."""
+    runbook = aud.runbook
+    summary = status_summary(state, runbook)
+    for persona, thread in state.threads.items():
+        blocks = progress_blocks(
+            runbook,
+            "accountOwner" if persona == "accountOwner" else "devOps",
+            None if state.finished else state.step,
+            state.rollout_id,
+            status_line=summary,
+            finished=state.finished,
+        )
+        await safe(steps.update_step(thread.channel, thread.parent_ts, summary, to_dicts(blocks)))
+    channel = aud.config.slack.engineering_channel
+    if channel and state.status_ts:
+        board = to_dicts(status_board_blocks(state, runbook))
+        await safe(steps.update_step(channel, state.status_ts, summary, board))
+    for user in dict.fromkeys((state.owner, state.devops)):
+        home = home_blocks(state, runbook, viewer=user, config=aud.config)
+        await safe(steps.publish_home_step(user, to_dicts(home)))
+
+
+async def open_threads(state: RolloutState, aud: Audience) -> Event:
+    """Open both DMs, post one parent per persona, and the status board."""
+    summary = status_summary(state, aud.runbook)
+    threads: dict[str, PersonaThread] = {}
+    people: tuple[tuple[Persona, str], ...] = (
+        ("accountOwner", state.owner),
+        ("devOps", state.devops),
+    )
+    for persona, user in people:
+        try:
+            channel = await steps.open_dm_step(user)
+            blocks = progress_blocks(
+                aud.runbook, persona, state.step, state.rollout_id, status_line=summary
+            )
+            ts = await steps.post_step(channel, summary, to_dicts(blocks))
+        except Exception as exc:  # whatever failed, this rollout ends cleanly, logged
+            log.exception("person_unreachable", user=user, persona=persona)
+            return PersonUnreachable(
+                at=await steps.now_step(), user=user, persona=persona, error=slack_error(exc)
+            )
+        threads[persona] = PersonaThread(user=user, channel=channel, parent_ts=ts)
+    channel = aud.config.slack.engineering_channel
+    status_ts = None
+    if channel:
+        board = to_dicts(status_board_blocks(state, aud.runbook))
+        status_ts = await safe(steps.post_step(channel, summary, board))
+    return ThreadsOpened(at=await steps.now_step(), threads=threads, status_ts=status_ts)
+
+
+async def post_step(state: RolloutState, aud: Audience, step_id: str) -> Event | None:
+    step = aud.runbook.step(step_id)
+    persona: Persona = "devOps" if step.persona == "bot" else step.persona
+    blocks = to_dicts(step_blocks(step, state.rollout_id, render_context(state, aud.config)))
+    ts = await post_in_thread(state, persona, step.title, blocks)
+    return StepPosted(step=step_id, ts=ts) if ts else None
+
+
+async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> None:
+    """Edit the step's message in place: no more buttons, who did it and when."""
+    step = aud.runbook.step(effect.step)
+    ts = state.step_ts.get(step.id)
+    thread = state.threads.get(_persona_key("devOps" if step.persona == "bot" else step.persona))
+    if ts and thread:
+        done = done_step_blocks(
+            step,
+            render_context(state, aud.config),
+            actor=effect.actor,
+            action_label=effect.label,
+            when=effect.at,
+        )
+        await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
+
+
+async def close_card(state: RolloutState, card: PostedCard, note: str) -> None:
+    """Take the buttons off a used card so nobody presses them again."""
+    thread = state.threads.get("devOps")
+    if thread is not None:
+        blocks = used_card(card.blocks, note)
+        await safe(steps.update_step(thread.channel, card.ts, card.text, blocks))
+
+
+async def reply(effect: fx.Reply) -> None:
+    request = effect.request
+    await safe(
+        steps.ephemeral_step(request.user, effect.text, request.channel, request.response_url)
+    )
+
+
+# --------------------------------------------------------------------- the notices
+
+
+Teller = Callable[[Any, RolloutState, Audience], Awaitable[Event | None]]
+
+
+async def _verifying(notice: fx.VerifyingNow, state: RolloutState, aud: Audience) -> None:
+    await post_in_thread(state, "devOps", "Checking the four vaults now…")
+
+
+async def _verification(
+    notice: fx.VerificationReported, state: RolloutState, aud: Audience
+) -> None:
+    report = VerificationReport.model_validate(state.verification)
+    blocks = verification_blocks(
+        report,
+        rollout_id=state.rollout_id,
+        rerun_value=step_value(state.rollout_id, "verify", "rerun_verify"),
+    )
+    text = "Vault verification: all green" if report.ok else "Vault verification found problems"
+    await post_in_thread(state, "devOps", text, to_dicts(blocks))
+    await tell_engineering(state, aud.config, f"{'✅' if report.ok else '❌'} {text}.")
+
+
+async def _troubleshooting(
+    notice: fx.TroubleshootingShown, state: RolloutState, aud: Audience
+) -> None:
+    step = aud.runbook.step(notice.step)
+    persona: Persona = "devOps" if step.persona == "bot" else step.persona
+    context = render_context(state, aud.config)
+    blocks = to_dicts(stuck_blocks(step, state.rollout_id, context))
+    await post_in_thread(state, persona, f"Troubleshooting: {step.title}", blocks)
+
+
+async def _pinged(notice: fx.DevopsPinged, state: RolloutState, aud: Audience) -> None:
+    step = aud.runbook.step(notice.step)
+    text = f":sos: <@{state.devops}>, <@{notice.by}> is stuck at *{step.title}* and asks for help."
+    await post_in_thread(state, "accountOwner", text)
+    await post_in_thread(state, "devOps", text, broadcast=True)
+
+
+async def _sent(notice: fx.CredentialsSent, state: RolloutState, aud: Audience) -> None:
+    """The owner has sent the credentials: tell devOps, the ticket and engineering."""
+    how = notice.how or "the channel you agreed on"
+    text = (
+        f":package: <@{state.devops}>, <@{state.owner}> has sent the Amazon Creators API "
+        f"credentials via *{how}*. Your steps follow in this thread."
+    )
+    await post_in_thread(state, "devOps", text, broadcast=True)
+    issue = aud.config.linear.issue
+    body = (
+        f"Amazon Creators API credentials ready via {how}: sent by the account owner "
+        f"to devOps at {notice.at} (rollout {state.rollout_id}). devOps now confirms receipt "
+        "and populates the four partition vaults."
+    )
+    await linear(state, "credentials-sent", body)
+    await tell_engineering(
+        state,
+        aud.config,
+        f":package: Credentials handed over via {how}; "
+        f"devOps <@{state.devops}> is receiving ({issue}).",
+    )
+
+
+async def _gate(notice: fx.GateOpened, state: RolloutState, aud: Audience) -> Event | None:
+    done = [p.name for p in state.partitions if p.status == "green"]
+    blocks = to_dicts(
+        deploy_gate_blocks(state.rollout_id, notice.partition, order=state.order, done=done)
+    )
+    text = f"Ready to deploy {notice.partition}"
+    ts = await post_in_thread(state, "devOps", text, blocks)
+    return CardPosted(slot="gate", ts=ts, text=text, blocks=blocks) if ts else None
+
+
+async def _deploy_started(notice: fx.DeployStarted, state: RolloutState, aud: Audience) -> None:
+    await tell_engineering(
+        state,
+        aud.config,
+        f"🔄 Deploying *{notice.partition}* (attempt {notice.attempt}), started by <@{notice.by}>.",
+    )
+
+
+async def _run_started(notice: fx.RunStarted, state: RolloutState, aud: Audience) -> None:
+    ps = state.partition(notice.partition)
+    assert ps is not None
+    link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
+    text = f"🔄 `amm.yml` for *{ps.name}*: {link}"
+    await post_in_thread(state, "devOps", f"{text}. I'm following it.")
+    await tell_engineering(state, aud.config, text)
+
+
+async def _green(notice: fx.PartitionGreen, state: RolloutState, aud: Audience) -> None:
+    ps = state.partition(notice.partition)
+    assert ps is not None and ps.finished_at is not None
+    checks = [(c.name, True, c.detail) for c in ps.checks]
+    blocks = partition_green_blocks(
+        ps.name, finished_at=ps.finished_at, run_url=ps.run_url, checks=checks
+    )
+    await post_in_thread(state, "devOps", f"{ps.name} is green", to_dicts(blocks))
+    await tell_engineering(state, aud.config, f"✅ *{ps.name}* green at {ps.finished_at}.")
+
+
+async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Event | None:
+    name = notice.partition
+    part = aud.config.partition(name)
+    ps = state.partition(name)
+    assert part is not None and ps is not None
+    later = state.order[state.order.index(name) + 1 :]
+    gh = aud.config.github
+    rollback = rollback_steps(
+        RollbackContext(
+            partition=name,
+            region=part.region,
+            vault=part.vault,
+            repository=gh.repository,
+            workflow=gh.workflow,
+            ref=gh.ref,
+            run_url=ps.run_url,
+            later=later,
+        )
+    )
+    problem = notice.problem
+    if notice.smoke_report is not None:
+        report = SmokeReport.model_validate(notice.smoke_report)
+        blocks = to_dicts(smoke_report_blocks(name, report))
+        await post_in_thread(state, "devOps", f"Smoke test of {name}", blocks)
+    card_text = f"Rollout halted at {name}: {notice.title}"
+    card_blocks = to_dicts(
+        halt_card_blocks(
+            state.rollout_id,
+            name,
+            check=notice.title,
+            symptom=problem.symptom,
+            cause=problem.cause,
+            fix=problem.fix,
+            rollback=rollback,
+            untouched=later,
+        )
+    )
+    ts = await post_in_thread(state, "devOps", card_text, card_blocks, broadcast=True)
+    await tell_engineering(
+        state,
+        aud.config,
+        f":octagonal_sign: Rollout halted at *{name}*: {notice.title}. {problem.symptom} "
+        "Later partitions untouched.",
+    )
+    at = state.history[-1].at if state.history else state.started_at
+    body = (
+        f"Rollout {state.rollout_id} HALTED at {name} ({at}): {notice.title}.\n"
+        f"Symptom: {problem.symptom}\nCause: {problem.cause}\nFix: {problem.fix}\n"
+        f"Later partitions not touched: {', '.join(later) or 'none'}."
+    )
+    await linear(state, f"halt-{name}-{ps.attempts}", body)
+    if not ts:
+        return None
+    return CardPosted(slot="halt", ts=ts, text=card_text, blocks=card_blocks)
+
+
+async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Audience) -> None:
+    report = SmokeReport.model_validate(notice.report)
+    blocks = to_dicts(smoke_report_blocks(notice.partition, report))
+    text = f"Smoke test of {notice.partition}: {'green' if notice.ok else 'red'}"
+    await post_in_thread(state, "devOps", text, blocks)
+    await tell_engineering(state, aud.config, f"{'✅' if notice.ok else '❌'} {text} (on demand).")
+
+
+async def _completed(notice: fx.Completed, state: RolloutState, aud: Audience) -> None:
+    stamps = [(p.name, p.finished_at or "?") for p in state.partitions]
+    blocks = to_dicts(complete_blocks(stamps))
+    await post_in_thread(state, "accountOwner", COMPLETE_TEXT, blocks, broadcast=True)
+    await post_in_thread(state, "devOps", COMPLETE_TEXT, blocks)
+    await tell_engineering(state, aud.config, f"🎉 {COMPLETE_TEXT}.", broadcast=True)
+    body = f"{COMPLETE_TEXT}.\n\nPer-partition deploy timestamps:\n" + "\n".join(
+        f"- {name}: {when}" for name, when in stamps
+    )
+    await linear(state, "complete", body)
+
+
+async def _aborted(notice: fx.Aborted, state: RolloutState, aud: Audience) -> None:
+    text = f":octagonal_sign: Rollout {state.rollout_id} aborted by <@{notice.by}>: {notice.reason}"
+    if notice.running:
+        link = f" (<{notice.run_url}|run>)" if notice.run_url else ""
+        text += (
+            f"\nThe `amm.yml` run for {notice.running} keeps going on GitHub{link}: "
+            "cancel it there if it must not finish."
+        )
+    await post_in_thread(state, "accountOwner", text)
+    await post_in_thread(state, "devOps", text)
+    await tell_engineering(state, aud.config, text)
+    body = f"Rollout {state.rollout_id} aborted at {notice.at}: {notice.reason}"
+    await linear(state, "aborted", body)
+
+
+async def _unreachable(notice: fx.Unreachable, state: RolloutState, aud: Audience) -> None:
+    why = (
+        f"I could not send <@{notice.user}> ({notice.persona}) a direct message: Slack said "
+        f"`{notice.error}`. Check that the user ID in the YAML is right, that they are in "
+        "this workspace and can receive DMs from the app (App Home → Messages tab enabled), "
+        "then start again."
+    )
+    text = f":warning: Rollout {state.rollout_id} could not start. {why}"
+    await tell_engineering(state, aud.config, text)
+    await safe(steps.dm_step(state.started_by, text))
+
+
+async def _nudged(notice: fx.Nudged, state: RolloutState, aud: Audience) -> None:
+    step = aud.runbook.step(notice.step)
+    persona: Persona = "devOps" if step.persona == "bot" else step.persona
+    await post_in_thread(
+        state,
+        persona,
+        f":wave: <@{state.user_for(persona)}>, a gentle reminder: the rollout is waiting for "
+        f"you at *{step.title}*. If something is in the way, press *I'm stuck* on that step.",
+        broadcast=True,
+    )
+
+
+async def _nudged_halted(notice: fx.NudgedHalted, state: RolloutState, aud: Audience) -> None:
+    await post_in_thread(
+        state,
+        "devOps",
+        f":wave: <@{state.devops}>, the rollout is still halted: {state.halt_reason}. "
+        "Retry or abort when you're ready.",
+    )
+
+
+async def _deploy_log(notice: fx.DeployLogUpdated, state: RolloutState, aud: Audience) -> None:
+    lines = [f"Creators API rollout {state.rollout_id} — deploy log (kept current by the bot)", ""]
+    for p in state.partitions:
+        when = f" at {p.finished_at}" if p.finished_at else ""
+        run = f" — {p.run_url}" if p.run_url else ""
+        lines.append(f"- {p.name}: {p.status}{when}{run}")
+    await safe(steps.start_linear_log(state.rollout_id, len(state.history), "\n".join(lines)))
+
+
+TELLERS: dict[type[fx.Notice], Teller] = {
+    fx.VerifyingNow: _verifying,
+    fx.VerificationReported: _verification,
+    fx.TroubleshootingShown: _troubleshooting,
+    fx.DevopsPinged: _pinged,
+    fx.CredentialsSent: _sent,
+    fx.GateOpened: _gate,
+    fx.DeployStarted: _deploy_started,
+    fx.RunStarted: _run_started,
+    fx.PartitionGreen: _green,
+    fx.Halted: _halted,
+    fx.SmokeReported: _smoke_reported,
+    fx.Completed: _completed,
+    fx.Aborted: _aborted,
+    fx.Unreachable: _unreachable,
+    fx.Nudged: _nudged,
+    fx.NudgedHalted: _nudged_halted,
+    fx.DeployLogUpdated: _deploy_log,
+}
+
+
+async def tell(notice: fx.Notice, state: RolloutState, aud: Audience) -> Event | None:
+    return await TELLERS[type(notice)](notice, state, aud)

@@ -1,0 +1,187 @@
+"""The rollout: one durable DBOS workflow per rollout, with one event loop.
+
+The workflow id is the rollout id. It takes one event at a time from its inbox (a
+person's request handed over by the service, or a result sent back by a child
+workflow: a concluded run, a smoke test), lets the pure machine decide, and performs
+the effects in order. Effects that find something out at once (a vault check, a
+dispatch) feed their event straight back into the machine. Every outside call is a
+durable step, so after a crash DBOS replays this function, skips what was done and
+keeps waiting where it stood.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from dbos import DBOS
+
+from bot.logging import bind_request, clear_request
+from bot.rollout import effects as fx
+from bot.rollout import machine
+from bot.rollout.events import Event, Quiet, parse_event
+from bot.rollout.rules import Rules
+from bot.rollout.state import RolloutState
+from bot.runbook import load_runbook
+from bot.workflows import notify, steps
+from bot.workflows.notify import Audience
+
+ROLLOUT_WORKFLOW = "rollout"
+# The published state: what the status board, App Home and the handlers read.
+STATE_EVENT = "state"
+
+
+class Rollout:
+    """One rollout's state and the loop that moves it."""
+
+    def __init__(self, state: RolloutState, rules: Rules) -> None:
+        self.state = state
+        self.rules = rules
+        self.audience = Audience(config=rules.config, runbook=rules.runbook)
+        self._published: dict[str, Any] | None = None
+        self._board: object = None
+        self._perform: dict[type[fx.Effect], Callable[[Any], Awaitable[Event | None]]] = {
+            fx.OpenThreads: self._open_threads,
+            fx.PostStep: self._post_step,
+            fx.MarkDone: self._mark_done,
+            fx.VerifyVaults: self._verify,
+            fx.CheckPrGate: self._pr_gate,
+            fx.Dispatch: self._dispatch,
+            fx.FollowRun: self._follow,
+            fx.CancelFollow: self._cancel_follow,
+            fx.CheckAmplify: self._amplify,
+            fx.Smoke: self._smoke,
+            fx.CloseCard: self._close_card,
+            fx.Reply: self._reply,
+            fx.Audit: self._audit,
+            fx.Sync: self._sync,
+        }
+
+    async def run(self) -> RolloutState:
+        await self.apply(machine.begin(self.state, self.rules))
+        quiet = self.rules.config.workflow.nudge_after_hours * 3600
+        while not self.state.finished:
+            raw = await DBOS.recv_async(steps.EVENT_TOPIC, timeout_seconds=quiet)
+            event = Quiet(at=await steps.now_step()) if raw is None else parse_event(raw)
+            await self.feed(event)
+        return self.state
+
+    async def feed(self, event: Event) -> None:
+        await self.apply(machine.handle(self.state, event, self.rules))
+
+    async def apply(self, outcome: machine.Outcome) -> None:
+        """Perform an outcome's effects; what they find out goes back into the machine,
+        one event at a time, in the order it was found."""
+        found: list[Event] = []
+        while True:
+            self.state = outcome.state
+            for effect in outcome.effects:
+                event = await self.perform(effect)
+                if event is not None:
+                    found.append(event)
+            if not found:
+                break
+            outcome = machine.handle(self.state, found.pop(0), self.rules)
+        await self._sync(fx.Sync())
+
+    async def perform(self, effect: fx.Effect) -> Event | None:
+        if effect.has_buttons:
+            # A press of the buttons about to be shown is judged against the published
+            # state (the handlers refuse at once from it): publish first.
+            await self.publish()
+        if isinstance(effect, fx.Notice):
+            return await notify.tell(effect, self.state, self.audience)
+        return await self._perform[type(effect)](effect)
+
+    # ----------------------------------------------------------- publishing
+
+    async def publish(self) -> None:
+        dumped = self.state.model_dump(mode="json")
+        if dumped != self._published:
+            await DBOS.set_event_async(STATE_EVENT, dumped)
+            self._published = dumped
+
+    def _board_key(self) -> object:
+        s = self.state
+        return (
+            s.status,
+            s.step,
+            s.halt_reason,
+            s.abort_reason,
+            [(p.status, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
+        )
+
+    async def _sync(self, _: fx.Sync) -> None:
+        """The boards are edited only when what they show changed."""
+        key = self._board_key()
+        if self.state.threads and key != self._board:
+            await notify.refresh(self.state, self.audience)
+            self._board = key
+        await self.publish()
+
+    # -------------------------------------------------------------- effects
+
+    async def _open_threads(self, _: fx.OpenThreads) -> Event:
+        return await notify.open_threads(self.state, self.audience)
+
+    async def _post_step(self, effect: fx.PostStep) -> Event | None:
+        return await notify.post_step(self.state, self.audience, effect.step)
+
+    async def _mark_done(self, effect: fx.MarkDone) -> None:
+        await notify.mark_done(self.state, self.audience, effect)
+
+    async def _close_card(self, effect: fx.CloseCard) -> None:
+        await notify.close_card(self.state, effect.card, effect.note)
+
+    async def _reply(self, effect: fx.Reply) -> None:
+        await notify.reply(effect)
+
+    async def _audit(self, effect: fx.Audit) -> None:
+        await notify.safe(
+            steps.audit_step(
+                self.state.rollout_id,
+                effect.actor,
+                effect.action,
+                effect.outcome,
+                effect.detail,
+                effect.key,
+            )
+        )
+
+    async def _verify(self, effect: fx.VerifyVaults) -> Event:
+        return await steps.verify_vaults_step(effect.requested_by)
+
+    async def _pr_gate(self, effect: fx.CheckPrGate) -> Event:
+        return await steps.pr_gate_step(effect.request)
+
+    async def _dispatch(self, effect: fx.Dispatch) -> Event:
+        return await steps.dispatch_step(
+            effect.partition, effect.not_before, list(effect.earlier_runs)
+        )
+
+    async def _follow(self, effect: fx.FollowRun) -> None:
+        await steps.start_follow(self.state.rollout_id, effect.partition, effect.run_id)
+
+    async def _cancel_follow(self, effect: fx.CancelFollow) -> None:
+        await notify.safe(
+            steps.cancel_step(steps.follow_workflow_id(self.state.rollout_id, effect.run_id))
+        )
+
+    async def _amplify(self, effect: fx.CheckAmplify) -> Event:
+        return await steps.amplify_step(effect.partition)
+
+    async def _smoke(self, effect: fx.Smoke) -> None:
+        await steps.start_smoke(
+            self.state.rollout_id, effect.key, effect.partition, effect.on_demand
+        )
+
+
+@DBOS.workflow(name=ROLLOUT_WORKFLOW)
+async def rollout_workflow(spec: dict[str, Any]) -> dict[str, Any]:
+    rules = Rules(runbook=load_runbook(), config=steps.config())
+    state = RolloutState.model_validate(spec)
+    # The workflow outlives the request that started it: log with its own context.
+    clear_request()
+    bind_request(rollout_id=state.rollout_id)
+    final = await Rollout(state, rules).run()
+    return final.model_dump(mode="json")
