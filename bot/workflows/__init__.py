@@ -7,5 +7,5 @@ def register_workflows() -> None:
     """Import every module that declares workflows (idempotent)."""
     import importlib
 
-    for name in ("steps", "rollout"):
+    for name in ("steps.slack", "steps.checks", "steps.linear", "rollout"):
         importlib.import_module(f"bot.workflows.{name}")

@@ -1,16 +1,10 @@
-"""What people and the ticket are told: each notice of the machine rendered as Slack
-messages (threaded DMs, the engineering channel's status thread, App Home) and Linear
-comments, through the durable steps.
-
-A notification that fails is logged with its traceback and the rollout carries on: a
-lost status edit must never block the two people.
-"""
+"""What people and the ticket are told: each notice of the rollout's machine rendered as
+Slack messages and Linear comments (see `threads` for where they go)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
@@ -18,201 +12,28 @@ from bot.blocks.deploy import (
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
-    used_card,
 )
-from bot.blocks.home import home_blocks
 from bot.blocks.ids import step_value
 from bot.blocks.smoke import smoke_report_blocks
-from bot.blocks.status import status_board_blocks, status_summary
-from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, stuck_blocks, to_dicts
+from bot.blocks.steps import stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
 from bot.integrations.bff import SmokeReport
-from bot.integrations.slack import SlackCallError
 from bot.integrations.vaults import VerificationReport
-from bot.logging import get_logger
 from bot.rollout import effects as fx
-from bot.rollout.events import CardPosted, Event, PersonUnreachable, StepPosted, ThreadsOpened
-from bot.rollout.state import PersonaThread, PostedCard, RolloutState
-from bot.runbook.model import Persona, Runbook
+from bot.rollout.events import CardPosted, Event
+from bot.rollout.state import RolloutState
+from bot.runbook.model import Persona
 from bot.runbook.rollback import RollbackContext, rollback_steps
-from bot.settings import FileConfig
-from bot.workflows import steps
-
-log = get_logger(__name__)
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Audience:
-    """What every notice needs besides the state: the YAML and the runbook."""
-
-    config: FileConfig
-    runbook: Runbook
-
-
-def slack_error(exc: BaseException) -> str:
-    """Slack's own error code (e.g. user_not_found) from an exception chain."""
-    pending: list[BaseException] = [exc]
-    while pending:
-        seen = pending.pop()
-        if isinstance(seen, SlackCallError):
-            return seen.code
-        # DBOS gathers the error of every attempt when a step runs out of retries.
-        pending.extend(getattr(seen, "errors", None) or [])
-        pending.extend(e for e in (seen.__cause__, seen.__context__) if e is not None)
-    return type(exc).__name__
-
-
-async def safe(call: Awaitable[T]) -> T | None:
-    """Run a notification step; a failure is logged (with traceback), never fatal."""
-    try:
-        return await call
-    except Exception:
-        log.exception("notification_failed")
-        return None
-
-
-def render_context(state: RolloutState, cfg: FileConfig) -> dict[str, str]:
-    return {
-        "owner": f"<@{state.owner}>",
-        "devops": f"<@{state.devops}>",
-        "item_title": cfg.onepassword.item_title,
-        "vaults": "\n".join(f"• `{p.vault}`" for p in cfg.partitions),
-        "systems_vault": cfg.onepassword.systems_vault,
-        "issue": cfg.linear.issue,
-        "partitions": " → ".join(p.name for p in cfg.partitions),
-    }
-
-
-def _persona_key(persona: Persona) -> str:
-    return "accountOwner" if persona == "accountOwner" else "devOps"
-
-
-async def post_in_thread(
-    state: RolloutState,
-    persona: Persona,
-    text: str,
-    blocks: list[dict[str, Any]] | None = None,
-    *,
-    broadcast: bool = False,
-) -> str | None:
-    thread = state.threads.get(_persona_key(persona))
-    if thread is None:
-        return None
-    return await safe(steps.post_step(thread.channel, text, blocks, thread.parent_ts, broadcast))
-
-
-async def tell_engineering(
-    state: RolloutState, cfg: FileConfig, text: str, *, broadcast: bool = False
-) -> None:
-    """A thread reply under the live status message (also in the channel when broadcast)."""
-    channel = cfg.slack.engineering_channel
-    if channel and state.status_ts:
-        await safe(steps.post_step(channel, text, None, state.status_ts, broadcast))
-    elif channel:
-        await safe(steps.post_step(channel, text, None))
-
-
-async def linear(state: RolloutState, event: str, body: str) -> None:
-    await safe(steps.start_linear(state.rollout_id, event, body))
-
-
-# ---------------------------------------------------------------------- the boards
-
-
-async def refresh(state: RolloutState, aud: Audience) -> None:
-    """Edit in place: both persona parents, the engineering status board, App Home."""
-    runbook = aud.runbook
-    summary = status_summary(state, runbook)
-    for persona, thread in state.threads.items():
-        blocks = progress_blocks(
-            runbook,
-            "accountOwner" if persona == "accountOwner" else "devOps",
-            None if state.finished else state.step,
-            state.rollout_id,
-            status_line=summary,
-            finished=state.finished,
-        )
-        await safe(steps.update_step(thread.channel, thread.parent_ts, summary, to_dicts(blocks)))
-    channel = aud.config.slack.engineering_channel
-    if channel and state.status_ts:
-        board = to_dicts(status_board_blocks(state, runbook))
-        await safe(steps.update_step(channel, state.status_ts, summary, board))
-    for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(state, runbook, viewer=user, config=aud.config)
-        await safe(steps.publish_home_step(user, to_dicts(home)))
-
-
-async def open_threads(state: RolloutState, aud: Audience) -> Event:
-    """Open both DMs, post one parent per persona, and the status board."""
-    summary = status_summary(state, aud.runbook)
-    threads: dict[str, PersonaThread] = {}
-    people: tuple[tuple[Persona, str], ...] = (
-        ("accountOwner", state.owner),
-        ("devOps", state.devops),
-    )
-    for persona, user in people:
-        try:
-            channel = await steps.open_dm_step(user)
-            blocks = progress_blocks(
-                aud.runbook, persona, state.step, state.rollout_id, status_line=summary
-            )
-            ts = await steps.post_step(channel, summary, to_dicts(blocks))
-        except Exception as exc:  # whatever failed, this rollout ends cleanly, logged
-            log.exception("person_unreachable", user=user, persona=persona)
-            return PersonUnreachable(
-                at=await steps.now_step(), user=user, persona=persona, error=slack_error(exc)
-            )
-        threads[persona] = PersonaThread(user=user, channel=channel, parent_ts=ts)
-    channel = aud.config.slack.engineering_channel
-    status_ts = None
-    if channel:
-        board = to_dicts(status_board_blocks(state, aud.runbook))
-        status_ts = await safe(steps.post_step(channel, summary, board))
-    return ThreadsOpened(at=await steps.now_step(), threads=threads, status_ts=status_ts)
-
-
-async def post_step(state: RolloutState, aud: Audience, step_id: str) -> Event | None:
-    step = aud.runbook.step(step_id)
-    persona: Persona = "devOps" if step.persona == "bot" else step.persona
-    blocks = to_dicts(step_blocks(step, state.rollout_id, render_context(state, aud.config)))
-    ts = await post_in_thread(state, persona, step.title, blocks)
-    return StepPosted(step=step_id, ts=ts) if ts else None
-
-
-async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> None:
-    """Edit the step's message in place: no more buttons, who did it and when."""
-    step = aud.runbook.step(effect.step)
-    ts = state.step_ts.get(step.id)
-    thread = state.threads.get(_persona_key("devOps" if step.persona == "bot" else step.persona))
-    if ts and thread:
-        done = done_step_blocks(
-            step,
-            render_context(state, aud.config),
-            actor=effect.actor,
-            action_label=effect.label,
-            when=effect.at,
-        )
-        await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
-
-
-async def close_card(state: RolloutState, card: PostedCard, note: str) -> None:
-    """Take the buttons off a used card so nobody presses them again."""
-    thread = state.threads.get("devOps")
-    if thread is not None:
-        blocks = used_card(card.blocks, note)
-        await safe(steps.update_step(thread.channel, card.ts, card.text, blocks))
-
-
-async def reply(effect: fx.Reply) -> None:
-    request = effect.request
-    await safe(
-        steps.ephemeral_step(request.user, effect.text, request.channel, request.response_url)
-    )
-
-
-# --------------------------------------------------------------------- the notices
-
+from bot.workflows.steps.linear import start_linear_log
+from bot.workflows.steps.slack import dm_step
+from bot.workflows.threads import (
+    Audience,
+    linear,
+    post_in_thread,
+    render_context,
+    safe,
+    tell_engineering,
+)
 
 Teller = Callable[[Any, RolloutState, Audience], Awaitable[Event | None]]
 
@@ -413,7 +234,7 @@ async def _unreachable(notice: fx.Unreachable, state: RolloutState, aud: Audienc
     )
     text = f":warning: Rollout {state.rollout_id} could not start. {why}"
     await tell_engineering(state, aud.config, text)
-    await safe(steps.dm_step(state.started_by, text))
+    await safe(dm_step(state.started_by, text))
 
 
 async def _nudged(notice: fx.Nudged, state: RolloutState, aud: Audience) -> None:
@@ -443,7 +264,7 @@ async def _deploy_log(notice: fx.DeployLogUpdated, state: RolloutState, aud: Aud
         when = f" at {p.finished_at}" if p.finished_at else ""
         run = f" — {p.run_url}" if p.run_url else ""
         lines.append(f"- {p.name}: {p.status}{when}{run}")
-    await safe(steps.start_linear_log(state.rollout_id, len(state.history), "\n".join(lines)))
+    await safe(start_linear_log(state.rollout_id, len(state.history), "\n".join(lines)))
 
 
 TELLERS: dict[type[fx.Notice], Teller] = {

@@ -23,8 +23,9 @@ from bot.rollout.events import Event, Quiet, parse_event
 from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
-from bot.workflows import notify, steps
-from bot.workflows.notify import Audience
+from bot.workflows import notify, threads
+from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, slack
+from bot.workflows.threads import Audience
 
 ROLLOUT_WORKFLOW = "rollout"
 # The published state: what the status board, App Home and the handlers read.
@@ -61,8 +62,8 @@ class Rollout:
         await self.apply(machine.begin(self.state, self.rules))
         quiet = self.rules.config.workflow.nudge_after_hours * 3600
         while not self.state.finished:
-            raw = await DBOS.recv_async(steps.EVENT_TOPIC, timeout_seconds=quiet)
-            event = Quiet(at=await steps.now_step()) if raw is None else parse_event(raw)
+            raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
+            event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
             await self.feed(event)
         return self.state
 
@@ -115,30 +116,30 @@ class Rollout:
         """The boards are edited only when what they show changed."""
         key = self._board_key()
         if self.state.threads and key != self._board:
-            await notify.refresh(self.state, self.audience)
+            await threads.refresh(self.state, self.audience)
             self._board = key
         await self.publish()
 
     # -------------------------------------------------------------- effects
 
     async def _open_threads(self, _: fx.OpenThreads) -> Event:
-        return await notify.open_threads(self.state, self.audience)
+        return await threads.open_threads(self.state, self.audience)
 
     async def _post_step(self, effect: fx.PostStep) -> Event | None:
-        return await notify.post_step(self.state, self.audience, effect.step)
+        return await threads.post_step(self.state, self.audience, effect.step)
 
     async def _mark_done(self, effect: fx.MarkDone) -> None:
-        await notify.mark_done(self.state, self.audience, effect)
+        await threads.mark_done(self.state, self.audience, effect)
 
     async def _close_card(self, effect: fx.CloseCard) -> None:
-        await notify.close_card(self.state, effect.card, effect.note)
+        await threads.close_card(self.state, effect.card, effect.note)
 
     async def _reply(self, effect: fx.Reply) -> None:
-        await notify.reply(effect)
+        await threads.reply(effect)
 
     async def _audit(self, effect: fx.Audit) -> None:
-        await notify.safe(
-            steps.audit_step(
+        await threads.safe(
+            slack.audit_step(
                 self.state.rollout_id,
                 effect.actor,
                 effect.action,
@@ -149,36 +150,36 @@ class Rollout:
         )
 
     async def _verify(self, effect: fx.VerifyVaults) -> Event:
-        return await steps.verify_vaults_step(effect.requested_by)
+        return await checks.verify_vaults_step(effect.requested_by)
 
     async def _pr_gate(self, effect: fx.CheckPrGate) -> Event:
-        return await steps.pr_gate_step(effect.request)
+        return await checks.pr_gate_step(effect.request)
 
     async def _dispatch(self, effect: fx.Dispatch) -> Event:
-        return await steps.dispatch_step(
+        return await checks.dispatch_step(
             effect.partition, effect.not_before, list(effect.earlier_runs)
         )
 
     async def _follow(self, effect: fx.FollowRun) -> None:
-        await steps.start_follow(self.state.rollout_id, effect.partition, effect.run_id)
+        await checks.start_follow(self.state.rollout_id, effect.partition, effect.run_id)
 
     async def _cancel_follow(self, effect: fx.CancelFollow) -> None:
-        await notify.safe(
-            steps.cancel_step(steps.follow_workflow_id(self.state.rollout_id, effect.run_id))
+        await threads.safe(
+            checks.cancel_step(checks.follow_workflow_id(self.state.rollout_id, effect.run_id))
         )
 
     async def _amplify(self, effect: fx.CheckAmplify) -> Event:
-        return await steps.amplify_step(effect.partition)
+        return await checks.amplify_step(effect.partition)
 
     async def _smoke(self, effect: fx.Smoke) -> None:
-        await steps.start_smoke(
+        await checks.start_smoke(
             self.state.rollout_id, effect.key, effect.partition, effect.on_demand
         )
 
 
 @DBOS.workflow(name=ROLLOUT_WORKFLOW)
 async def rollout_workflow(spec: dict[str, Any]) -> dict[str, Any]:
-    rules = Rules(runbook=load_runbook(), config=steps.config())
+    rules = Rules(runbook=load_runbook(), config=config())
     state = RolloutState.model_validate(spec)
     # The workflow outlives the request that started it: log with its own context.
     clear_request()

@@ -1,24 +1,16 @@
-"""Every durable step and child workflow: the only code of the workflows that reaches
-other systems (Slack, 1Password, GitHub, Amplify, the BFFs, Linear, the audit table).
-
-Each `@DBOS.step` is one outside call whose result is recorded, so a replay after a
-crash skips it. Steps that find something out return the rollout event that says so,
-typed; the rollout's machine takes it from there. DBOS workflows are module-level
-functions recovered by name, so they reach the process's dependencies through
-`runtime.current()` — here and nowhere else.
-"""
+"""The bot's own checks: the vaults (1Password), the infrastructure PR, the `amm.yml`
+run (GitHub), the Amplify variables and the smoke test. A run is followed, and a smoke
+test waits for its turn in the 1-per-second queue, in child workflows that report back
+to the rollout's inbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from dbos import DBOS, SetWorkflowID
 
 from bot.integrations.errors import IntegrationError
 from bot.integrations.github import conclusion_diagnosis
-from bot.integrations.linear import LinearError, comment_id_for
-from bot.logging import get_logger
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
@@ -30,104 +22,13 @@ from bot.rollout.events import (
     VaultsChecked,
 )
 from bot.runbook.problem import Problem
-from bot.settings import FileConfig
-from bot.workflows.queues import LINEAR_LOG, SMOKE, queue
+from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
-
-log = get_logger(__name__)
-
-# The rollout workflow's inbox: people's requests and the bot's asynchronous results.
-EVENT_TOPIC = "events"
-LINEAR_WORKFLOW = "linear_comment"
-
-
-def config() -> FileConfig:
-    """The YAML settings, for the workflows (read-only)."""
-    return current().settings.config
+from bot.workflows.steps import EVENT_TOPIC, now
 
 
 def _problem(exc: IntegrationError) -> Problem:
     return Problem(symptom=exc.symptom, cause=exc.cause, fix=exc.fix)
-
-
-@DBOS.step()
-async def now_step() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-# ------------------------------------------------------------------------------ Slack
-# Slack calls retry a few times on their own (429s are retried by the client).
-
-
-@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
-async def open_dm_step(user: str) -> str:
-    return await current().notifier.open_dm(user)
-
-
-@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
-async def post_step(
-    channel: str,
-    text: str,
-    blocks: list[dict[str, Any]] | None,
-    thread_ts: str | None = None,
-    broadcast: bool = False,
-) -> str:
-    return await current().notifier.post(
-        channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast
-    )
-
-
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
-async def dm_step(user: str, text: str) -> str:
-    """A plain direct message outside any rollout thread."""
-    notifier = current().notifier
-    return await notifier.post(await notifier.open_dm(user), text)
-
-
-@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
-async def update_step(channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
-    await current().notifier.update(channel, ts, text, blocks)
-
-
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
-async def publish_home_step(user: str, blocks: list[dict[str, Any]]) -> None:
-    await current().notifier.publish_home(user, blocks)
-
-
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
-async def ephemeral_step(
-    user: str, text: str, channel: str | None, response_url: str | None
-) -> None:
-    notifier = current().notifier
-    if response_url:
-        await notifier.respond(response_url, text)
-    elif channel:
-        await notifier.ephemeral(channel, user, text)
-    else:
-        await notifier.post(await notifier.open_dm(user), text)
-
-
-# ------------------------------------------------------------------------------ audit
-
-
-@DBOS.step()
-async def audit_step(
-    rollout_id: str, actor: str, action: str, outcome: str, detail: str, dedupe_key: str
-) -> None:
-    deps = current()
-    if outcome == "done":
-        deps.metrics.workflow_events.labels(action).inc()
-    await deps.store.record(
-        rollout_id=rollout_id,
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        detail=detail,
-        dedupe_key=dedupe_key,
-    )
-
-
-# ------------------------------------------------------------------------- 1Password
 
 
 @DBOS.step()
@@ -138,19 +39,12 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
         [p.vault for p in cfg.partitions], cfg.onepassword.systems_vault
     )
     return VaultsChecked(
-        at=await _now(),
+        at=now(),
         ok=report.ok,
         red_vaults=[r.vault for r in report.rows if not r.ok],
         report=report.model_dump(mode="json"),
         requested_by=requested_by,
     )
-
-
-async def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-# ----------------------------------------------------------------------------- GitHub
 
 
 @DBOS.step()
@@ -179,7 +73,7 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
                     fix="The deploy reads the vaults through code that PR adds: merge it "
                     "first, then deploy.",
                 )
-    return PrGateChecked(at=await _now(), request=request, problem=problem)
+    return PrGateChecked(at=now(), request=request, problem=problem)
 
 
 @DBOS.step()
@@ -190,7 +84,7 @@ async def dispatch_step(
     deps = current()
     if deps.github is None:
         return DispatchFailed(
-            at=await _now(),
+            at=now(),
             partition=partition,
             problem=Problem(
                 symptom="The bot cannot start amm.yml.",
@@ -209,14 +103,14 @@ async def dispatch_step(
         )
         if existing is not None:
             return RunDispatched(
-                at=await _now(), partition=partition, run_id=existing.id, url=existing.html_url
+                at=now(), partition=partition, run_id=existing.id, url=existing.html_url
             )
         result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return DispatchFailed(at=await _now(), partition=partition, problem=_problem(exc))
+        return DispatchFailed(at=now(), partition=partition, problem=_problem(exc))
     return RunDispatched(
-        at=await _now(), partition=partition, run_id=result.run_id, url=result.html_url or None
+        at=now(), partition=partition, run_id=result.run_id, url=result.html_url or None
     )
 
 
@@ -234,7 +128,7 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
         return RunConcluded(
-            at=await _now(),
+            at=now(),
             partition=partition,
             run_id=run_id,
             problem=_problem(exc),
@@ -242,7 +136,7 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
         )
     diagnosis = conclusion_diagnosis(run, partition=partition)
     return RunConcluded(
-        at=await _now(),
+        at=now(),
         partition=partition,
         run_id=run_id,
         conclusion=run.conclusion,
@@ -298,10 +192,7 @@ async def amplify_step(partition: str) -> AmplifyChecked:
             if report.ok
             else Problem(symptom=report.symptom, cause=report.cause, fix=report.fix)
         )
-    return AmplifyChecked(at=await _now(), partition=partition, problem=problem)
-
-
-# ------------------------------------------------------------------------------ smoke
+    return AmplifyChecked(at=now(), partition=partition, problem=problem)
 
 
 @DBOS.step()
@@ -341,7 +232,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
         )
     failed = report.failed[0] if report.failed else None
     return SmokeDone(
-        at=await _now(),
+        at=now(),
         partition=partition,
         ok=report.ok,
         on_demand=on_demand,
@@ -368,99 +259,3 @@ async def start_smoke(rollout_id: str, key: str, partition: str, on_demand: bool
     smoke_queue = await queue(SMOKE)
     with SetWorkflowID(f"{rollout_id}:smoke:{key}"):
         await smoke_queue.enqueue_async(smoke_workflow, partition, on_demand, rollout_id)
-
-
-# ----------------------------------------------------------------------------- Linear
-
-
-@DBOS.step()
-async def linear_attempt_step(
-    issue: str, body: str, comment_id: str, upsert: bool = False
-) -> Problem | None:
-    """One try at the comment: None when delivered, else why not (`where` says whether to
-    try again: "retry" or "fatal"). Never raises.
-
-    With `upsert`, the comment is edited if it exists and created (with the same
-    deterministic id) if it does not: the rollout log is one comment kept current.
-    """
-    deps = current()
-    if deps.linear is None:
-        return Problem(
-            symptom=f"Could not comment on {issue}.",
-            cause="LINEAR_API_KEY is not set, so the bot cannot comment on the ticket.",
-            fix="Post the update on the ticket by hand.",
-            where="fatal",
-        )
-    try:
-        if upsert:
-            try:
-                await deps.linear.comment_update(comment_id, body)
-                return None
-            except LinearError as exc:
-                if exc.code != "NOT_FOUND":
-                    raise
-        await deps.linear.comment_create(issue, body, comment_id)
-    except LinearError as exc:
-        deps.metrics.integration_errors.labels("linear").inc()
-        return Problem(
-            symptom=f"Could not comment on {issue}.",
-            cause=exc.message,
-            fix="Post the update on the ticket by hand.",
-            where="retry" if exc.retryable else "fatal",
-        )
-    return None
-
-
-@DBOS.workflow(name=LINEAR_WORKFLOW)
-async def linear_comment_workflow(
-    issue: str, body: str, comment_id: str, upsert: bool = False
-) -> str:
-    """Deliver one comment, exactly once, however long Linear is down.
-
-    The client id `comment_id` makes a retried create a no-op on Linear's side, and
-    the durable sleep between tries survives restarts.
-    """
-    cfg = config()
-    delay = cfg.linear.retry_initial_seconds
-    while True:
-        problem = await linear_attempt_step(issue, body, comment_id, upsert)
-        if problem is None:
-            return "delivered"
-        if problem.where == "fatal":
-            channel = cfg.slack.engineering_channel
-            if channel:
-                await safe_post(
-                    channel,
-                    f":warning: Could not comment on {issue}: {problem.cause}. "
-                    "The rollout carries on; post the update on the ticket by hand.",
-                )
-            return "failed"
-        log.warning("linear_comment_delayed", issue=issue, reason=problem.cause, retry_in=delay)
-        await DBOS.sleep_async(delay)
-        delay = min(delay * 2, cfg.linear.retry_max_seconds)
-
-
-async def start_linear(rollout_id: str, event: str, body: str) -> None:
-    """Start (once: the id is derived from rollout + event) a comment delivery."""
-    issue = config().linear.issue
-    with SetWorkflowID(f"{rollout_id}:linear:{event}"):
-        await DBOS.start_workflow_async(
-            linear_comment_workflow, issue, body, comment_id_for(rollout_id, event)
-        )
-
-
-async def start_linear_log(rollout_id: str, version: int, body: str) -> None:
-    """Create or update the one rollout-log comment; updates are delivered in order."""
-    issue = config().linear.issue
-    comment_id = comment_id_for(rollout_id, "rollout-log")
-    with SetWorkflowID(f"{rollout_id}:linear:log:{version}"):
-        log_queue = await queue(LINEAR_LOG)
-        await log_queue.enqueue_async(linear_comment_workflow, issue, body, comment_id, True)
-
-
-async def safe_post(channel: str, text: str) -> None:
-    """A notice whose failure must not stop anything: logged with its traceback."""
-    try:
-        await post_step(channel, text, None)
-    except Exception:
-        log.exception("notification_failed")
