@@ -14,10 +14,9 @@ from bot.integrations.github import conclusion_diagnosis
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
-    DispatchFailed,
+    Dispatched,
     PrGateChecked,
     RunConcluded,
-    RunDispatched,
     SmokeDone,
     VaultsChecked,
 )
@@ -77,13 +76,11 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
 
 
 @DBOS.step()
-async def dispatch_step(
-    partition: str, not_before: str, earlier_runs: list[int]
-) -> RunDispatched | DispatchFailed:
+async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> Dispatched:
     """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
     deps = current()
     if deps.github is None:
-        return DispatchFailed(
+        return Dispatched(
             at=now(),
             partition=partition,
             problem=Problem(
@@ -102,14 +99,14 @@ async def dispatch_step(
             not_before=since, inputs=part.workflow_inputs, exclude_ids=set(earlier_runs)
         )
         if existing is not None:
-            return RunDispatched(
+            return Dispatched(
                 at=now(), partition=partition, run_id=existing.id, url=existing.html_url
             )
         result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return DispatchFailed(at=now(), partition=partition, problem=_problem(exc))
-    return RunDispatched(
+        return Dispatched(at=now(), partition=partition, problem=_problem(exc))
+    return Dispatched(
         at=now(), partition=partition, run_id=result.run_id, url=result.html_url or None
     )
 
