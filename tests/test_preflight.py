@@ -48,9 +48,6 @@ def settings_with(world: World, **env: str | None) -> Settings:
             values.pop(key, None)
         else:
             values[key] = value
-    for key, value in values.items():
-        if key.startswith("BFF_TOKEN_"):
-            os.environ[key] = value
     return load_settings(values)
 
 
