@@ -104,8 +104,10 @@ async def check_slack(settings: Settings, _: aiohttp.ClientSession) -> list[Row]
 
 
 def _error_row(name: str, exc: IntegrationError, *, fallback_fix: str = "") -> Row:
-    detail = exc.symptom if not exc.cause else f"{exc.symptom} ({exc.cause.rstrip('.')})"
-    return Row(name, False, detail, exc.fix or fallback_fix)
+    problem = exc.problem
+    cause = problem.cause.rstrip(".")
+    detail = f"{problem.symptom} ({cause})" if cause else problem.symptom
+    return Row(name, False, detail, problem.fix or fallback_fix)
 
 
 async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:

@@ -15,7 +15,8 @@ from bot.integrations.vaults import (
     EXPECTED_FIELDS,
     FieldCheck,
     ItemCheck,
-    Problem,
+    VaultProblem,
+    VaultRef,
     VerificationReport,
     build_report,
 )
@@ -42,11 +43,11 @@ def item(vault: str, **overrides: dict[str, Any]) -> ItemCheck:
     return ItemCheck(vault=vault, item_id="id-" + vault, title=TITLE, fields=fields)
 
 
-def scope(*names: str) -> list[dict[str, str]]:
-    return [{"id": "id-" + n, "name": n} for n in names]
+def scope(*names: str) -> list[VaultRef]:
+    return [VaultRef(id="id-" + n, name=n) for n in names]
 
 
-def report_for(reads: list[ItemCheck | Problem], visible: list[str]) -> VerificationReport:
+def report_for(reads: list[ItemCheck | VaultProblem], visible: list[str]) -> VerificationReport:
     return build_report(VAULTS, reads, scope(*visible), systems_vault=SYSTEMS, item_title=TITLE)
 
 
@@ -78,9 +79,9 @@ def test_green_card_reminds_to_delete_the_note() -> None:
 
 
 def test_failing_card_has_problems_and_one_primary_rerun_button() -> None:
-    missing = Problem(
+    missing = VaultProblem(
         code="item_missing",
-        vault="Arda-StageOAM",
+        where="Arda-StageOAM",
         symptom="There is no item titled 'Amazon Creators API' in Arda-StageOAM.",
         cause="Not created yet.",
         fix="In 1Password, open vault Arda-StageOAM and create the item.",
@@ -130,9 +131,9 @@ def test_mismatch_row_is_marked() -> None:
 
 def test_limits_with_very_many_problems() -> None:
     many = [
-        Problem(
+        VaultProblem(
             code="op_failed",
-            vault=f"V{i}",
+            where=f"V{i}",
             symptom=f"problem {i} " + "<&>" * 400,
             cause="c" * 2000,
             fix="f" * 2000,

@@ -20,22 +20,18 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.integrations.vaults import Problem, VaultRow, VerificationReport
+from bot.blocks.common import MAX_BLOCKS, SECTION_TEXT_MAX, truncate
+from bot.blocks.common import escape_mrkdwn as _esc
+from bot.integrations.vaults import VaultRow, VerificationReport
+from bot.runbook.problem import Problem
 
 RERUN_ACTION_ID = "co:rerun_verify"
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
 # Blocks other than problem cards: header, table, context, divider, actions, context.
 _FIXED_BLOCKS = 6
 
 
-def _esc(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int = MAX_SECTION_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _clip(text: str, limit: int = SECTION_TEXT_MAX) -> str:
+    return truncate(text, limit)
 
 
 def _mark(ok: bool) -> str:

@@ -5,10 +5,11 @@ value wins, including an empty one). Only the variable NAMES are kept: the value
 into "set / empty" flags immediately after each boto3 call and dropped, so no value can reach
 a report, a log line or an exception.
 
-`AmplifyChecker.check()` returns an `AmplifyReport` (ok, present, missing names) when it
-could read the app; it raises `AmplifyError` (symptom → cause → fix) when it could not
-(app or branch not found in that region, access denied, no AWS credentials, throttling).
-boto3 is synchronous, so every call runs in a worker thread.
+`AmplifyChecker.check()` returns an `AmplifyReport` (ok, present, missing names, and a
+`Problem` when a variable is missing) when it could read the app; it raises `AmplifyError`
+(carrying a `Problem`) when it could not (app or branch not found in that region, access
+denied, no AWS credentials, throttling). boto3 is synchronous, so every call runs in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict
 
 from bot.integrations.errors import IntegrationError
+from bot.logging import get_logger
+from bot.runbook.problem import Problem
 
 if TYPE_CHECKING:
     from mypy_boto3_amplify import AmplifyClient
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 REQUIRED_VARIABLES = (
     "AMAZON_CREATORS_CREDENTIAL_ID",
@@ -38,6 +40,14 @@ PROD_REGION = "us-east-2"
 
 class AmplifyError(IntegrationError):
     """The Amplify check could not be carried out."""
+
+
+def _error(
+    symptom: str, cause: str, fix: str, *, retryable: bool = False, status: int | None = None
+) -> AmplifyError:
+    return AmplifyError(
+        Problem(symptom=symptom, cause=cause, fix=fix), retryable=retryable, status=status
+    )
 
 
 class AmplifyReport(BaseModel):
@@ -55,9 +65,7 @@ class AmplifyReport(BaseModel):
     missing: list[str]
     # name -> "app" or "branch": where the effective value comes from (present names only)
     source: dict[str, str]
-    symptom: str
-    cause: str = ""
-    fix: str = ""
+    problem: Problem | None = None  # set when a variable is missing
 
 
 def default_client_factory(region: str) -> AmplifyClient:
@@ -72,6 +80,32 @@ def _flags(variables: Mapping[str, Any] | None) -> dict[str, bool]:
         str(name): isinstance(value, str) and bool(value.strip())
         for name, value in (variables or {}).items()
     }
+
+
+def _missing_problem(
+    missing: list[str],
+    app_flags: Mapping[str, bool],
+    branch_flags: Mapping[str, bool],
+    app_id: str,
+    branch: str,
+    region: str,
+    partition: str,
+) -> Problem | None:
+    """What to do about the variables that are missing (None when none is)."""
+    if not missing:
+        return None
+    empty = [n for n in missing if n in branch_flags or n in app_flags]
+    detail = f" ({', '.join(empty)} set but empty)" if empty else ""
+    return Problem(
+        symptom=f"Amplify app {app_id} branch {branch} ({region}) lacks "
+        f"{', '.join(missing)}{detail}.",
+        cause="The amm.yml run did not write the variables, or it read an incomplete vault "
+        f"item for {partition}.",
+        fix=f"Check the 'Amazon Creators API' item in the {partition} vault has all four "
+        f"fields, re-run the deploy for this partition (`/creators-onboard deploy {partition}`), "
+        "then check again. Do not copy values by hand into Amplify.",
+        where=partition,
+    )
 
 
 class AmplifyChecker:
@@ -120,20 +154,6 @@ class AmplifyChecker:
                 source[name] = where
             else:
                 missing.append(name)
-        where_txt = f"Amplify app {app_id} branch {branch} ({region})"
-        verdict: dict[str, str] = {"symptom": f"{where_txt} has all four Creators API variables."}
-        if missing:
-            empty = [n for n in missing if n in branch_flags or n in app_flags]
-            detail = f" ({', '.join(empty)} set but empty)" if empty else ""
-            verdict = {
-                "symptom": f"{where_txt} lacks {', '.join(missing)}{detail}.",
-                "cause": "The amm.yml run did not write the variables, or it read an "
-                f"incomplete vault item for {partition_name}.",
-                "fix": f"Check the 'Amazon Creators API' item in the {partition_name} vault has "
-                "all four fields, re-run the deploy for this partition (`/creators-onboard "
-                f"deploy {partition_name}`), then check again. Do not copy values by hand into "
-                "Amplify.",
-            }
         report = AmplifyReport(
             ok=not missing,
             partition=partition_name,
@@ -144,10 +164,12 @@ class AmplifyChecker:
             present=present,
             missing=missing,
             source=source,
-            **verdict,
+            problem=_missing_problem(
+                missing, app_flags, branch_flags, app_id, branch, region, partition_name
+            ),
         )
         log.info(
-            "amplify.checked",
+            "amplify_checked",
             partition=partition_name,
             app_id=app_id,
             region=region,
@@ -169,7 +191,7 @@ class AmplifyChecker:
         )
 
         if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-            return AmplifyError(
+            return _error(
                 "The bot has no AWS credentials to read Amplify.",
                 "No AWS credentials are available to the bot's process (environment, profile "
                 "or instance role).",
@@ -177,13 +199,13 @@ class AmplifyChecker:
                 "partition apps (e.g. AWS_PROFILE or an instance/task role), then retry.",
             )
         if isinstance(exc, NoRegionError):
-            return AmplifyError(
+            return _error(
                 "No AWS region was given for the Amplify check.",
                 "The partition has no region.",
                 f"Set partitions[{partition}].region in the YAML.",
             )
         if isinstance(exc, EndpointConnectionError):
-            return AmplifyError(
+            return _error(
                 f"Cannot reach the Amplify API in {region}.",
                 "A network problem, or the region name is misspelt.",
                 f"Check partitions[{partition}].region and the bot's network, then retry.",
@@ -195,7 +217,7 @@ class AmplifyChecker:
             message = str(error.get("Message", ""))[:200]
             operation = exc.operation_name
             if code == "NotFoundException" and operation == "GetBranch":
-                return AmplifyError(
+                return _error(
                     f"Amplify app {app_id} in {region} has no branch {branch!r}.",
                     "The branch name in the YAML does not match the Amplify app.",
                     f"Set partitions[{partition}].amplify.branch to the app's branch.",
@@ -208,7 +230,7 @@ class AmplifyChecker:
                         f" Prod (Alpha001) lives in {PROD_REGION}, not {region}: set "
                         f"region: {PROD_REGION} for the prod partition."
                     )
-                return AmplifyError(
+                return _error(
                     f"Amplify app {app_id} was not found in {region}.",
                     f"There is no app with that id in {region}: the app id or the region is "
                     f"wrong for {partition}.{prod}",
@@ -217,7 +239,7 @@ class AmplifyChecker:
                     status=404,
                 )
             if code in {"UnauthorizedException", "AccessDeniedException", "AccessDenied"}:
-                return AmplifyError(
+                return _error(
                     f"AWS refused to show Amplify app {app_id} in {region} ({code}).",
                     "The bot's AWS identity lacks amplify:GetApp / amplify:GetBranch on it.",
                     "Grant amplify:GetApp and amplify:GetBranch on the partition apps to the "
@@ -226,7 +248,7 @@ class AmplifyChecker:
                 )
             if code in {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
                         "ExpiredTokenException", "InvalidSignatureException"}:  # fmt: skip
-                return AmplifyError(
+                return _error(
                     f"AWS rejected the bot's credentials ({code}).",
                     "The AWS credentials are invalid or expired.",
                     "Refresh the bot's AWS credentials (or its role session), then retry.",
@@ -234,20 +256,20 @@ class AmplifyChecker:
                 )
             if code in {"LimitExceededException", "TooManyRequestsException", "Throttling",
                         "ThrottlingException"}:  # fmt: skip
-                return AmplifyError(
+                return _error(
                     "AWS is throttling Amplify API calls.",
                     "Too many Amplify API calls in a short time.",
                     "Wait a minute and retry.",
                     retryable=True,
                     status=429,
                 )
-            return AmplifyError(
+            return _error(
                 f"Amplify answered {code or 'an error'} for app {app_id} in {region}: {message}",
                 "An unexpected Amplify API error.",
                 "Retry; if it persists, check the AWS Health dashboard.",
                 retryable=code in {"InternalFailureException", "ServiceUnavailable"},
             )
-        return AmplifyError(
+        return _error(
             f"The Amplify check for {partition} failed ({type(exc).__name__}).",
             "An unexpected error while calling AWS.",
             "Retry; if it persists, check the bot's AWS configuration.",

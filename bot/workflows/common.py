@@ -133,7 +133,7 @@ async def linear_attempt_step(issue: str, body: str, comment_id: str, upsert: bo
         await deps.linear.comment_create(issue, body, comment_id)
     except LinearError as exc:
         deps.metrics.integration_errors.labels("linear").inc()
-        return f"{'retry' if exc.retryable else 'fatal'}: {exc.message}"
+        return f"{'retry' if exc.retryable else 'fatal'}: {exc.problem.one_line()}"
     return "ok"
 
 

@@ -27,6 +27,7 @@ from bot.integrations.errors import IntegrationError
 from bot.integrations.github import Run, conclusion_diagnosis
 from bot.logging import get_logger
 from bot.runbook.model import Runbook
+from bot.runbook.problem import Problem
 from bot.runbook.rollback import RollbackContext, rollback_steps
 from bot.settings import Partition
 from bot.workflows.common import (
@@ -77,7 +78,7 @@ async def pr_gate_step() -> str | None:
     try:
         merged = await deps.github.pull_request_merged(number)
     except IntegrationError as exc:
-        return f"{exc.symptom} {exc.fix}"
+        return f"{exc.problem.symptom} {exc.problem.fix}"
     if merged:
         return None
     return (
@@ -207,7 +208,7 @@ async def amplify_step(partition: str) -> dict[str, Any]:
         deps.metrics.integration_errors.labels("amplify").inc()
         return {"ok": False, "problem": exc.as_dict()}
     dumped = report.model_dump(mode="json")
-    problem = {"symptom": report.symptom, "cause": report.cause, "fix": report.fix}
+    problem = report.problem.model_dump(mode="json") if report.problem else None
     return {"ok": report.ok, "problem": problem, "report": dumped}
 
 
@@ -225,11 +226,12 @@ async def smoke_step(partition: str) -> dict[str, Any]:
             checks=[
                 SmokeCheck(
                     name="configuration",
-                    ok=False,
-                    symptom=f"No BFF URL is configured for {partition}.",
-                    cause=f"partitions[{partition}].bff_url is missing from the YAML.",
-                    fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
-                    "restart the bot, then retry.",
+                    problem=Problem(
+                        symptom=f"No BFF URL is configured for {partition}.",
+                        cause=f"partitions[{partition}].bff_url is missing from the YAML.",
+                        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
+                        "restart the bot, then retry.",
+                    ),
                 )
             ],
         ).model_dump(mode="json")
@@ -457,7 +459,7 @@ async def run_partition(
     diagnosis = conclusion_diagnosis(run, partition=name)
     if diagnosis is not None:
         await halt(
-            state, runbook, name, "run", f"amm.yml run {run.conclusion}", diagnosis.as_dict()
+            state, runbook, name, "run", f"amm.yml run {run.conclusion}", diagnosis.model_dump()
         )
         return
     checks: list[tuple[str, bool, str]] = [("amm.yml", True, "run succeeded")]
@@ -486,7 +488,7 @@ async def run_partition(
             name,
             "smoke",
             title,
-            {"symptom": failed.symptom, "cause": failed.cause, "fix": failed.fix},
+            failed.problem.model_dump() if failed.problem else {},
             smoke=smoke,
         )
         return
