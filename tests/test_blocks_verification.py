@@ -11,15 +11,9 @@ from bot.blocks.verification import (
     verification_blocks,
     verification_text,
 )
-from bot.integrations.vaults import (
-    EXPECTED_FIELDS,
-    FieldCheck,
-    ItemCheck,
-    VaultProblem,
-    VaultRef,
-    VerificationReport,
-    build_report,
-)
+from bot.integrations.vaults import VaultProblem, VerificationReport
+from bot.integrations.vaults.models import EXPECTED_FIELDS, FieldCheck, ItemCheck, VaultRef
+from bot.integrations.vaults.verify import build_report
 
 VAULTS = ["Arda-DevOAM", "Arda-StageOAM", "Arda-DemoOAM", "Arda-ProdOAM"]
 SYSTEMS = "Arda-SystemsOAM"

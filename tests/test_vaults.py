@@ -16,21 +16,24 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import SecretStr
 
 from bot.blocks.verification import verification_blocks
 from bot.integrations.vaults import (
-    GLOBAL_CODES,
     VaultError,
     VaultProblem,
     VaultReader,
     VaultRow,
     VerificationReport,
-    classify_op_error,
 )
+from bot.integrations.vaults import texts as vault_texts
 from bot.integrations.vaults import verify as verify_mod
+from bot.integrations.vaults.models import GLOBAL_CODES, ProblemCode
+from bot.integrations.vaults.op import classify_op_error
+from bot.integrations.vaults.texts import TextName
 from tests.fakes.op_fixture import DEFAULT_VAULTS, SYSTEMS_VAULT, FakeOp
 
 VAULTS = list(DEFAULT_VAULTS)
@@ -608,3 +611,26 @@ async def test_planted_secrets_never_appear(
         for needle in (PLANTED_SECRET, PLANTED_TOKEN, digest.hexdigest()):
             assert needle not in text, f"{needle[:12]}… leaked into {where}"
         assert digest.hexdigest()[:16] not in text
+
+
+def test_every_problem_code_has_words_and_every_text_renders() -> None:
+    """The texts table covers each code, and each template uses only facts callers give."""
+    assert set(get_args(TextName)) == set(vault_texts.TEXTS)
+    assert {t.code for t in vault_texts.TEXTS.values()} == set(get_args(ProblemCode))
+    facts = {
+        "item_title": TITLE,
+        "op_said": "op's words",
+        "op_path": "/opt/op",
+        "seconds": 1.5,
+        "what": "an item",
+        "kind": "text",
+        "found": "STRING",
+        "majority": "Arda-DevOAM",
+        "value": "3.0",
+        "majority_value": "3.1",
+        "groups": "a; b",
+    }
+    for name in vault_texts.TEXTS:
+        found = vault_texts.problem(name, where="Arda-DevOAM", field="version", **facts)
+        for part in (found.symptom, found.cause, found.fix):
+            assert part and "{" not in part and "None" not in part, (name, part)

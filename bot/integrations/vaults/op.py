@@ -91,16 +91,18 @@ def classify_op_error(
 ) -> VaultProblem:
     """Turn a failed `op` call (exit code ≠ 0) into a VaultProblem, from its stderr."""
     if _RATE.search(stderr):
-        return texts.rate_limited()
+        return texts.problem("rate_limited")
     if _DUPLICATE.search(stderr):
-        return texts.duplicate_items(vault, item_title)
+        return texts.problem("duplicate_items", where=vault, item_title=item_title)
     if vault and _NO_VAULT.search(stderr):
-        return texts.vault_not_visible(vault)
+        return texts.problem("vault_not_visible", where=vault)
     if vault and _NO_ITEM.search(stderr):
-        return texts.item_missing(vault, item_title)
+        return texts.problem("item_missing", where=vault, item_title=item_title)
+    said = clean_stderr(stderr, token)
     if _AUTH.search(stderr) or _NO_VAULT.search(stderr):
-        return texts.auth_failed(clean_stderr(stderr, token))
-    return texts.op_failed(vault, item_title, clean_stderr(stderr, token))
+        return texts.problem("auth_failed", op_said=said)
+    failed: texts.TextName = "op_failed_reading" if vault else "op_failed"
+    return texts.problem(failed, where=vault, item_title=item_title, op_said=said)
 
 
 class VaultReader:
@@ -166,7 +168,7 @@ class VaultReader:
                 env=env,
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError):
-            raise VaultError(texts.op_missing(self.op_path)) from None
+            raise VaultError(texts.problem("op_missing", op_path=self.op_path)) from None
         finally:
             del env
 
@@ -180,12 +182,12 @@ class VaultReader:
             proc.kill()
             await proc.wait()
             log.warning("op_timeout", command=args[:2], vault=vault, timeout=self.timeout)
-            raise VaultError(texts.op_timeout(self.timeout)) from None
+            raise VaultError(texts.problem("op_timeout", seconds=self.timeout)) from None
 
     async def _run(self, args: list[str], *, vault: str | None) -> bytes:
         """Run op once with the token; return stdout, or raise VaultError. Never retries."""
         if self._token_value() is None:
-            raise VaultError(texts.token_missing())
+            raise VaultError(texts.problem("token_missing"))
         started = time.monotonic()
         proc = await self._spawn(args, with_token=True)
         stdout, stderr = await self._communicate(proc, args, vault)
@@ -219,7 +221,7 @@ class VaultReader:
         item = parse_item(out, vault)
         del out
         if item is None:
-            raise VaultError(texts.bad_output(vault, "an item"))
+            raise VaultError(texts.problem("bad_output", where=vault, what="an item"))
         return item
 
     async def list_vaults(self) -> list[VaultRef]:
@@ -228,7 +230,7 @@ class VaultReader:
             await self._run(["vault", "list", "--format", "json"], vault=None)
         )
         if vaults is None:
-            raise VaultError(texts.bad_output(None, "a list of vaults"))
+            raise VaultError(texts.problem("bad_output", what="a list of vaults"))
         return vaults
 
     async def visible_vaults(self) -> set[str]:
@@ -243,7 +245,7 @@ class VaultReader:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise VaultError(texts.bad_output(None, "an account"))
+            raise VaultError(texts.problem("bad_output", what="an account"))
         kind = str(data.get("user_type") or "user").lower().replace("_", " ")
         url = str(data.get("url") or "1Password")
         ident = str(data.get("user_uuid") or data.get("email") or "").strip()

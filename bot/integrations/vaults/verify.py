@@ -112,17 +112,19 @@ def field_problems(item: ItemCheck, vault: str) -> list[VaultProblem]:
     """What is wrong with the item's fields on their own."""
     problems: list[VaultProblem] = []
     for check in item.fields.values():
-        label = check.label
         concealed = check.expected_type == "CONCEALED"
+        at = {"where": vault, "field": check.label, "item_title": item.title}
         if not check.present:
-            problems.append(texts.field_missing(vault, label, item.title, concealed=concealed))
+            kind = "password (concealed)" if concealed else "text"
+            problems.append(texts.problem("field_missing", kind=kind, **at))
             continue
         if not check.type_ok:
-            problems.append(texts.field_wrong_type(vault, label, check.type, concealed=concealed))
+            wrong: texts.TextName = "field_not_concealed" if concealed else "field_not_text"
+            problems.append(texts.problem(wrong, found=check.type or "typeless", **at))
         if not check.non_empty:
-            problems.append(texts.field_empty(vault, label, item.title))
+            problems.append(texts.problem("field_empty", **at))
         elif check.padded:
-            problems.append(texts.field_whitespace(vault, label))
+            problems.append(texts.problem("field_whitespace", **at))
     return problems
 
 
@@ -161,21 +163,20 @@ def mismatch_problems(items: list[ItemCheck]) -> list[VaultProblem]:
         split = _odd_ones_out(list(groups.values()))
         if split is None:
             sets = "; ".join(", ".join(g) for g in groups.values())
-            symptom = f"{label} is not the same in every vault (groups: {sets})."
-            problems.append(texts.values_differ(label, symptom, secret=secret))
+            name: texts.TextName = "secrets_split" if secret else "values_split"
+            problems.append(texts.problem(name, field=label, groups=sets))
             continue
         majority, odd = split
+        agreed = ", ".join(majority)
         for vault in odd:
+            at = {"where": vault, "field": label, "majority": agreed}
             if secret:
-                symptom = f"The credentialSecret in {vault} differs from the others."
+                problems.append(texts.problem("secret_differs", **at))
             elif label in SHOWN_FIELDS and vault in shown and majority[0] in shown:
-                symptom = (
-                    f"{label} in {vault} is '{shown[vault]}', but "
-                    f"'{shown[majority[0]]}' in {', '.join(majority)}."
-                )
+                seen = {"value": shown[vault], "majority_value": shown[majority[0]]}
+                problems.append(texts.problem("value_differs_shown", **at, **seen))
             else:
-                symptom = f"{label} in {vault} differs from {', '.join(majority)}."
-            problems.append(texts.values_differ(label, symptom, secret=secret, vault=vault))
+                problems.append(texts.problem("value_differs", **at))
     return problems
 
 
@@ -214,9 +215,9 @@ def build_report(
         for vault in vaults:
             already = any(p.code == "vault_not_visible" for p in per_vault[vault])
             if vault not in names and not already:
-                per_vault[vault].append(texts.vault_not_visible(vault))
+                per_vault[vault].append(texts.problem("vault_not_visible", where=vault))
         if not systems_visible:
-            loose.append(texts.vault_not_visible(systems_vault, systems=True))
+            loose.append(texts.problem("systems_vault_not_visible", where=systems_vault))
 
     # The flat list: per-vault problems in vault order, then the rest; failures about
     # the account or the machine (same cause everywhere) are told once, without a vault.
