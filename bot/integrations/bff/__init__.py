@@ -18,15 +18,15 @@
    ``INTERNAL_ERROR``, a malformed body), because then real users would see breakage when
    traffic peaks. The burst costs at most ``burst`` requests of the partition's quota.
 
-`client` speaks HTTP, `checks` judges the answers (pure), `diagnoses` says what each of the
-BFF's error codes means. Every red check carries a `Problem` (symptom → cause → fix). The
-token goes only into the Authorization header; it is never in a report, a log line or an
-exception.
+`client` speaks HTTP, `checks` judges the answers (pure), `texts` holds what people read:
+what each of the BFF's error codes means, and every other way a check can go red. Every
+red check carries a `Problem` (symptom → cause → fix). The token goes only into the
+Authorization header; it is never in a report, a log line or an exception.
 """
 
-from bot.integrations.bff.diagnoses import ERROR_CODES, diagnose
 from bot.integrations.bff.report import SmokeCheck, SmokeReport, load_dto_schema
 from bot.integrations.bff.smoke import DEFAULT_ASIN, DEFAULT_PATH, SmokeTester
+from bot.integrations.bff.texts import ERROR_CODES, diagnose
 
 __all__ = [
     "DEFAULT_ASIN",

@@ -13,9 +13,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
+from bot.integrations.bff import texts
 from bot.integrations.bff.client import Answer
-from bot.integrations.bff.diagnoses import ERROR_CODES, diagnose
 from bot.integrations.bff.report import SmokeCheck
+from bot.integrations.bff.texts import ERROR_CODES, diagnose
 from bot.runbook.problem import Problem
 
 NON_AMAZON_URL = "https://example.com/products/not-an-amazon-link"
@@ -47,22 +48,13 @@ class Contract:
 
     def dto_problem(self, answer: Answer) -> Problem | None:
         """Why a 200/206 answer is not a valid DTO for the ASIN, or None when it is."""
-        body = answer.body
+        body, status = answer.body, answer.status
         if not isinstance(body, dict):
             what = "non-JSON" if body is None else f"a JSON {type(body).__name__}"
-            return Problem(
-                symptom=f"The BFF answered {answer.status} with {what} instead of a JSON object.",
-                cause="bff_url probably points at the web app or a CDN page, not the BFF.",
-                fix="Point partitions[].bff_url at the BFF.",
-            )
+            return texts.problem("not_an_object", status=status, what=what)
         if body.get("asin") != self.asin:
-            return Problem(
-                symptom=f"The BFF answered {answer.status} for ASIN {body.get('asin')!r} while "
-                f"{self.asin} was requested.",
-                cause="The BFF resolved a different product (a parent or variation ASIN) or "
-                "served a cached or mocked answer.",
-                fix="Tell engineering; do not promote this deploy until the ASIN matches.",
-            )
+            found = body.get("asin")
+            return texts.problem("wrong_asin", status=status, found=found, asin=self.asin)
         errors = sorted(self._validator.iter_errors(body), key=lambda e: list(e.absolute_path))
         if errors:
             listed = "; ".join(
@@ -70,22 +62,11 @@ class Contract:
                 for e in errors[:3]
             )
             more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-            return Problem(
-                symptom=f"The {answer.status} answer does not match the v1 DTO schema: "
-                f"{listed}{more}.",
-                cause="The BFF's product shape differs from the v1 DTO: this deploy changed it, "
-                "or the schema is out of date.",
-                fix="If the BFF is right, point smoke.dto_schema at an updated schema; otherwise "
-                "roll back this partition and tell engineering.",
-            )
+            return texts.problem("not_the_dto", status=status, errors=listed + more)
         nulls = [n for n in self._full_required if body.get(n) is None]
-        if answer.status == 200 and nulls:
-            return Problem(
-                symptom=f"The BFF answered 200 (full) but {', '.join(nulls)} "
-                f"{'is' if len(nulls) == 1 else 'are'} null.",
-                cause="A partial product must be answered with 206; 200 promises every core field.",
-                fix="Tell engineering: the BFF should answer 206 when Amazon leaves fields out.",
-            )
+        if status == 200 and nulls:
+            verb = "is" if len(nulls) == 1 else "are"
+            return texts.problem("null_core_fields", fields=", ".join(nulls), verb=verb)
         return None
 
 
@@ -104,21 +85,19 @@ def error_code(answer: Answer) -> tuple[str | None, bool]:
     return code, well
 
 
-def red(
-    name: str,
-    answer: Answer,
-    problem: Problem,
-    *,
-    status: int | None = None,
-    code: str | None = None,
-) -> SmokeCheck:
-    """A failed check, timed like the answer it judges."""
+def red(name: str, answer: Answer, problem: Problem, code: str | None = None) -> SmokeCheck:
+    """A failed check, with the status and timing of the answer it judges."""
     return SmokeCheck(
-        name=name, status=status, code=code, problem=problem, duration_ms=answer.duration_ms
+        name=name,
+        status=answer.status,
+        code=code,
+        problem=problem,
+        duration_ms=answer.duration_ms,
     )
 
 
-def green(name: str, answer: Answer, seen: str, *, code: str | None = None) -> SmokeCheck:
+def green(name: str, answer: Answer, seen: str, code: str | None = None) -> SmokeCheck:
+    """A passed check: what it saw, with the status and timing of its answer."""
     return SmokeCheck(
         name=name, status=answer.status, code=code, seen=seen, duration_ms=answer.duration_ms
     )
@@ -128,32 +107,15 @@ def no_token(name: str, ctx: Context, what: str) -> SmokeCheck:
     """A check that needs the token, when none is configured."""
     auth = ctx.diagnosis("AUTHENTICATION_REQUIRED")
     assert auth is not None
-    problem = Problem(
-        symptom=f"No smoke-test token is configured, so {what} could not be tried.",
-        cause=f"The environment variable {ctx.token_env} is unset or empty.",
-        fix=auth.fix,
-    )
+    problem = texts.problem("no_token", what=what, token_env=ctx.token_env, auth_fix=auth.fix)
     return SmokeCheck(name=name, problem=problem)
 
 
 def no_answer(name: str, ctx: Context, answer: Answer) -> SmokeCheck:
     """A check whose request got no answer at all."""
-    if (answer.failure or "").startswith("no answer"):
-        cause = (
-            "The BFF is hanging: a cold start, or it is waiting on Amazon (slow upstream or "
-            "a wrong credential that makes every call time out)."
-        )
-    else:
-        cause = (
-            "Nothing is listening at that address: the partition's bff_url is wrong, DNS "
-            "does not resolve, or the deploy has not finished."
-        )
-    problem = Problem(
-        symptom=f"{ctx.url}: {answer.failure}.",
-        cause=cause,
-        fix=f"Check partitions[{ctx.partition}].bff_url in the YAML and that the amm.yml "
-        f"run finished, then `/creators-onboard smoke {ctx.partition}`.",
-    )
+    failure = answer.failure or ""
+    why: texts.TextName = "hanging" if failure.startswith("no answer") else "unreachable"
+    problem = texts.problem(why, url=ctx.url, failure=failure, partition=ctx.partition)
     return red(name, answer, problem)
 
 
@@ -167,13 +129,8 @@ def unexpected(name: str, ctx: Context, answer: Answer, expected: str) -> SmokeC
             symptom = f"Expected {expected}; the BFF answered {status} {code}."
             problem = diag.model_copy(update={"symptom": symptom})
         else:
-            problem = Problem(
-                symptom=f"Expected {expected}; the BFF answered {status} with the unknown "
-                f"error code {code!r}.",
-                cause="The BFF's error codes differ from the eight the contract defines.",
-                fix="Tell engineering: the BFF and the bot disagree on the error contract.",
-            )
-        return red(name, answer, problem, status=status, code=code)
+            problem = texts.problem("unknown_code", expected=expected, status=status, code=code)
+        return red(name, answer, problem, code)
     ctype = answer.content_type.split(";")[0] or "no content type"
     if answer.body is None and answer.text.strip():
         shape = f"a non-JSON body ({ctype})"
@@ -181,49 +138,29 @@ def unexpected(name: str, ctx: Context, answer: Answer, expected: str) -> SmokeC
         shape = "an empty body"
     else:
         shape = "JSON without the {error: {code, message}} shape"
-    cause, fix = _off_contract(status, ctx.path)
-    symptom = f"Expected {expected}; the BFF answered {status} with {shape}."
-    return red(name, answer, Problem(symptom=symptom, cause=cause, fix=fix), status=status)
-
-
-def _off_contract(status: int | None, path: str) -> tuple[str, str]:
-    """(cause, fix) for an answer without the contract's error shape, by its status."""
     if status is not None and status >= 500:
-        return (
-            "The BFF crashed or is not running behind the hosting layer (an HTML error "
-            "page comes from Amplify/CloudFront, not from the BFF).",
-            "Open the Amplify console for this partition: check the latest deploy and the "
-            "BFF logs; roll back this partition if the deploy broke it.",
-        )
-    if status == 404:
-        return (
-            f"There is no {path} route at this address: wrong bff_url or smoke.path, "
-            "or a BFF version without the import endpoint.",
-            "Check partitions[].bff_url and smoke.path in the YAML against the BFF.",
-        )
-    if status in (301, 302, 303, 307, 308):
-        return (
-            "The address redirects (often to a login page or the web app's front end).",
-            "Point bff_url at the BFF itself, not at the web app.",
-        )
-    return (
-        "The answer does not follow the BFF contract.",
-        "Tell engineering; roll back this partition if the deploy changed the BFF.",
-    )
+        why: texts.TextName = "server_failed"
+    elif status == 404:
+        why = "no_route"
+    elif status in (301, 302, 303, 307, 308):
+        why = "redirects"
+    else:
+        why = "off_contract"
+    facts = {"expected": expected, "status": status, "shape": shape, "path": ctx.path}
+    return red(name, answer, texts.problem(why, **facts))
 
 
 # -------------------------------------------------------------------------- checks
+# Each judges an answer that came; `no_answer` judges one that did not.
 
 
 def judge_import(contract: Contract, ctx: Context, answer: Answer) -> SmokeCheck:
     """The success path: 200 (full) or 206 (partial) with a v1 DTO for the ASIN."""
     name = "import"
-    if answer.failure:
-        return no_answer(name, ctx, answer)
     if answer.status in SUCCESS:
         problem = contract.dto_problem(answer)
         if problem is not None:
-            return red(name, answer, problem, status=answer.status)
+            return red(name, answer, problem)
         kind = "full" if answer.status == 200 else "partial"
         return green(name, answer, f"Imported {contract.asin}: {answer.status} {kind} v1 DTO.")
     return unexpected(name, ctx, answer, "200 or 206 with the product")
@@ -232,64 +169,35 @@ def judge_import(contract: Contract, ctx: Context, answer: Answer) -> SmokeCheck
 def judge_error_path(ctx: Context, answer: Answer) -> SmokeCheck:
     """A non-Amazon link must be refused with a 4xx UNRECOGNIZED_AMAZON_URL."""
     name = "error_path"
-    if answer.failure:
-        return no_answer(name, ctx, answer)
     code, well = error_code(answer)
     status = answer.status or 0
     expected_code = "UNRECOGNIZED_AMAZON_URL"
     if 400 <= status < 500 and code == expected_code and well:
         seen = f"A non-Amazon link is refused with {status} UNRECOGNIZED_AMAZON_URL."
-        return green(name, answer, seen, code=code)
+        return green(name, answer, seen, code)
     if 200 <= status < 300:
-        problem = Problem(
-            symptom=f"The BFF accepted a non-Amazon link ({NON_AMAZON_URL}) with {status}.",
-            cause="The BFF's URL validation is missing or broken in this deploy.",
-            fix="Roll back this partition's deploy and tell engineering.",
-        )
-        return red(name, answer, problem, status=status)
-    if code == expected_code and not well:
-        problem = Problem(
-            symptom=f"UNRECOGNIZED_AMAZON_URL came with status {status} or without a message.",
-            cause="The BFF's error answers do not follow the contract (4xx, error.message).",
-            fix="Tell engineering: error answers must be 4xx {error: {code, message}}.",
-        )
-        return red(name, answer, problem, status=status, code=code)
+        accepted = texts.problem("non_amazon_accepted", url=NON_AMAZON_URL, status=status)
+        return red(name, answer, accepted)
     if code == expected_code:
-        problem = Problem(
-            symptom=f"UNRECOGNIZED_AMAZON_URL came with status {status} instead of a 4xx.",
-            cause="The BFF maps a client error to the wrong HTTP status.",
-            fix="Tell engineering: a bad link is the caller's error and must be a 4xx.",
-        )
-        return red(name, answer, problem, status=status, code=code)
+        why: texts.TextName = "error_without_message" if not well else "error_not_4xx"
+        return red(name, answer, texts.problem(why, status=status), code)
     return unexpected(name, ctx, answer, "a 4xx UNRECOGNIZED_AMAZON_URL for a non-Amazon link")
 
 
 def judge_auth_required(ctx: Context, answer: Answer) -> SmokeCheck:
     """The success request without a token must give 401 AUTHENTICATION_REQUIRED."""
     name = "auth_required"
-    if answer.failure:
-        return no_answer(name, ctx, answer)
     code, well = error_code(answer)
     status = answer.status
     if status == 401 and code == "AUTHENTICATION_REQUIRED" and well:
         seen = "A request without a token is refused with 401 AUTHENTICATION_REQUIRED."
-        return green(name, answer, seen, code=code)
+        return green(name, answer, seen, code)
     if status is not None and 200 <= status < 300:
-        problem = Problem(
-            symptom=f"The BFF served an import WITHOUT a token ({status}).",
-            cause="Authentication is switched off or bypassed in this deploy: anyone could "
-            "spend the partition's Amazon quota.",
-            fix="Roll back this partition's deploy now and tell engineering.",
-        )
-        return red(name, answer, problem, status=status)
+        served = texts.problem("served_without_token", status=status)
+        return red(name, answer, served)
     if code == "AUTHENTICATION_REQUIRED" or status == 401:
-        problem = Problem(
-            symptom=f"A request without a token got {status} {code or ''} but not "
-            "the contract's 401 {error: {code: AUTHENTICATION_REQUIRED, message}}.",
-            cause="The BFF's authentication error does not follow the contract.",
-            fix="Tell engineering: a missing token must give 401 AUTHENTICATION_REQUIRED.",
-        )
-        return red(name, answer, problem, status=status, code=code)
+        shape = texts.problem("auth_wrong_shape", status=status, code=code or "")
+        return red(name, answer, shape, code)
     return unexpected(name, ctx, answer, "401 AUTHENTICATION_REQUIRED without a token")
 
 
@@ -326,20 +234,15 @@ def _burst_answer(contract: Contract, ctx: Context, answer: Answer) -> SmokeChec
     name = "throttle"
     if answer.failure:
         return no_answer(name, ctx, answer)
-    dto_problem = contract.dto_problem(answer) if answer.status in SUCCESS else None
     if answer.status in SUCCESS:
-        return None if dto_problem is None else red(name, answer, dto_problem, status=answer.status)
+        dto_problem = contract.dto_problem(answer)
+        return None if dto_problem is None else red(name, answer, dto_problem)
     code, well = error_code(answer)
     if answer.status == 429 and code == "AMAZON_RATE_LIMITED" and well:
-        return green(name, answer, "throttled", code=code)
+        return green(name, answer, "throttled", code)
     if code == "AMAZON_RATE_LIMITED":
-        problem = Problem(
-            symptom=f"Throttling came back as {answer.status} instead of 429 "
-            "{error: {code: AMAZON_RATE_LIMITED, message}}.",
-            cause="The BFF reports Amazon's throttling with the wrong shape or status.",
-            fix="Tell engineering: throttling must be a 429 AMAZON_RATE_LIMITED.",
-        )
-        return red(name, answer, problem, status=answer.status, code=code)
+        shape = texts.problem("throttle_wrong_shape", status=answer.status)
+        return red(name, answer, shape, code)
     check = unexpected(name, ctx, answer, "success or 429 AMAZON_RATE_LIMITED under a burst")
     assert check.problem is not None
     cause = "Under a short burst the BFF fails instead of answering 429: " + check.problem.cause

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -17,9 +19,10 @@ from bot.integrations.bff.checks import (
     judge_burst,
     judge_error_path,
     judge_import,
+    no_answer,
     no_token,
 )
-from bot.integrations.bff.client import BffClient
+from bot.integrations.bff.client import Answer, BffClient
 from bot.integrations.bff.report import SmokeCheck, SmokeReport, load_dto_schema
 from bot.logging import get_logger
 
@@ -85,21 +88,33 @@ class SmokeTester:
         )
         return report
 
+    async def _judged(
+        self,
+        name: str,
+        ctx: Context,
+        url: str,
+        token: SecretStr | None,
+        judge: Callable[[Answer], SmokeCheck],
+    ) -> SmokeCheck:
+        """POST `url` for import, then judge the answer (or its absence)."""
+        answer = await self._client.post(ctx.url, {"url": url}, token)
+        return no_answer(name, ctx, answer) if answer.failure else judge(answer)
+
     async def _import(self, ctx: Context, token: SecretStr | None) -> SmokeCheck:
         if token is None:
             return no_token("import", ctx, "the import")
-        answer = await self._client.post(ctx.url, {"url": self.product_url}, token)
-        return judge_import(self._contract, ctx, answer)
+        judge = partial(judge_import, self._contract, ctx)
+        return await self._judged("import", ctx, self.product_url, token, judge)
 
     async def _error_path(self, ctx: Context, token: SecretStr | None) -> SmokeCheck:
         if token is None:
             return no_token("error_path", ctx, "the error path")
-        answer = await self._client.post(ctx.url, {"url": NON_AMAZON_URL}, token)
-        return judge_error_path(ctx, answer)
+        judge = partial(judge_error_path, ctx)
+        return await self._judged("error_path", ctx, NON_AMAZON_URL, token, judge)
 
     async def _auth_required(self, ctx: Context) -> SmokeCheck:
-        answer = await self._client.post(ctx.url, {"url": self.product_url}, None)
-        return judge_auth_required(ctx, answer)
+        judge = partial(judge_auth_required, ctx)
+        return await self._judged("auth_required", ctx, self.product_url, None, judge)
 
     async def _throttle(self, ctx: Context, token: SecretStr | None) -> SmokeCheck:
         """A burst of concurrent imports. Amazon allows 1 request per second per credential,
