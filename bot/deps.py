@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.integrations.amplify import AmplifyChecker
 from bot.integrations.bff import SmokeTester, load_dto_schema
-from bot.integrations.github import GitHubActions
+from bot.integrations.github import GitHubActions, Limits
 from bot.integrations.linear import LinearClient
 from bot.integrations.slack import SlackNotifier, make_web_client
 from bot.integrations.vaults import VaultReader
@@ -27,8 +27,12 @@ from bot.store import Store
 
 # A quick client's limits: the preflight prints a table, it does not wait for one.
 QUICK_TIMEOUT_SECONDS = 10.0
-QUICK_ATTEMPTS = 2
-QUICK_RETRY_DELAY_SECONDS = 0.5
+QUICK_GITHUB: Limits = {
+    "max_attempts": 2,
+    "retry_base_delay": 0.5,
+    "request_timeout": QUICK_TIMEOUT_SECONDS,
+    "max_rate_limit_wait": 0.0,
+}
 
 
 @dataclass
@@ -81,13 +85,7 @@ def github_client(
         return None
     where = (session, env.github_api_url, env.github_token, gh.repository, gh.workflow, gh.ref)
     if quick:
-        return GitHubActions(
-            *where,
-            max_attempts=QUICK_ATTEMPTS,
-            retry_base_delay=QUICK_RETRY_DELAY_SECONDS,
-            request_timeout=QUICK_TIMEOUT_SECONDS,
-            max_rate_limit_wait=0.0,
-        )
+        return GitHubActions(*where, **QUICK_GITHUB)
     return GitHubActions(*where, run_appear_timeout=gh.run_appear_timeout_seconds)
 
 

@@ -6,7 +6,7 @@ read when something fails. Every failure raises `GitHubError`, whose `problem` s
 symptom → cause → fix.
 """
 
-from bot.integrations.github.http import API_VERSION, USER_AGENT, GitHubError, GitHubHttp
+from bot.integrations.github.http import API_VERSION, USER_AGENT, GitHubError, GitHubHttp, Limits
 from bot.integrations.github.runs import (
     DispatchResult,
     GitHubActions,
@@ -22,6 +22,7 @@ __all__ = [
     "GitHubActions",
     "GitHubError",
     "GitHubHttp",
+    "Limits",
     "Run",
     "WorkflowInfo",
     "conclusion_diagnosis",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import aiohttp
 from pydantic import SecretStr
@@ -63,6 +63,16 @@ class Ambiguous(Exception):
         self.what = what
 
 
+class Limits(TypedDict, total=False):
+    """How patient the transport is. Unset keys keep their defaults."""
+
+    max_attempts: int  # tries per request, the first included (default 4)
+    retry_base_delay: float  # seconds before the first retry, doubling after (default 1)
+    request_timeout: float  # seconds per exchange (default 30)
+    max_rate_limit_wait: float  # longest rate-limit wait slept through (default 120 s)
+    sleep: Sleep  # injected in tests
+
+
 class GitHubHttp:
     """Requests to one GitHub API with one token."""
 
@@ -71,21 +81,16 @@ class GitHubHttp:
         session: aiohttp.ClientSession,
         api_url: str,
         token: SecretStr,
-        *,
-        max_attempts: int = 4,
-        retry_base_delay: float = 1.0,
-        request_timeout: float = 30.0,
-        max_rate_limit_wait: float = 120.0,
-        sleep: Sleep = asyncio.sleep,
+        **limits: Unpack[Limits],
     ) -> None:
         self._session = session
         self.api_url = api_url.rstrip("/")
         self._token = token
-        self.max_attempts = max(1, max_attempts)
-        self.base_delay = retry_base_delay
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self._max_rate_wait = max_rate_limit_wait
-        self.sleep = sleep
+        self.max_attempts = max(1, limits.get("max_attempts", 4))
+        self.base_delay = limits.get("retry_base_delay", 1.0)
+        self._timeout = aiohttp.ClientTimeout(total=limits.get("request_timeout", 30.0))
+        self._max_rate_wait = limits.get("max_rate_limit_wait", 120.0)
+        self.sleep = limits.get("sleep", asyncio.sleep)
 
     def __repr__(self) -> str:
         return f"GitHubHttp(api_url={self.api_url!r})"

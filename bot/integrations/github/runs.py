@@ -21,13 +21,12 @@ anything else is a run for other inputs and is ignored.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import quote
 
 import aiohttp
@@ -39,8 +38,8 @@ from bot.integrations.github.http import (
     Ambiguous,
     GitHubError,
     GitHubHttp,
+    Limits,
     Response,
-    Sleep,
 )
 from bot.logging import get_logger
 from bot.runbook.problem import Problem
@@ -180,26 +179,15 @@ class GitHubActions:
         workflow: str,
         ref: str,
         *,
-        max_attempts: int = 4,
-        retry_base_delay: float = 1.0,
-        request_timeout: float = 30.0,
         run_appear_timeout: float = 30.0,
-        max_rate_limit_wait: float = 120.0,
-        sleep: Sleep = asyncio.sleep,
+        **limits: Unpack[Limits],
     ) -> None:
+        """`run_appear_timeout`: how long to look for the run a dispatch started;
+        `limits`: the transport's patience (`http.Limits`)."""
         owner, _, name = repository.partition("/")
         if not owner or not name:
             raise ValueError(f"repository must be owner/name, got {repository!r}")
-        self._http = GitHubHttp(
-            session,
-            api_url,
-            token,
-            max_attempts=max_attempts,
-            retry_base_delay=retry_base_delay,
-            request_timeout=request_timeout,
-            max_rate_limit_wait=max_rate_limit_wait,
-            sleep=sleep,
-        )
+        self._http = GitHubHttp(session, api_url, token, **limits)
         self.repository = repository
         self.workflow = workflow
         self.ref = ref
