@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from bot.integrations.errors import IntegrationError
 from bot.logging import get_logger
@@ -50,22 +50,42 @@ def _error(
     )
 
 
+class AmplifyApp(BaseModel):
+    """Which Amplify app and branch a partition deploys to, and in which region."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition: str
+    app_id: str
+    branch: str
+    region: str
+
+    def __str__(self) -> str:
+        return f"Amplify app {self.app_id} branch {self.branch} ({self.region})"
+
+
 class AmplifyReport(BaseModel):
     """Names only: which required variables are set (non-empty) and which are not."""
 
     model_config = ConfigDict(frozen=True)
 
-    ok: bool
-    partition: str
-    app_id: str
-    branch: str
-    region: str
+    app: AmplifyApp
     app_name: str | None = None
-    present: list[str]
     missing: list[str]
     # name -> "app" or "branch": where the effective value comes from (present names only)
     source: dict[str, str]
     problem: Problem | None = None  # set when a variable is missing
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def present(self) -> list[str]:
+        """The required variables that are set, in the order of REQUIRED_VARIABLES."""
+        return [name for name in REQUIRED_VARIABLES if name in self.source]
 
 
 def default_client_factory(region: str) -> AmplifyClient:
@@ -83,22 +103,17 @@ def _flags(variables: Mapping[str, Any] | None) -> dict[str, bool]:
 
 
 def _missing_problem(
-    missing: list[str],
-    app_flags: Mapping[str, bool],
-    branch_flags: Mapping[str, bool],
-    app_id: str,
-    branch: str,
-    region: str,
-    partition: str,
+    app: AmplifyApp, missing: list[str], flags: Mapping[str, bool]
 ) -> Problem | None:
-    """What to do about the variables that are missing (None when none is)."""
+    """What to do about the variables that are missing (None when none is); `flags` are
+    every variable the app or the branch sets, empty or not."""
     if not missing:
         return None
-    empty = [n for n in missing if n in branch_flags or n in app_flags]
+    empty = [n for n in missing if n in flags]
     detail = f" ({', '.join(empty)} set but empty)" if empty else ""
+    partition = app.partition
     return Problem(
-        symptom=f"Amplify app {app_id} branch {branch} ({region}) lacks "
-        f"{', '.join(missing)}{detail}.",
+        symptom=f"{app} lacks {', '.join(missing)}{detail}.",
         cause="The amm.yml run did not write the variables, or it read an incomplete vault "
         f"item for {partition}.",
         fix=f"Check the 'Amazon Creators API' item in the {partition} vault has all four "
@@ -141,7 +156,6 @@ class AmplifyChecker:
             )
         except Exception as exc:  # noqa: BLE001 - every boto failure becomes an AmplifyError
             raise self._translate(exc, app_id, branch, region, partition_name) from None
-        present: list[str] = []
         missing: list[str] = []
         source: dict[str, str] = {}
         for name in REQUIRED_VARIABLES:
@@ -150,32 +164,18 @@ class AmplifyChecker:
             else:
                 ok, where = app_flags.get(name, False), "app"
             if ok:
-                present.append(name)
                 source[name] = where
             else:
                 missing.append(name)
+        app = AmplifyApp(partition=partition_name, app_id=app_id, branch=branch, region=region)
         report = AmplifyReport(
-            ok=not missing,
-            partition=partition_name,
-            app_id=app_id,
-            branch=branch,
-            region=region,
+            app=app,
             app_name=app_name,
-            present=present,
             missing=missing,
             source=source,
-            problem=_missing_problem(
-                missing, app_flags, branch_flags, app_id, branch, region, partition_name
-            ),
+            problem=_missing_problem(app, missing, {**app_flags, **branch_flags}),
         )
-        log.info(
-            "amplify_checked",
-            partition=partition_name,
-            app_id=app_id,
-            region=region,
-            ok=report.ok,
-            missing=report.missing,
-        )
+        log.info("amplify_checked", **app.model_dump(), ok=report.ok, missing=report.missing)
         return report
 
     @staticmethod
