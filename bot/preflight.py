@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 import aiohttp
+from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import github_client, linear_client, slack_client, vault_reader
@@ -113,20 +114,26 @@ def _error_row(name: str, exc: IntegrationError) -> Row:
     return Row(name, problem=exc.problem)
 
 
+def _unset(secret: SecretStr | None) -> bool:
+    return secret is None or not secret.get_secret_value()
+
+
+def _not_set(name: str, variable: str, consequence: str, fix: str) -> list[Row]:
+    """The one red row of a check whose credential is missing."""
+    return [_red(name, consequence, f"{variable} is not set", fix)]
+
+
 async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
     """`op whoami`, then one `op vault list`: a row per partition vault and the systems vault."""
     env = settings.env
-    token = env.op_service_account_token
-    if token is None or not token.get_secret_value():
-        return [
-            _red(
-                "op",
-                "the vaults can't be verified",
-                "OP_SERVICE_ACCOUNT_TOKEN is not set",
-                "set OP_SERVICE_ACCOUNT_TOKEN to the 1Password service account's token "
-                "(1Password → Developer → Service accounts; it starts with ops_)",
-            )
-        ]
+    if _unset(env.op_service_account_token):
+        return _not_set(
+            "op",
+            "OP_SERVICE_ACCOUNT_TOKEN",
+            "the vaults can't be verified",
+            "set OP_SERVICE_ACCOUNT_TOKEN to the 1Password service account's token "
+            "(1Password → Developer → Service accounts; it starts with ops_)",
+        )
     reader = vault_reader(settings)
     try:
         who = await reader.whoami()
@@ -159,18 +166,15 @@ async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
 async def check_linear(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
     """The key is accepted (`viewer`) and its user can see the configured issue."""
     issue = settings.config.linear.issue
-    key = settings.env.linear_api_key
     client = linear_client(settings, session, quick=True)
-    if client is None or key is None or not key.get_secret_value():
-        return [
-            _red(
-                "linear",
-                "nothing can be posted on " + issue,
-                "LINEAR_API_KEY is not set",
-                "create a personal API key in Linear → Settings → Security & access → "
-                "Personal API keys and set LINEAR_API_KEY to it",
-            )
-        ]
+    if client is None or _unset(settings.env.linear_api_key):
+        return _not_set(
+            "linear",
+            "LINEAR_API_KEY",
+            "nothing can be posted on " + issue,
+            "create a personal API key in Linear → Settings → Security & access → "
+            "Personal API keys and set LINEAR_API_KEY to it",
+        )
     try:
         who = await client.viewer()
         found = await client.issue_visible(issue)
@@ -194,17 +198,14 @@ async def check_linear(settings: Settings, session: aiohttp.ClientSession) -> li
 async def check_github(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
     """The token can read the workflow, and the workflow file exists on the ref."""
     gh = settings.config.github
-    token = settings.env.github_token
     actions = github_client(settings, session, quick=True)
-    if actions is None or token is None or not token.get_secret_value():
-        return [
-            _red(
-                "github",
-                "no partition can be deployed",
-                "GITHUB_TOKEN is not set",
-                f"set GITHUB_TOKEN to a token with Actions read & write on {gh.repository}",
-            )
-        ]
+    if actions is None or _unset(settings.env.github_token):
+        return _not_set(
+            "github",
+            "GITHUB_TOKEN",
+            "no partition can be deployed",
+            f"set GITHUB_TOKEN to a token with Actions read & write on {gh.repository}",
+        )
     try:
         info = await actions.workflow_visible()
     except IntegrationError as exc:
