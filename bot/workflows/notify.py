@@ -13,7 +13,6 @@ from bot.blocks.deploy import (
     halt_card_blocks,
     partition_green_blocks,
 )
-from bot.blocks.ids import step_value
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
@@ -46,11 +45,7 @@ async def _verification(
     notice: fx.VerificationReported, state: RolloutState, aud: Audience
 ) -> None:
     report = VerificationReport.model_validate(state.verification)
-    blocks = verification_blocks(
-        report,
-        rollout_id=state.rollout_id,
-        rerun_value=step_value(state.rollout_id, "verify", "rerun_verify"),
-    )
+    blocks = verification_blocks(report, rollout_id=state.rollout_id)
     text = "Vault verification: all green" if report.ok else "Vault verification found problems"
     await post_in_thread(state, "devOps", text, to_dicts(blocks))
     await tell_engineering(state, aud.config, f"{'✅' if report.ok else '❌'} {text}.")

@@ -26,10 +26,6 @@ from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now
 
 
-def _problem(exc: IntegrationError) -> Problem:
-    return Problem(symptom=exc.symptom, cause=exc.cause, fix=exc.fix)
-
-
 @DBOS.step()
 async def verify_vaults_step(requested_by: str) -> VaultsChecked:
     deps = current()
@@ -62,7 +58,7 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
         try:
             merged = await deps.github.pull_request_merged(number)
         except IntegrationError as exc:
-            problem = _problem(exc)
+            problem = exc.problem
         else:
             if not merged:
                 problem = Problem(
@@ -105,7 +101,7 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
         result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return Dispatched(at=now(), partition=partition, problem=_problem(exc))
+        return Dispatched(at=now(), partition=partition, problem=exc.problem)
     return Dispatched(
         at=now(), partition=partition, run_id=result.run_id, url=result.html_url or None
     )
@@ -128,7 +124,7 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
             at=now(),
             partition=partition,
             run_id=run_id,
-            problem=_problem(exc),
+            problem=exc.problem,
             followed=False,
         )
     diagnosis = conclusion_diagnosis(run, partition=partition)
@@ -138,7 +134,7 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
         run_id=run_id,
         conclusion=run.conclusion,
         url=run.html_url or None,
-        problem=_problem(diagnosis) if diagnosis is not None else None,
+        problem=diagnosis,
     )
 
 
@@ -182,13 +178,9 @@ async def amplify_step(partition: str) -> AmplifyChecked:
         )
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("amplify").inc()
-        problem = _problem(exc)
+        problem = exc.problem
     else:
-        problem = (
-            None
-            if report.ok
-            else Problem(symptom=report.symptom, cause=report.cause, fix=report.fix)
-        )
+        problem = report.problem
     return AmplifyChecked(at=now(), partition=partition, problem=problem)
 
 
@@ -208,11 +200,12 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             checks=[
                 SmokeCheck(
                     name="configuration",
-                    ok=False,
-                    symptom=f"No BFF URL is configured for {partition}.",
-                    cause=f"partitions[{partition}].bff_url is missing from the YAML.",
-                    fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
-                    "restart the bot, then retry.",
+                    problem=Problem(
+                        symptom=f"No BFF URL is configured for {partition}.",
+                        cause=f"partitions[{partition}].bff_url is missing from the YAML.",
+                        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
+                        "restart the bot, then retry.",
+                    ),
                 )
             ],
         )
@@ -234,9 +227,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
         ok=report.ok,
         on_demand=on_demand,
         failed=(failed.name + (f" ({failed.code})" if failed.code else "") if failed else None),
-        problem=(
-            Problem(symptom=failed.symptom, cause=failed.cause, fix=failed.fix) if failed else None
-        ),
+        problem=failed.problem if failed else None,
         asin=report.asin,
         report=report.model_dump(mode="json"),
     )
