@@ -48,7 +48,6 @@ class Deps:
     linear: LinearClient | None = None
     github: GitHubActions | None = None
     metrics: Metrics = field(default_factory=Metrics)
-    creators_api_pacer: Pacer = field(default_factory=lambda: Pacer(1.0))
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,6 +96,9 @@ def smoke_tester(settings: Settings, session: aiohttp.ClientSession) -> SmokeTes
         asin=smoke.asin,
         schema=load_dto_schema(smoke.dto_schema),
         timeout=smoke.timeout_seconds,
+        # Imports reach Amazon's Creators API: 1 TPS per credential triple (in-process; the
+        # smoke queue keeps replicas apart).
+        pacer=Pacer(1.0),
     )
 
 

@@ -25,6 +25,7 @@ from bot.integrations.bff.checks import (
 from bot.integrations.bff.client import Answer, BffClient
 from bot.integrations.bff.report import SmokeCheck, SmokeReport, load_dto_schema
 from bot.logging import get_logger
+from bot.pacing import Pacer
 
 log = get_logger(__name__)
 
@@ -44,7 +45,9 @@ class SmokeTester:
         schema: dict[str, Any] | None = None,
         timeout: float = 30.0,
         burst: int = 3,
+        pacer: Pacer | None = None,
     ) -> None:
+        self._pacer = pacer
         self._client = BffClient(session, timeout=timeout)
         self.path = "/" + path.lstrip("/")
         self.asin = asin
@@ -104,6 +107,8 @@ class SmokeTester:
         if token is None:
             return no_token("import", ctx, "the import")
         judge = partial(judge_import, self._contract, ctx)
+        if self._pacer is not None:
+            await self._pacer.wait()  # the call that reaches Amazon
         return await self._judged("import", ctx, self.product_url, token, judge)
 
     async def _error_path(self, ctx: Context, token: SecretStr | None) -> SmokeCheck:

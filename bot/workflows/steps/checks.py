@@ -210,9 +210,6 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             ],
         )
     else:
-        # The import check calls Amazon's Creators API (1 TPS per credential triple). The
-        # queue limits smoke workflows across replicas; this keeps the calls themselves apart.
-        await deps.creators_api_pacer.wait()
         report = await deps.bff.run(
             part.bff_url,
             settings.bff_token(part),
