@@ -541,3 +541,31 @@ def test_events_round_trip_through_json() -> None:
         PrGateChecked(at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev")),
     ):
         assert parse_event(event.model_dump(mode="json")) == event
+
+
+# ------------------------------------------- every result the bot reports, at every step
+
+RESULTS = [
+    Dispatched(at=AT, partition="dev", run_id=1),
+    Dispatched(at=AT, partition="dev", problem=PROBLEM),
+    RunConcluded(at=AT, partition="dev", run_id=1, conclusion="success"),
+    RunConcluded(at=AT, partition="dev", run_id=1, conclusion="failure", problem=PROBLEM),
+    RunConcluded(at=AT, partition="dev", run_id=1, problem=PROBLEM, followed=False),
+    AmplifyChecked(at=AT, partition="dev"),
+    AmplifyChecked(at=AT, partition="dev", problem=PROBLEM),
+    SmokeDone(at=AT, partition="dev", ok=True),
+    SmokeDone(at=AT, partition="dev", ok=False, problem=PROBLEM),
+]
+
+
+@pytest.mark.parametrize("step", [s.id for s in RUNBOOK.steps])
+@pytest.mark.parametrize("result", RESULTS, ids=lambda r: f"{r.type}")
+def test_a_result_for_a_partition_that_is_not_running_changes_nothing(
+    step: str, result: Any
+) -> None:
+    """A late, repeated or stray result (a run followed before an abort, a smoke test of an
+    earlier attempt) never moves a rollout, wherever it stands."""
+    for state in (state_at(step), at_gate(dev="green"), at_gate(dev="red")):
+        outcome = machine.handle(state, result, RULES)
+        assert outcome.refused is None
+        assert outcome.effects == [] and outcome.state == state
