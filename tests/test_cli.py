@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import AsyncIterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.settings import DEFAULT_SQLITE_NAME
+from bot.settings import DEFAULT_SQLITE_NAME, environment_variables
 from tests.fakes.slack import FakeSlack
 from tests.scenario import BOT_TOKEN, SIGNING_SECRET
 
@@ -99,20 +101,11 @@ async def wait_listening(proc: asyncio.subprocess.Process, seen: list[str]) -> i
     raise AssertionError("no 'listening' log line; stderr was:\n" + "".join(seen))
 
 
-@pytest.mark.parametrize("how", ["module", "script"])
-async def test_serve_with_only_the_slack_variables(
-    how: str, fake_slack: FakeSlack, tmp_path: Path
-) -> None:
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        HOST="127.0.0.1",
-        PORT="0",
-    )
+async def serve_once(how: str, env: dict[str, str], cwd: Path) -> str:
+    """Start `serve`, check /healthz and /readyz, stop it with SIGTERM; its whole output."""
     proc = await asyncio.create_subprocess_exec(
         *command(how, "serve"),
-        cwd=str(tmp_path),
+        cwd=str(cwd),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -146,12 +139,58 @@ async def test_serve_with_only_the_slack_variables(
     output = "".join(seen) + stderr.decode() + stdout.decode()
     assert proc.returncode == 0, output
     assert "Traceback" not in output
+    return output
+
+
+def slack_only_env(fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
+    return clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        HOST="127.0.0.1",
+        PORT="0",
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("how", ["module", "script"])
+async def test_serve_with_only_the_slack_variables(
+    how: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    output = await serve_once(how, slack_only_env(fake_slack), tmp_path)
     # The default database is a SQLite file in the working directory.
     assert (tmp_path / DEFAULT_SQLITE_NAME).exists()
     # Secrets stay out of the logs.
     assert BOT_TOKEN not in output and SIGNING_SECRET not in output
     events = [r.get("event") for r in log_lines(output)]
     assert "shutting down" in events
+
+
+def is_dbos_migration(record: dict[str, Any]) -> bool:
+    return record.get("logger") == "dbos" and "schema migration" in str(record.get("event"))
+
+
+async def test_a_normal_start_is_quiet(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """A first start on a new database: no warning, no DBOS chatter at INFO, nothing unparsed."""
+    output = await serve_once("script", slack_only_env(fake_slack), tmp_path)
+    records = log_lines(output)
+    unparsed = [line for line in output.splitlines() if line.strip() and not log_lines(line)]
+    assert unparsed == []  # a Python warning would print a plain line on stderr
+    loud = [r for r in records if r.get("level") not in ("debug", "info")]
+    assert loud == []
+    assert [r for r in records if r.get("logger") == "dbos"] == []
+    events = [r.get("event") for r in records]
+    assert "listening" in events and "shutting down" in events
+
+
+async def test_dbos_migrations_are_logged_at_debug(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """LOG_LEVEL=DEBUG still shows what DBOS did: demoted, not dropped."""
+    output = await serve_once("script", slack_only_env(fake_slack, LOG_LEVEL="DEBUG"), tmp_path)
+    records = log_lines(output)
+    migrations = [r for r in records if is_dbos_migration(r)]
+    assert len(migrations) > 10
+    assert {r["level"] for r in migrations} == {"debug"}
+    assert [r for r in records if r.get("level") in ("warning", "error", "critical")] == []
 
 
 async def run(
@@ -262,6 +301,31 @@ async def test_yaml_that_is_not_yaml(tmp_path: Path) -> None:
     )
     code, out, err = await run("serve", env=env, cwd=tmp_path)
     assert_config_error(code, out, err, "not valid YAML")
+
+
+async def test_version(tmp_path: Path) -> None:
+    code, out, err = await run("--version", env=clean_env(), cwd=tmp_path, how="script")
+    assert code == 0, err
+    assert out.strip() == f"creators-onboard {version('creators-onboard')}"
+    assert re.fullmatch(r"creators-onboard \d+\.\d+\.\d+\S*", out.strip())
+
+
+@pytest.mark.parametrize("sub", ["serve", "check"])
+async def test_help_lists_the_variables_read(sub: str, tmp_path: Path) -> None:
+    """`--help` names every variable with its meaning, from the settings' own fields."""
+    code, out, err = await run(sub, "--help", env=clean_env(), cwd=tmp_path, how="script")
+    assert code == 0, err
+    listed = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    expected = environment_variables()
+    for var in expected:
+        assert var.name in listed, (var.name, out)
+        assert var.meaning in listed[var.name]
+    # The contract's names (DESIGN.md §3), written out so losing one fails here.
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "DBOS__VMID"):
+        assert name in listed
+    assert "[required]" in listed["SLACK_BOT_TOKEN"]
+    assert "[default: 3000]" in listed["PORT"]
+    assert "BFF_TOKEN_<PARTITION>" in listed
 
 
 async def test_usage_errors(tmp_path: Path) -> None:
