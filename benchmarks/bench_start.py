@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import statistics
@@ -29,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp
 
 from tests.fakes.slack import FakeSlack
+from tests.processes import spawn, wait_answering, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-1-bench-token"
@@ -45,37 +44,10 @@ VARIANTS = {
 async def healthy_after(command: list[str], env: dict[str, str], cwd: Path) -> float:
     """Seconds from spawning `command` until /healthz and /readyz both answer 200."""
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=str(cwd),
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
+    proc = await spawn(command, env, cwd)
     try:
-        port = 0
-        while not port:
-            line = await asyncio.wait_for(proc.stderr.readline(), timeout=120)
-            if not line:
-                raise RuntimeError(f"{command[0]} exited before listening")
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("event") == "listening":
-                port = int(record["port"])
-        async with aiohttp.ClientSession() as http:
-            for path in ("/healthz", "/readyz"):
-                while True:
-                    try:
-                        async with http.get(f"http://127.0.0.1:{port}{path}") as resp:
-                            if resp.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        pass
-                    await asyncio.sleep(0.01)
+        port = await wait_listening(proc, [], within=120)
+        await wait_answering(port, within=120)
         return time.monotonic() - started
     finally:
         proc.send_signal(signal.SIGTERM)

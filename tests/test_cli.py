@@ -9,22 +9,20 @@ the variable or YAML key, and no traceback.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
-import time
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 
 from bot.settings import DEFAULT_SQLITE_NAME, environment_variables
 from tests.fakes.slack import FakeSlack
+from tests.processes import log_lines, spawn, wait_answering, wait_listening
 from tests.scenario import BOT_TOKEN, SIGNING_SECRET
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,66 +68,14 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         yield slack
 
 
-def log_lines(text: str) -> list[dict[str, Any]]:
-    found = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            found.append(record)
-    return found
-
-
-async def wait_listening(proc: asyncio.subprocess.Process, seen: list[str]) -> int:
-    """Read stderr until the JSON "listening" line; return its port."""
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            raw = await asyncio.wait_for(proc.stderr.readline(), deadline - time.monotonic())
-        except TimeoutError:
-            break
-        if not raw:
-            break
-        line = raw.decode("utf-8", "replace")
-        seen.append(line)
-        for record in log_lines(line):
-            if record.get("event") == "listening":
-                return int(record["port"])
-    raise AssertionError("no 'listening' log line; stderr was:\n" + "".join(seen))
-
-
 async def serve_once(how: str, env: dict[str, str], cwd: Path) -> str:
     """Start `serve`, check /healthz and /readyz, stop it with SIGTERM; its whole output."""
-    proc = await asyncio.create_subprocess_exec(
-        *command(how, "serve"),
-        cwd=str(cwd),
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await spawn(command(how, "serve"), env, cwd)
     seen: list[str] = []
     try:
         port = await wait_listening(proc, seen)
         assert port > 0
-        started = time.monotonic()
-        async with aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                        status = resp.status
-                        break
-                except aiohttp.ClientConnectionError:
-                    if time.monotonic() - started > 5:
-                        raise
-                    await asyncio.sleep(0.05)
-            assert status == 200
-            async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-                assert resp.status == 200
-        assert time.monotonic() - started < 5
+        await wait_answering(port, within=5)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
     finally:
@@ -196,14 +142,7 @@ async def test_dbos_migrations_are_logged_at_debug(fake_slack: FakeSlack, tmp_pa
 async def run(
     *args: str, env: dict[str, str], cwd: Path, how: str = "module"
 ) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *command(how, *args),
-        cwd=str(cwd),
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await spawn(command(how, *args), env, cwd)
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode is not None
     return proc.returncode, stdout.decode(), stderr.decode()
