@@ -99,7 +99,8 @@ REDACTOR = Redactor()
 _DBOS_CHATTER = re.compile(
     r"(Applying DBOS .*schema migration"
     r"|Initializing DBOS|Executor ID:|Application version:|Application name:"
-    r"|Using SQLite as a system database"
+    r"|Using SQLite as a system database|DBOS system database engine parameters"
+    r"|Migration \d+ skipped"
     r"|No workflows to recover|Listening to \d+ queues|Registered and listening to new queue"
     r"|Queue: |DBOS launched|To view and manage workflows"
     r"|Stopping queue manager|DBOS successfully shut down)"

@@ -116,22 +116,29 @@ def is_dbos_migration(record: dict[str, Any]) -> bool:
     return record.get("logger") == "dbos" and "schema migration" in str(record.get("event"))
 
 
-async def test_a_normal_start_is_quiet(fake_slack: FakeSlack, tmp_path: Path) -> None:
-    """A first start on a new database: no warning, no DBOS chatter at INFO, nothing unparsed."""
-    output = await serve_once("script", slack_only_env(fake_slack), tmp_path)
-    records = log_lines(output)
-    unparsed = [line for line in output.splitlines() if line.strip() and not log_lines(line)]
-    assert unparsed == []  # a Python warning would print a plain line on stderr
-    loud = [r for r in records if r.get("level") not in ("debug", "info")]
-    assert loud == []
-    assert [r for r in records if r.get("logger") == "dbos"] == []
-    events = [r.get("event") for r in records]
-    assert "listening" in events and "shutting down" in events
+async def test_a_normal_start_is_quiet(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+) -> None:
+    """A first start (new database) and a restart: no warning, no DBOS chatter at INFO."""
+    env = slack_only_env(fake_slack, DATABASE_URL=database_url)
+    for _ in ("first start", "restart"):
+        output = await serve_once("script", env, tmp_path)
+        records = log_lines(output)
+        unparsed = [line for line in output.splitlines() if line.strip() and not log_lines(line)]
+        assert unparsed == []  # a Python warning would print a plain line on stderr
+        loud = [r for r in records if r.get("level") not in ("debug", "info")]
+        assert loud == []
+        assert [r for r in records if r.get("logger") == "dbos"] == []
+        events = [r.get("event") for r in records]
+        assert "listening" in events and "shutting down" in events
 
 
-async def test_dbos_migrations_are_logged_at_debug(fake_slack: FakeSlack, tmp_path: Path) -> None:
+async def test_dbos_migrations_are_logged_at_debug(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+) -> None:
     """LOG_LEVEL=DEBUG still shows what DBOS did: demoted, not dropped."""
-    output = await serve_once("script", slack_only_env(fake_slack, LOG_LEVEL="DEBUG"), tmp_path)
+    env = slack_only_env(fake_slack, LOG_LEVEL="DEBUG", DATABASE_URL=database_url)
+    output = await serve_once("script", env, tmp_path)
     records = log_lines(output)
     migrations = [r for r in records if is_dbos_migration(r)]
     assert len(migrations) > 10
