@@ -7,9 +7,16 @@ import asyncio
 import logging
 import os
 import sys
+from importlib.metadata import version
 
 from bot.logging import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import (
+    ConfigError,
+    Settings,
+    environment_variables,
+    load_settings,
+    secret_variable_names,
+)
 
 
 def _load() -> Settings | int:
@@ -23,21 +30,53 @@ def _load() -> Settings | int:
         return 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def variables_help() -> str:
+    """The environment variables the bot reads, one line each, for `--help`."""
+    variables = environment_variables()
+    width = max(len(v.name) for v in variables) + 2
+    lines = ["environment variables (secrets and endpoints; everything else is in the YAML file):"]
+    for var in variables:
+        default = {"unset": "", "required": " [required]"}.get(
+            var.default, f" [default: {var.default}]"
+        )
+        lines.append(f"  {var.name:<{width}}{var.meaning}{default}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="creators-onboard",
         description="Guided Amazon Creators API onboarding, as a Slack bot.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the bot (HTTP mode, or Socket Mode with SLACK_APP_TOKEN)")
-    sub.add_parser(
-        "check", help="preflight: validate config and reach every system; changes nothing"
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('creators-onboard')}"
     )
-    args = parser.parse_args(argv)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, summary in (
+        ("serve", "run the bot (HTTP mode, or Socket Mode with SLACK_APP_TOKEN)"),
+        ("check", "preflight: validate config and reach every system; changes nothing"),
+    ):
+        sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=variables_help(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     settings = _load()
     if isinstance(settings, int):
         return settings
+    # From here on the settings hold the secrets. Nothing else in the process reads them
+    # from the environment: Bolt, for one, would pick up SLACK_BOT_TOKEN beside our client
+    # and warn that the client's token wins.
+    for name in secret_variable_names():
+        os.environ.pop(name, None)
     configure_logging(
         level=settings.env.log_level,
         fmt=settings.env.log_format,

@@ -92,6 +92,39 @@ class _ScrubRendered:
 
 REDACTOR = Redactor()
 
+# What DBOS says at INFO on every start and stop: its banner, one line per schema migration
+# (about 75 on a new database), its queues, an advertisement for its console. Detail for
+# whoever debugs DBOS itself, so it is logged at DEBUG; anything else DBOS says (recovering
+# workflows, errors) keeps its level.
+_DBOS_CHATTER = re.compile(
+    r"(Applying DBOS .*schema migration"
+    r"|Initializing DBOS|Executor ID:|Application version:|Application name:"
+    r"|Using SQLite as a system database|DBOS system database engine parameters"
+    r"|Migration \d+ skipped"
+    r"|No workflows to recover|Listening to \d+ queues|Registered and listening to new queue"
+    r"|Queue: |DBOS launched|To view and manage workflows"
+    r"|Stopping queue manager|DBOS successfully shut down)"
+)
+
+
+class DemoteChatter(logging.Filter):
+    """On a library's logger: INFO records matching `pattern` become DEBUG records.
+
+    A logger's level is checked before its filters run, so the record is re-levelled here
+    and dropped unless the root logger (the level we configured) takes DEBUG.
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        super().__init__()
+        self.pattern = pattern
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not self.pattern.match(record.getMessage()):
+            return True
+        record.levelno = logging.DEBUG
+        record.levelname = logging.getLevelName(logging.DEBUG)
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
 
 def configure_logging(
     *,
@@ -141,7 +174,11 @@ def configure_logging(
         lib.propagate = True
     # DBOS adds its own console handler only when its logger has none: give it one that
     # does nothing, so its records propagate to ours instead.
-    logging.getLogger("dbos").addHandler(logging.NullHandler())
+    dbos = logging.getLogger("dbos")
+    dbos.addHandler(logging.NullHandler())
+    for old_filter in [f for f in dbos.filters if isinstance(f, DemoteChatter)]:
+        dbos.removeFilter(old_filter)
+    dbos.addFilter(DemoteChatter(_DBOS_CHATTER))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -38,9 +37,8 @@ def dbos_config(settings: Settings) -> DBOSConfig:
         "notification_listener_polling_interval_sec": 0.1,
         "log_level": settings.env.log_level,
     }
-    executor = os.environ.get("DBOS__VMID")
-    if executor:
-        config["executor_id"] = executor
+    if settings.env.dbos__vmid:
+        config["executor_id"] = settings.env.dbos__vmid
     return config
 
 

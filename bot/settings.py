@@ -9,8 +9,9 @@ it, so the CLI can print them and exit 2.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -180,32 +181,80 @@ class FileConfig(_Strict):
 
 
 class EnvSettings(BaseSettings):
-    """Secrets and endpoints (environment only)."""
+    """Secrets and endpoints (environment only).
+
+    Each field is one environment variable (its name upper-cased); its description is the
+    one-line meaning that `serve --help` and `check --help` print (`environment_variables`).
+    """
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    slack_bot_token: SecretStr
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    github_token: SecretStr | None = None
-    github_api_url: str = "https://api.github.com"
-    linear_api_key: SecretStr | None = None
-    linear_api_url: str = "https://api.linear.app/graphql"
-    op_service_account_token: SecretStr | None = None
-    op_cli_path: str = "op"
-    database_url: str = ""
-    creators_onboard_config: str = DEFAULT_CONFIG_PATH
-    host: str = "0.0.0.0"  # noqa: S104 - the contract's default: listen on every interface
+    slack_bot_token: SecretStr = Field(
+        description="the bot token (xoxb-…) from OAuth & Permissions"
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="request signing secret (Basic Information); HTTP mode needs it"
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="app-level token (xapp-…); setting it enables Socket Mode"
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL"
+    )
+    github_token: SecretStr | None = Field(
+        default=None,
+        description="token with actions:write on the infrastructure repository; deploys need it",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com", description="GitHub REST API base URL"
+    )
+    linear_api_key: SecretStr | None = Field(
+        default=None, description="Linear personal API key; ticket comments need it"
+    )
+    linear_api_url: str = Field(
+        default="https://api.linear.app/graphql", description="Linear GraphQL endpoint"
+    )
+    op_service_account_token: SecretStr | None = Field(
+        default=None,
+        description="1Password service account token; vault verification needs it",
+    )
+    op_cli_path: str = Field(default="op", description="the 1Password CLI executable")
+    database_url: str = Field(
+        default="",
+        description=(
+            f"sqlite:///… or postgresql://…; unset means the SQLite file ./{DEFAULT_SQLITE_NAME}"
+        ),
+    )
+    creators_onboard_config: str = Field(
+        default=DEFAULT_CONFIG_PATH, description="the YAML file with everything that is not secret"
+    )
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - the contract's default: listen on every interface
+        description="address the HTTP server (Slack events, /healthz, /readyz) listens on",
+    )
     # 0 picks a free port (tests); the bound address is logged as "listening".
-    port: int = Field(default=3000, ge=0, le=65535)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    port: int = Field(
+        default=3000, ge=0, le=65535, description="HTTP port; 0 picks a free one (logged)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR"
+    )
     # json | console; unset means json, or console when stderr is a terminal.
-    log_format: Literal["json", "console", ""] = ""
+    log_format: Literal["json", "console", ""] = Field(
+        default="", description="json or console; unset means console on a terminal, else json"
+    )
+    # Read by DBOS itself as well; one process per value (README → Deploy).
+    dbos__vmid: str = Field(
+        default="",
+        description="this replica's executor id; give each replica its own; unset means local",
+    )
     # The BFF smoke-test tokens, keyed by the variable each partition names in its
     # bff_token_env. load_settings() reads those variables from the same environment as
     # the rest; a variable that is unset or empty gives no token.
-    bff_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    bff_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="one partition's smoke-test bearer token; the YAML's bff_token_env names it",
+    )
 
     @field_validator("bff_tokens")
     @classmethod
@@ -280,6 +329,48 @@ class Settings:
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
 
+@dataclass(frozen=True)
+class EnvVariable:
+    name: str
+    meaning: str
+    default: str  # "required", "unset", or the value used when the variable is unset
+
+
+# The field that holds one variable per partition (the BFF smoke-test tokens).
+_PER_PARTITION = "bff_tokens"
+
+
+def environment_variables() -> list[EnvVariable]:
+    """Every environment variable the bot reads, from the settings' own field descriptions."""
+    found = []
+    for field_name, info in EnvSettings.model_fields.items():
+        if field_name == _PER_PARTITION:
+            continue
+        if info.is_required():
+            default = "required"
+        elif info.default in (None, ""):
+            default = "unset"
+        else:
+            default = str(info.default)
+        found.append(EnvVariable(field_name.upper(), info.description or "", default))
+    # One field, one variable per partition: the YAML names it (partitions[].bff_token_env).
+    found.append(EnvVariable("BFF_TOKEN_<PARTITION>", _bff_tokens_meaning(), "unset"))
+    return found
+
+
+def _bff_tokens_meaning() -> str:
+    return EnvSettings.model_fields[_PER_PARTITION].description or ""
+
+
+def secret_variable_names() -> list[str]:
+    """The environment variables whose values the settings hold as secrets."""
+    return [
+        name.upper()
+        for name, info in EnvSettings.model_fields.items()
+        if name != _PER_PARTITION and SecretStr in (info.annotation, *get_args(info.annotation))
+    ]
+
+
 _ENV_HINTS = {
     "slack_bot_token": "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-…)",
     "slack_signing_secret": "set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)",
@@ -352,9 +443,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env: EnvSettings | None = None
     try:
         # Only our own names are read; pass them explicitly so tests can inject.
+        # An empty variable counts as unset, as a blank `NAME=` line in an .env file means.
         fields = EnvSettings.model_fields
         kwargs: dict[str, Any] = {
-            k: source[k.upper()] for k in fields if k != "bff_tokens" and k.upper() in source
+            k: source[k.upper()] for k in fields if k != "bff_tokens" and source.get(k.upper())
         }
         token_names = {p.bff_token_env for p in config.partitions if p.bff_token_env}
         kwargs["bff_tokens"] = {name: source[name] for name in token_names if name in source}

@@ -9,20 +9,20 @@ the variable or YAML key, and no traceback.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
+import re
 import signal
-import time
 from collections.abc import AsyncIterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 
-from bot.settings import DEFAULT_SQLITE_NAME
+from bot.settings import DEFAULT_SQLITE_NAME, environment_variables
 from tests.fakes.slack import FakeSlack
+from tests.processes import log_lines, spawn, wait_answering, wait_listening
 from tests.scenario import BOT_TOKEN, SIGNING_SECRET
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,75 +68,14 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         yield slack
 
 
-def log_lines(text: str) -> list[dict[str, Any]]:
-    found = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            found.append(record)
-    return found
-
-
-async def wait_listening(proc: asyncio.subprocess.Process, seen: list[str]) -> int:
-    """Read stderr until the JSON "listening" line; return its port."""
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            raw = await asyncio.wait_for(proc.stderr.readline(), deadline - time.monotonic())
-        except TimeoutError:
-            break
-        if not raw:
-            break
-        line = raw.decode("utf-8", "replace")
-        seen.append(line)
-        for record in log_lines(line):
-            if record.get("event") == "listening":
-                return int(record["port"])
-    raise AssertionError("no 'listening' log line; stderr was:\n" + "".join(seen))
-
-
-@pytest.mark.parametrize("how", ["module", "script"])
-async def test_serve_with_only_the_slack_variables(
-    how: str, fake_slack: FakeSlack, tmp_path: Path
-) -> None:
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        HOST="127.0.0.1",
-        PORT="0",
-    )
-    proc = await asyncio.create_subprocess_exec(
-        *command(how, "serve"),
-        cwd=str(tmp_path),
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+async def serve_once(how: str, env: dict[str, str], cwd: Path) -> str:
+    """Start `serve`, check /healthz and /readyz, stop it with SIGTERM; its whole output."""
+    proc = await spawn(command(how, "serve"), env, cwd)
     seen: list[str] = []
     try:
         port = await wait_listening(proc, seen)
         assert port > 0
-        started = time.monotonic()
-        async with aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                        status = resp.status
-                        break
-                except aiohttp.ClientConnectionError:
-                    if time.monotonic() - started > 5:
-                        raise
-                    await asyncio.sleep(0.05)
-            assert status == 200
-            async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-                assert resp.status == 200
-        assert time.monotonic() - started < 5
+        await wait_answering(port, within=5)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=20)
     finally:
@@ -146,6 +85,25 @@ async def test_serve_with_only_the_slack_variables(
     output = "".join(seen) + stderr.decode() + stdout.decode()
     assert proc.returncode == 0, output
     assert "Traceback" not in output
+    return output
+
+
+def slack_only_env(fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
+    return clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        HOST="127.0.0.1",
+        PORT="0",
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("how", ["module", "script"])
+async def test_serve_with_only_the_slack_variables(
+    how: str, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    output = await serve_once(how, slack_only_env(fake_slack), tmp_path)
     # The default database is a SQLite file in the working directory.
     assert (tmp_path / DEFAULT_SQLITE_NAME).exists()
     # Secrets stay out of the logs.
@@ -154,17 +112,44 @@ async def test_serve_with_only_the_slack_variables(
     assert "shutting_down" in events
 
 
+def is_dbos_migration(record: dict[str, Any]) -> bool:
+    return record.get("logger") == "dbos" and "schema migration" in str(record.get("event"))
+
+
+async def test_a_normal_start_is_quiet(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+) -> None:
+    """A first start (new database) and a restart: no warning, no DBOS chatter at INFO."""
+    env = slack_only_env(fake_slack, DATABASE_URL=database_url)
+    for _ in ("first start", "restart"):
+        output = await serve_once("script", env, tmp_path)
+        records = log_lines(output)
+        unparsed = [line for line in output.splitlines() if line.strip() and not log_lines(line)]
+        assert unparsed == []  # a Python warning would print a plain line on stderr
+        loud = [r for r in records if r.get("level") not in ("debug", "info")]
+        assert loud == []
+        assert [r for r in records if r.get("logger") == "dbos"] == []
+        events = [r.get("event") for r in records]
+        assert "listening" in events and "shutting_down" in events
+
+
+async def test_dbos_migrations_are_logged_at_debug(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+) -> None:
+    """LOG_LEVEL=DEBUG still shows what DBOS did: demoted, not dropped."""
+    env = slack_only_env(fake_slack, LOG_LEVEL="DEBUG", DATABASE_URL=database_url)
+    output = await serve_once("script", env, tmp_path)
+    records = log_lines(output)
+    migrations = [r for r in records if is_dbos_migration(r)]
+    assert len(migrations) > 10
+    assert {r["level"] for r in migrations} == {"debug"}
+    assert [r for r in records if r.get("level") in ("warning", "error", "critical")] == []
+
+
 async def run(
     *args: str, env: dict[str, str], cwd: Path, how: str = "module"
 ) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *command(how, *args),
-        cwd=str(cwd),
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await spawn(command(how, *args), env, cwd)
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode is not None
     return proc.returncode, stdout.decode(), stderr.decode()
@@ -262,6 +247,31 @@ async def test_yaml_that_is_not_yaml(tmp_path: Path) -> None:
     )
     code, out, err = await run("serve", env=env, cwd=tmp_path)
     assert_config_error(code, out, err, "not valid YAML")
+
+
+async def test_version(tmp_path: Path) -> None:
+    code, out, err = await run("--version", env=clean_env(), cwd=tmp_path, how="script")
+    assert code == 0, err
+    assert out.strip() == f"creators-onboard {version('creators-onboard')}"
+    assert re.fullmatch(r"creators-onboard \d+\.\d+\.\d+\S*", out.strip())
+
+
+@pytest.mark.parametrize("sub", ["serve", "check"])
+async def test_help_lists_the_variables_read(sub: str, tmp_path: Path) -> None:
+    """`--help` names every variable with its meaning, from the settings' own fields."""
+    code, out, err = await run(sub, "--help", env=clean_env(), cwd=tmp_path, how="script")
+    assert code == 0, err
+    listed = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    expected = environment_variables()
+    for var in expected:
+        assert var.name in listed, (var.name, out)
+        assert var.meaning in listed[var.name]
+    # The contract's names (DESIGN.md §3), written out so losing one fails here.
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "DBOS__VMID"):
+        assert name in listed
+    assert "[required]" in listed["SLACK_BOT_TOKEN"]
+    assert "[default: 3000]" in listed["PORT"]
+    assert "BFF_TOKEN_<PARTITION>" in listed
 
 
 async def test_usage_errors(tmp_path: Path) -> None:

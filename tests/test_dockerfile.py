@@ -95,8 +95,38 @@ def test_multi_stage_with_pinned_slim_bases() -> None:
     for base in bases:
         assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", base), base
     assert " AS builder" in stages[0][0].args
-    assert any("pip" in run and "wheel" in run for run in _find(stages[0], "RUN"))
     assert _find(_final(), "COPY").count("--from=builder /opt/venv /opt/venv") == 1
+
+
+def test_dependencies_come_from_the_lock_in_their_own_layer() -> None:
+    """The lock is copied and installed before any code: a code change reuses that layer."""
+    builder = _stages()[0]
+    steps = [(i.keyword, i.args) for i in builder if i.keyword in ("COPY", "RUN")]
+    lock_copy = steps.index(("COPY", "requirements.lock ./"))
+    installs = [n for n, (kw, args) in enumerate(steps) if kw == "RUN" and "pip install" in args]
+    deps, project = installs
+    assert "--require-hashes -r requirements.lock" in steps[deps][1]
+    code = [n for n, (kw, args) in enumerate(steps) if kw == "COPY" and args.startswith("bot/")]
+    assert lock_copy < deps < code[0] < project
+    # Nothing but the lock goes into the dependency layer's context.
+    assert all(kw == "RUN" or n == lock_copy for n, (kw, _) in enumerate(steps[: deps + 1]))
+    # The bot is installed without resolving anything outside the lock, nor fetching a
+    # build backend: the lock holds setuptools.
+    assert "--no-deps" in steps[project][1] and "--no-build-isolation" in steps[project][1]
+    lock = (REPO_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert re.search(r"^setuptools==", lock, re.MULTILINE)
+
+
+def test_no_pip_in_the_final_image() -> None:
+    builder_runs = _find(_stages()[0], "RUN")
+    # The venv the final stage copies loses pip (and the build tools) after the last install.
+    assert "/opt/venv/bin/pip uninstall --yes setuptools wheel pip" in builder_runs[-1]
+    final_runs = " ".join(_find(_final(), "RUN"))
+    assert "pip install" not in final_runs
+    # The base image's own pip, and the wheel ensurepip would reinstall it from.
+    assert "python -m pip uninstall --yes pip setuptools wheel" in final_runs
+    assert "rm -rf /usr/local/lib/python3.11/ensurepip/_bundled" in final_runs
+    assert not any("pip" in args for args in _find(_final(), "ENTRYPOINT") + _find(_final(), "CMD"))
 
 
 def test_runs_as_a_fixed_non_root_user() -> None:
@@ -110,9 +140,13 @@ def test_runs_as_a_fixed_non_root_user() -> None:
     assert "chown app:app /data" in runs
 
 
-def test_op_cli_comes_from_the_official_image() -> None:
-    copies = _find(_final(), "COPY")
-    assert "--from=1password/op:2 /usr/local/bin/op /usr/local/bin/op" in copies
+def test_op_cli_comes_from_the_official_image_at_an_exact_version() -> None:
+    (copy,) = [c for c in _find(_final(), "COPY") if "1password/op" in c]
+    source, src, dest = copy.split()
+    assert (src, dest) == ("/usr/local/bin/op", "/usr/local/bin/op")
+    # An exact release (optionally with its digest), never a floating tag like :2 or :latest.
+    image = source.removeprefix("--from=")
+    assert re.fullmatch(r"1password/op:2\.\d+\.\d+(@sha256:[0-9a-f]{64})?", image), image
 
 
 def test_healthcheck_uses_python_against_healthz() -> None:
@@ -152,4 +186,6 @@ def test_dockerignore_keeps_local_state_out() -> None:
     }
     for needed in (".venv", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache", "*.sqlite"):
         assert needed in patterns, needed
-    assert ".env" in patterns
+    # .dockerignore patterns are anchored at the context's root: deploy/.env needs these.
+    for needed in ("deploy", "**/.env", "**/.env.*"):
+        assert needed in patterns, needed

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.server import dbos_config
 from bot.settings import (
     DEFAULT_SQLITE_NAME,
     ConfigError,
     Settings,
+    environment_variables,
     load_settings,
+    secret_variable_names,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 BOT = "xoxb-1111-2222-settingstesttoken"
 SECRET = "settings-signing-secret-0123456789"
@@ -128,6 +134,60 @@ def test_empty_app_token_means_http_mode() -> None:
     assert not settings.socket_mode
     line = one(problems({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": ""}))
     assert "SLACK_SIGNING_SECRET" in line
+
+
+def test_empty_variables_count_as_unset() -> None:
+    """A blank `NAME=` line in an .env file means the default, not an empty value."""
+    settings = load(
+        {
+            **BASE,
+            "GITHUB_TOKEN": "",
+            "LINEAR_API_KEY": "",
+            "OP_SERVICE_ACCOUNT_TOKEN": "",
+            "PORT": "",
+            "LOG_LEVEL": "",
+            "DATABASE_URL": "",
+            "SLACK_API_URL": "",
+            "DBOS__VMID": "",
+        }
+    )
+    env = settings.env
+    assert (env.github_token, env.linear_api_key, env.op_service_account_token) == (None,) * 3
+    assert (env.port, env.log_level, env.slack_api_url) == (3000, "INFO", "https://slack.com/api/")
+    assert settings.database_url.endswith(DEFAULT_SQLITE_NAME)
+    assert "executor_id" not in dbos_config(settings)
+    line = one(problems({"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": SECRET}))
+    assert line.startswith("SLACK_BOT_TOKEN is missing")
+
+
+def test_each_replica_names_its_executor() -> None:
+    settings = load({**BASE, "DBOS__VMID": "creators-onboard-1"})
+    assert dbos_config(settings)["executor_id"] == "creators-onboard-1"
+
+
+def test_secret_variables_are_the_secret_fields() -> None:
+    assert set(secret_variable_names()) == {
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "GITHUB_TOKEN",
+        "LINEAR_API_KEY",
+        "OP_SERVICE_ACCOUNT_TOKEN",
+    }
+
+
+def test_every_variable_has_a_meaning_and_the_readme_lists_it() -> None:
+    variables = environment_variables()
+    assert all(v.meaning for v in variables), [v.name for v in variables if not v.meaning]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    in_table = {
+        name
+        for row in section.splitlines()
+        if row.startswith("| `")
+        for name in re.findall(r"`([A-Z_<>]+)`", row.split("|")[1])
+    }
+    assert in_table == {v.name for v in variables}
 
 
 def test_log_level_is_case_insensitive() -> None:
