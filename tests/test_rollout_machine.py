@@ -255,7 +255,7 @@ def test_a_press_marks_the_step_done_records_it_and_posts_the_next_step() -> Non
         RULES,
     )
     new = outcome.state
-    assert new.step == "handover_send" and new.handover_channel == "1Password Send"
+    assert new.step == "handover_send" and new.handover_channel == "1Password share link"
     assert new.history[-1].from_step == "handover_choose"
     assert new.history[-1].to_step == "handover_send"
     assert kinds(outcome.effects) == ["MarkDone", "Audit", "PostStep"]

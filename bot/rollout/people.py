@@ -24,6 +24,10 @@ from bot.rollout.state import (
     RolloutState,
 )
 
+# The handover channel (the runbook's `choose_dm` value) whose message must be deleted
+# once devOps has the values.
+DM_HANDOVER = "Slack DM"
+
 
 def on_threads_opened(state: RolloutState, event: ThreadsOpened, rules: Rules) -> Effects:
     state.threads = dict(event.threads)

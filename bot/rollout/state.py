@@ -71,6 +71,8 @@ class PostedCard(BaseModel):
 class RolloutState(BaseModel):
     rollout_id: str
     kind: RolloutKind = "onboarding"
+    # Why a rotation was started (told to the accountOwner first); empty for onboarding.
+    reason: str = ""
     owner: str
     devops: str
     started_by: str

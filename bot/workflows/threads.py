@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bot.blocks.common import escape_mrkdwn
 from bot.blocks.deploy import used_card
 from bot.blocks.home import home_blocks
 from bot.blocks.status import status_board_blocks, status_summary
@@ -69,6 +70,7 @@ def render_context(state: RolloutState, cfg: FileConfig) -> dict[str, str]:
         "systems_vault": cfg.onepassword.systems_vault,
         "issue": cfg.linear.issue,
         "partitions": " → ".join(p.name for p in cfg.partitions),
+        "rotation_reason": escape_mrkdwn(state.reason) if state.reason else "not given",
     }
 
 
@@ -163,7 +165,9 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
 async def post_step(state: RolloutState, aud: Audience, step_id: str) -> Event | None:
     step = aud.runbook.step(step_id)
     persona: Persona = "devOps" if step.persona == "bot" else step.persona
-    blocks = to_dicts(step_blocks(step, state.rollout_id, render_context(state, aud.config)))
+    context = render_context(state, aud.config)
+    rotation = state.kind == "rotation"
+    blocks = to_dicts(step_blocks(step, state.rollout_id, context, rotation=rotation))
     ts = await post_in_thread(state, persona, step.title, blocks)
     return StepPosted(step=step_id, ts=ts) if ts else None
 
@@ -180,6 +184,7 @@ async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> 
             actor=effect.actor,
             action_label=effect.label,
             when=effect.at,
+            rotation=state.kind == "rotation",
         )
         await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
 

@@ -47,7 +47,7 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
         await drive_devops_to_gate(world)
         state = await world.state()
         assert state.verification_ok is True
-        assert state.handover_channel == "1Password Send"
+        assert state.handover_channel == "1Password share link"
 
         owner_dm, devops_dm = world.dm(OWNER), world.dm(DEVOPS)
         # One parent per persona, every step a reply in its thread.
@@ -67,9 +67,24 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
             "Version",
             "Associates Tag",
             "7 days",
-            "one-time password",
+            "only once",
+            "emails them a code",
         ):
             assert fact in owner_text, fact
+        assert "one-time password" not in owner_text
+        # Task 5.3: the options in order of preference — share link, phone, Slack DM.
+        (choose,) = [
+            m for m in world.slack.messages(owner_dm) if "Choose how to send" in (m.text or "")
+        ]
+        first = choose.versions[0]["blocks"]  # as posted, before the press removed its buttons
+        labels = [
+            e["text"]["text"] for b in first if b["type"] == "actions" for e in b["elements"]
+        ]
+        assert labels[:3] == [
+            "A) 1Password share link (recommended)",
+            "B) Phone or in person",
+            "C) Slack direct message",
+        ]
         devops_text = world.texts(devops_dm)
         for fact in (
             *VAULTS.values(),
