@@ -94,18 +94,25 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
             "3.1",
         ):
             assert fact in devops_text, fact
-        assert "1Password Send" in devops_text  # told by which channel the values come
+        assert "1Password share link" in devops_text  # told by which channel the values come
         assert "temporary" in devops_text  # reminder to delete the local note
 
         # The engineering channel has one status message, edited, with thread replies.
         eng_top = [m for m in world.slack.messages(ENG) if not m.thread_ts]
         assert len(eng_top) == 1 and eng_top[0].edits
 
-        # Exactly one Linear comment, on PDEV-446, valid against Linear's schema.
-        await eventually(lambda: world.linear.comments_on("PDEV-446"), what="a Linear comment")
-        comments = world.linear.comments_on("PDEV-446")
-        assert len(comments) == 1
-        assert "1Password Send" in comments[0].body
+        # Two Linear comments on PDEV-446, valid against Linear's schema: the credentials
+        # are on their way, then (runbook order) the vaults are green and the
+        # infrastructure PR may merge — said in the channel too.
+        comments = await eventually(
+            lambda: (lambda c: c if len(c) >= 2 else None)(world.linear.comments_on("PDEV-446")),
+            what="two Linear comments",
+        )
+        assert len(comments) == 2
+        assert "1Password share link" in comments[0].body
+        assert "Vaults verified green" in comments[1].body
+        assert "infrastructure PR may now merge" in comments[1].body
+        assert "infrastructure PR may merge now" in world.texts(ENG)
         for request in world.linear.requests:
             assert validation_errors(request.document) == []
 
@@ -262,3 +269,21 @@ async def test_an_owner_who_cannot_be_dmed_ends_the_rollout_with_the_fix(world: 
         assert "could not start" in world.texts(ENG)
         again = await world.command("start", DEVOPS)
         assert "rollout-2 started" in again["text"]
+
+
+async def test_a_slack_dm_handover_reminds_both_to_delete_the_message_at_receipt(
+    world: World,
+) -> None:
+    path = [*OWNER_PATH[:5], ("handover_choose", "co:choose_dm"), ("handover_dm", "co:sent")]
+    async with world.bot():
+        await start(world)
+        for step, action in path:
+            await world.wait_step(step)
+            await world.click(OWNER, action)
+        await world.wait_step("receive")
+        assert "has all four values. Please delete" not in world.texts(world.dm(OWNER))
+        await world.click(DEVOPS, "co:received")
+        owner = await world.wait_text(world.dm(OWNER), "has all four values. Please delete")
+        assert "Delete message" in owner
+        devops = await world.wait_text(world.dm(DEVOPS), "is deleting their Slack message")
+        assert "delete any reply of yours that repeats a value" in devops
