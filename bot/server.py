@@ -48,11 +48,13 @@ async def launch_dbos(settings: Settings) -> None:
     """Launch DBOS inside the running loop and make its logs go through ours."""
     from bot.workflows import register_workflows
     from bot.workflows.queues import register_queues
+    from bot.workflows.watches import apply_schedules
 
     register_workflows()
     DBOS(config=dbos_config(settings))
     DBOS.launch()
     await register_queues()
+    await apply_schedules(settings.config)
     dbos_log = logging.getLogger("dbos")
     for handler in list(dbos_log.handlers):
         dbos_log.removeHandler(handler)

@@ -60,3 +60,9 @@ class Service(Protocol):
     async def latest(self) -> Found | None:
         """The active rollout, else the newest one ever."""
         ...
+
+
+class Directory(Protocol):
+    async def resolve(self, name: str) -> str | None:
+        """The member ID of the person called `name` (typed after @), or None."""
+        ...

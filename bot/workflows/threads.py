@@ -23,9 +23,11 @@ from bot.rollout.events import Event, PersonUnreachable, StepPosted, ThreadsOpen
 from bot.rollout.state import PersonaThread, PostedCard, RolloutState
 from bot.runbook.model import Persona, Runbook
 from bot.settings import FileConfig
+from bot.watches.model import WatchStatus
 from bot.workflows.steps import now_step
 from bot.workflows.steps import slack as steps
 from bot.workflows.steps.linear import start_linear
+from bot.workflows.steps.watch import board_step
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -128,8 +130,10 @@ async def refresh(state: RolloutState, aud: Audience) -> None:
     if channel and state.status_ts:
         board = to_dicts(status_board_blocks(state, runbook))
         await safe(steps.update_step(channel, state.status_ts, summary, board))
+    found = await safe(board_step())
+    watches = [WatchStatus.model_validate(w) for w in found or []]
     for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(state, runbook, viewer=user, config=aud.config)
+        home = home_blocks(state, runbook, viewer=user, config=aud.config, watches=watches)
         await safe(steps.publish_home_step(user, to_dicts(home)))
 
 

@@ -77,9 +77,7 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
             m for m in world.slack.messages(owner_dm) if "Choose how to send" in (m.text or "")
         ]
         first = choose.versions[0]["blocks"]  # as posted, before the press removed its buttons
-        labels = [
-            e["text"]["text"] for b in first if b["type"] == "actions" for e in b["elements"]
-        ]
+        labels = [e["text"]["text"] for b in first if b["type"] == "actions" for e in b["elements"]]
         assert labels[:3] == [
             "A) 1Password share link (recommended)",
             "B) Phone or in person",
@@ -242,18 +240,36 @@ async def test_quiet_person_is_nudged_in_their_thread(world: World) -> None:
         assert state.step == "prereq" and state.status == "active"
 
 
-async def test_rotation_starts_at_a_new_credential_and_runs_the_handover_again(
+async def test_rotation_explains_itself_then_runs_the_handover_and_updates_the_vaults(
     world: World,
 ) -> None:
     async with world.bot():
-        answer = await world.command("rotate", DEVOPS)
+        answer = await world.command("rotate scheduled hygiene <!channel>", DEVOPS)
         assert "Credential rotation rollout-1 started" in answer["text"]
-        state = await world.wait_step("register_credential")
+        state = await world.wait_step("rotation_intro")
         assert state.kind == "rotation"
+        # The owner first reads why and what will happen, not "Now Amazon gives you…".
+        intro = await world.wait_text(world.dm(OWNER), "Why Arda's credential is being replaced")
+        assert "scheduled hygiene" in intro and "a compromise" in intro
+        assert "Nothing changes for Arda's users until those redeploys" in intro
+        assert "<!channel>" not in intro  # the typed reason is shown as text
+        await world.click(OWNER, "co:ready")
+        await world.wait_step("register_credential")
         for step, action in OWNER_PATH[3:]:
             await world.wait_step(step)
             await world.click(OWNER, action)
-        await drive_devops_to_gate(world)
+        await world.wait_step("receive")
+        await world.click(DEVOPS, "co:received")
+        await world.wait_step("populate")
+        # devOps updates the existing items; a rotation never asks for new ones.
+        populate = await world.wait_text(
+            world.dm(DEVOPS), "open the existing *Amazon Creators API*"
+        )
+        assert "Don't create a new item" in populate
+        await world.click(DEVOPS, "co:vaults_populated")
+        await world.wait_step("deploy_gate")
+        # The infrastructure PR merged at onboarding: a rotation does not signal it again.
+        assert "may merge now" not in world.texts(ENG)
 
 
 async def test_an_owner_who_cannot_be_dmed_ends_the_rollout_with_the_fix(world: World) -> None:
