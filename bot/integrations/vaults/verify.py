@@ -271,7 +271,7 @@ def build_report(
         )
         for vault, read in zip(vaults, reads, strict=True)
     ]
-    return VerificationReport(
+    report = VerificationReport(
         ok=not flat,
         item_title=item_title,
         rows=rows,
@@ -280,3 +280,7 @@ def build_report(
         systems_vault_visible=systems_visible,
         checked_at=datetime.now(UTC),
     )
+    digests = {item._secret_digest for item in items}
+    if report.ok and len(digests) == 1 and None not in digests:
+        report._secret_fingerprint = next(iter(digests)).hex()  # type: ignore[union-attr]
+    return report

@@ -39,6 +39,7 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
         red_vaults=[r.vault for r in report.rows if not r.ok],
         report=report.model_dump(mode="json"),
         requested_by=requested_by,
+        fingerprint=report.secret_fingerprint,
     )
 
 
