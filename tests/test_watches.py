@@ -312,3 +312,10 @@ def test_the_board_shows_last_result_and_next_run() -> None:
     assert "⚠️ dev failed (2026-06-01T14:00:03+00:00)" in shown
     assert "next 2026-06-02 14:00 UTC" in shown
     assert "not run yet" in shown and "switched off" in shown
+
+
+def test_the_shipped_example_yaml_spells_out_the_default_watches() -> None:
+    from pathlib import Path
+
+    example = load_file_config(Path(__file__).resolve().parents[1] / "creators-onboard.example.yml")
+    assert example.watch == FileConfig().watch

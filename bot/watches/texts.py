@@ -272,7 +272,7 @@ def leak_warning(user: str, *, secret: bool) -> str:
     )
     return (
         f":rotating_light: <@{user}>, this message contains {what}. Please *delete it now* "
-        "(hover over it → ⋯ → Delete message).\n"
+        "(hover over it → More actions → Delete message).\n"
         "Slack keeps copies (exports, retention, notifications), so deleting is not enough: "
         "the credential must be replaced. devOps: press *Start rotation*."
     )
