@@ -3,7 +3,8 @@ Ack at once; a lazy listener parses the press and hands it to the service."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -12,6 +13,8 @@ from bot.rollout.port import Answer, Service
 from bot.watches.port import WatchPort
 from bot.watches.texts import ROTATION_REASONS
 from handlers.actions import OLD_BUTTON
+
+T = TypeVar("T")
 
 
 async def _ack(ack: AsyncAck) -> None:
@@ -43,14 +46,24 @@ async def _say(respond: AsyncRespond, answer: Answer) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+async def _decoded(
+    service: Service, body: dict[str, Any], respond: AsyncRespond, decode: Callable[[str], T]
+) -> T | None:
+    """The button's value, decoded; None (the press refused and audited) when it can't be."""
+    user, action_id, value, _ = _press(body)
+    try:
+        return decode(value)
+    except ValueError:
+        await _say(respond, await service.reject(user, action_id[:64], OLD_BUTTON))
+        return None
+
+
 async def answer_checkin(
     watches: WatchPort, service: Service, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
-    user, action_id, value, ts = _press(body)
-    try:
-        ref = decode_checkin(value)
-    except ValueError:
-        await _say(respond, await service.reject(user, action_id[:64], OLD_BUTTON))
+    user, _, _, ts = _press(body)
+    ref = await _decoded(service, body, respond, decode_checkin)
+    if ref is None:
         return
     channel = str((body.get("channel") or {}).get("id", ""))
     answer = await watches.answer_checkin(
@@ -61,13 +74,10 @@ async def answer_checkin(
 
 
 async def start_rotation(service: Service, body: dict[str, Any], respond: AsyncRespond) -> None:
-    user, action_id, value, _ = _press(body)
-    try:
-        why = decode_rotation(value)
-    except ValueError:
-        await _say(respond, await service.reject(user, action_id[:64], OLD_BUTTON))
+    why = await _decoded(service, body, respond, decode_rotation)
+    if why is None:
         return
     started = await service.start(
-        user=user, owner=None, devops=None, kind="rotation", reason=ROTATION_REASONS[why]
+        user=_press(body)[0], owner=None, devops=None, kind="rotation", reason=ROTATION_REASONS[why]
     )
     await _say(respond, started)

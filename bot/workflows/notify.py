@@ -266,8 +266,8 @@ async def _delete_dm(notice: fx.Told, state: RolloutState, aud: Audience) -> Non
         state,
         "accountOwner",
         f":wastebasket: <@{state.owner}>, <@{state.devops}> has all four values. Please delete "
-        "your Slack message with the credentials now (hover over it → More actions → Delete message). "
-        "Slack may still keep an archived copy, so this only limits who can see it.",
+        "your Slack message with the credentials now (hover over it → More actions → Delete "
+        "message). Slack may still keep an archived copy, so this only limits who can see it.",
     )
     await post_in_thread(
         state,

@@ -10,11 +10,11 @@ from typing import Any
 from dbos import DBOS
 
 from bot.integrations.vaults import VaultError
-from bot.runbook.problem import Problem
 from bot.settings import FileConfig
 from bot.watches.model import WATCHES, Outcome, WatchStatus, result_names, schedule_of
 from bot.watches.rules import next_run
 from bot.workflows.runtime import current
+from bot.workflows.steps.checks import no_bff_url
 
 ROLLOUT_WORKFLOW = "rollout"
 
@@ -28,12 +28,8 @@ async def probe_step(partition: str) -> dict[str, Any]:
     part = settings.config.partition(partition)
     assert part is not None
     if not part.bff_url:
-        problem = Problem(
-            symptom=f"No BFF URL is configured for {partition}, so it cannot be probed.",
-            cause=f"partitions[{partition}].bff_url is missing from the YAML.",
-            fix="Add the partition's BFF base URL, or leave it out of watch.probe.partitions.",
-        )
-        return {"partition": partition, "ok": False, "code": None, "problem": problem.model_dump()}
+        problem = no_bff_url(partition).model_dump()
+        return {"partition": partition, "ok": False, "code": None, "problem": problem}
     check = await deps.bff.probe(
         part.bff_url, settings.bff_token(part), token_env=part.bff_token_env, partition=part.name
     )
