@@ -23,7 +23,7 @@ from bot.runbook.problem import Problem
 from bot.settings import FileConfig
 from bot.watches import rules, texts
 from bot.watches.model import WATCHES, Outcome, WatchName, schedule_of, workflow_name
-from bot.workflows.queues import SMOKE, queue
+from bot.workflows.queues import SMOKE, WATCH_QUEUE_PREFIX, queue
 from bot.workflows.steps import config, now_step
 from bot.workflows.steps.slack import open_dm_step, post_step
 from bot.workflows.steps.watch import (
@@ -251,6 +251,7 @@ async def apply_schedules(cfg: FileConfig) -> None:
                 "schedule": cron,
                 "context": None,
                 "automatic_backfill": name in BACKFILLED,
+                "queue_name": WATCH_QUEUE_PREFIX + name,
             }
         )
     if entries:
@@ -261,6 +262,7 @@ async def apply_schedules(cfg: FileConfig) -> None:
 async def start_now(name: WatchName, user: str, key: str) -> str:
     """Run a watch now, on behalf of `user`; `key` makes a repeated request run it once."""
     workflow_id = f"watch-{name}-now-{key}"
+    watch_queue = await queue(WATCH_QUEUE_PREFIX + name)
     with SetWorkflowID(workflow_id):
-        await DBOS.start_workflow_async(WORKFLOWS[name], datetime.now(UTC), {"by": user})
+        await watch_queue.enqueue_async(WORKFLOWS[name], datetime.now(UTC), {"by": user})
     return workflow_id

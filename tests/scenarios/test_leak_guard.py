@@ -173,6 +173,7 @@ async def test_the_four_values_pasted_together_are_recognised_before_any_verific
         await deliver(
             world, event_body(message(DEVOPS, ENG, "channel", "1800000001.000200", "lunch?"))
         )
+        await world.wait_text(ENG, "posted in Slack")
         await settled(world)
         # The channel heard about the DM paste, and nothing about lunch.
         assert [m.thread_ts for m in world.slack.messages(ENG)] == [None]
