@@ -29,7 +29,7 @@ async def register_queues() -> None:
     )
     for name in WATCH_QUEUES:
         await DBOS.register_queue_async(
-            name, global_concurrency=1, polling_interval_sec=0.5, on_conflict="always_update"
+            name, global_concurrency=1, polling_interval_sec=1.0, on_conflict="always_update"
         )
 
 
