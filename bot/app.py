@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.logging import bind_request, clear_request, get_logger
 from bot.rollout.port import Service
 from bot.settings import Settings
+from bot.watches.port import WatchPort
 
 log = get_logger(__name__)
 
@@ -89,9 +90,15 @@ def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
     return runner
 
 
-def create_app(settings: Settings, deps: Deps, service: Service | None = None) -> AsyncApp:
+def create_app(
+    settings: Settings,
+    deps: Deps,
+    service: Service | None = None,
+    watches: WatchPort | None = None,
+) -> AsyncApp:
     """Build the Bolt app with every listener registered. Does no I/O."""
     from bot.workflows.service import RolloutService
+    from bot.workflows.watch_service import WatchService
     from handlers import register
 
     env = settings.env
@@ -110,7 +117,12 @@ def create_app(settings: Settings, deps: Deps, service: Service | None = None) -
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(_observe(deps))
-    register(app, deps, service or RolloutService(settings.config, deps.store))
+    register(
+        app,
+        deps,
+        service or RolloutService(settings.config, deps.store),
+        watches or WatchService(settings.config, deps.store),
+    )
     return app
 
 

@@ -50,25 +50,44 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "rotate",
-        "rotate",
+        "rotate [reason]",
         "Rotate the credentials: new credential, handover, vaults, redeploy (devOps only).",
+        "devOps",
+    ),
+    Subcommand(
+        "watch",
+        "watch <name>",
+        "Run a watch now: eligibility, probe, rotation or service_account (devOps only).",
         "devOps",
     ),
 )
 
 BY_NAME = {s.name: s for s in SUBCOMMANDS}
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# A person, as Slack sends them: escaped (`<@U123|alice>`, `<@U123>`: the command's
+# should_escape is on) or as typed (`@alice`: escaping off, or a name Slack did not match).
+_PERSON = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|(?<![\w<@])@([A-Za-z0-9][\w.\-]*)")
 
 
 @dataclass(frozen=True)
 class Parsed:
     name: str
     args: list[str] = field(default_factory=list)
+    # The people named, in order: a member ID (U…) or, for a typed name, "@name".
     mentions: list[str] = field(default_factory=list)
     rest: str = ""
     known: bool = True
     suggestion: str | None = None
+
+    @property
+    def typed_names(self) -> list[str]:
+        """The people given as typed `@name`s, which still need looking up."""
+        return [m for m in self.mentions if m.startswith("@")]
+
+
+def people(text: str) -> list[str]:
+    """Everyone named in `text`, in order: member IDs, and typed names as "@name"."""
+    return [uid or f"@{name}" for uid, name in _PERSON.findall(text)]
 
 
 def parse(text: str | None) -> Parsed:
@@ -79,8 +98,8 @@ def parse(text: str | None) -> Parsed:
     head, _, rest = text.partition(" ")
     name = head.lower()
     rest = rest.strip()
-    mentions = _MENTION.findall(rest)
-    args = [w for w in _MENTION.sub(" ", rest).split() if w]
+    mentions = people(rest)
+    args = [w for w in _PERSON.sub(" ", rest).split() if w]
     if name in BY_NAME:
         return Parsed(name, args, mentions, rest)
     return Parsed(name, args, mentions, rest, known=False, suggestion=suggest(name))

@@ -21,9 +21,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import github_client, linear_client, slack_client, vault_reader
 from bot.integrations.errors import IntegrationError
+from bot.integrations.vaults import VaultError
 from bot.logging import REDACTOR, Redactor
 from bot.runbook.problem import Problem
 from bot.settings import Settings
+from bot.watches.texts import token_steps
 
 # A BFF that takes longer than this to answer anything counts as unreachable.
 BFF_TIMEOUT_SECONDS = 5.0
@@ -114,6 +116,13 @@ def _error_row(name: str, exc: IntegrationError) -> Row:
     return Row(name, problem=exc.problem)
 
 
+def _token_fix(settings: Settings) -> str:
+    """OP_SERVICE_ACCOUNT_TOKEN's replacement steps, numbered on one line."""
+    cfg = settings.config
+    steps = token_steps([p.vault for p in cfg.partitions], cfg.onepassword.systems_vault)
+    return " ".join(f"({n}) {step}" for n, step in enumerate(steps, 1))
+
+
 def _unset(secret: SecretStr | None) -> bool:
     return secret is None or not secret.get_secret_value()
 
@@ -138,6 +147,11 @@ async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
     try:
         who = await reader.whoami()
         visible = await reader.visible_vaults()
+    except VaultError as exc:
+        if exc.problem.code != "auth_failed":
+            return [_error_row("op", exc)]
+        # Revoked, expired or deleted: the token itself must be replaced.
+        return [Row("op", problem=exc.problem.model_copy(update={"fix": _token_fix(settings)}))]
     except IntegrationError as exc:
         return [_error_row("op", exc)]
     rows = [Row("op", f"signed in as {who} ({env.op_cli_path})")]
@@ -154,10 +168,9 @@ async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
                     f"not visible to the service account ({role})",
                     "no vault has exactly that name, or the service account was not given "
                     "access to it",
-                    f"check the spelling of {vault} in 1Password and in the YAML, and grant "
-                    f"the service account read access to {vault} (a service account's vaults "
-                    "are fixed when it is created: if needed, create a new one with read "
-                    "access to all five vaults and update OP_SERVICE_ACCOUNT_TOKEN)",
+                    f"check the spelling of {vault} in 1Password and in the YAML; if it is "
+                    "right, the service account has lost the vault and OP_SERVICE_ACCOUNT_TOKEN "
+                    f"must be replaced: {_token_fix(settings)}",
                 )
             )
     return rows

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
+from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -152,6 +153,57 @@ class WorkflowSection(_Strict):
     nudge_after_hours: float = 24.0
 
 
+class _Watch(_Strict):
+    """One watch: when it runs (a cron expression in UTC; six fields when the first is
+    seconds) and whether it runs on its schedule at all (`enabled: false` switches the
+    schedule off; `/creators-onboard watch <name>` still runs it by hand)."""
+
+    enabled: bool = True
+    schedule: str
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value, second_at_beginning=True):
+            raise ValueError(
+                f"{value!r} is not a cron expression (five fields: minute hour day month "
+                'weekday, e.g. "0 14 * * *" for 14:00 UTC every day; six when seconds come first)'
+            )
+        return value
+
+
+class EligibilityWatch(_Watch):
+    # The accountOwner's monthly look at the Link Type Performance report.
+    schedule: str = "0 16 1 * *"
+
+
+class ProbeWatch(_Watch):
+    # One import of the smoke ASIN per partition, every day.
+    schedule: str = "0 14 * * *"
+    # Which partitions to probe (default: every partition).
+    partitions: list[str] | None = None
+
+
+class RotationWatch(_Watch):
+    # Weekly: is the credential older than max_age_days? (0: remind at every run)
+    schedule: str = "0 15 * * 1"
+    max_age_days: int = Field(default=365, ge=0)
+
+
+class ServiceAccountWatch(_Watch):
+    # Every day: can OP_SERVICE_ACCOUNT_TOKEN still see every vault?
+    schedule: str = "30 13 * * *"
+
+
+class WatchSection(_Strict):
+    """Ongoing operations after a rollout: each watch is a durable scheduled workflow."""
+
+    eligibility: EligibilityWatch = Field(default_factory=EligibilityWatch)
+    probe: ProbeWatch = Field(default_factory=ProbeWatch)
+    rotation: RotationWatch = Field(default_factory=RotationWatch)
+    service_account: ServiceAccountWatch = Field(default_factory=ServiceAccountWatch)
+
+
 class FileConfig(_Strict):
     """The YAML file (CREATORS_ONBOARD_CONFIG)."""
 
@@ -161,6 +213,7 @@ class FileConfig(_Strict):
     onepassword: OnePasswordSection = Field(default_factory=OnePasswordSection)
     smoke: SmokeSection = Field(default_factory=SmokeSection)
     workflow: WorkflowSection = Field(default_factory=WorkflowSection)
+    watch: WatchSection = Field(default_factory=WatchSection)
     partitions: list[Partition] = Field(default_factory=_default_partitions)
 
     @model_validator(mode="after")
@@ -174,7 +227,19 @@ class FileConfig(_Strict):
         vaults = [p.vault for p in self.partitions]
         if len(set(vaults)) != len(vaults):
             raise ValueError("each partition needs its own vault (vaults are scoped by usage)")
+        unknown = [n for n in self.watch.probe.partitions or [] if n not in names]
+        if unknown:
+            raise ValueError(
+                f"watch.probe.partitions names unknown partitions: {', '.join(unknown)} "
+                f"(known: {', '.join(names)})"
+            )
         return self
+
+    @property
+    def probed_partitions(self) -> list[Partition]:
+        """The partitions the daily probe imports from, in rollout order."""
+        chosen = self.watch.probe.partitions
+        return [p for p in self.partitions if chosen is None or p.name in chosen]
 
     def partition(self, name: str) -> Partition | None:
         return next((p for p in self.partitions if p.name == name), None)

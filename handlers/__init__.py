@@ -5,12 +5,16 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
+from bot.integrations.slack import SlackDirectory
 from bot.rollout.port import Service
-from handlers import actions, commands, events
+from bot.watches.port import WatchPort
+from handlers import actions, commands, events, watches
 
 
-def register(app: AsyncApp, deps: Deps, service: Service) -> None:
+def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) -> None:
     config = deps.settings.config
-    commands.register(app, service, config)
+    directory = SlackDirectory(deps.slack, [*config.slack.account_owners, *config.slack.devops])
+    commands.register(app, service, config, ongoing, directory)
     actions.register(app, service)
-    events.register(app, service, config, deps.notifier)
+    watches.register(app, service, ongoing)
+    events.register(app, service, config, deps.notifier, ongoing)

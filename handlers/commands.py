@@ -1,17 +1,21 @@
 """`/creators-onboard …`: parse the text, submit the request, ack with the answer.
 
 Everything here is a config lookup or a database round trip; the slow work (Slack
-messages, 1Password, GitHub, Linear) happens in the rollout workflow.
+messages, 1Password, GitHub, Linear) happens in the rollout workflow. The one exception,
+looking up a person given as a typed `@name`, runs after the ack (a lazy listener) and
+answers through the command's response_url.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.blocks.common import section
 from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary
+from bot.blocks.watches import board_blocks
 from bot.commands import COMMAND, Parsed, parse
 from bot.logging import bind_request
 from bot.rollout.events import (
@@ -22,18 +26,41 @@ from bot.rollout.events import (
     SmokeRequest,
     VerifyRequest,
 )
-from bot.rollout.port import Found, Service, now_iso
+from bot.rollout.port import Directory, Found, Service, now_iso
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
+from bot.watches.model import WatchStatus
+from bot.watches.port import WatchPort
 
 
-def register(app: AsyncApp, service: Service, config: FileConfig) -> None:
-    @app.command(COMMAND)
+def register(
+    app: AsyncApp,
+    service: Service,
+    config: FileConfig,
+    watches: WatchPort | None = None,
+    directory: Directory | None = None,
+) -> None:
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack(**await answer(service, config, command))
+        await ack(**await answer(service, config, command, watches))
+
+    async def on_lookup(command: dict[str, Any], respond: AsyncRespond) -> None:
+        reply = await lookup(service, directory, command)
+        if reply is not None:
+            await respond(text=reply, response_type="ephemeral", replace_original=False)
+
+    app.command(COMMAND)(ack=on_command, lazy=[on_lookup])
 
 
-async def answer(service: Service, config: FileConfig, command: dict[str, Any]) -> dict[str, Any]:
+def _starts(parsed: Parsed) -> bool:
+    return parsed.known and parsed.name in ("start", "rotate")
+
+
+async def answer(
+    service: Service,
+    config: FileConfig,
+    command: dict[str, Any],
+    watches: WatchPort | None = None,
+) -> dict[str, Any]:
     """The ephemeral answer to one slash command (what `ack` sends back)."""
     parsed = parse(command.get("text"))
     user = str(command.get("user_id", ""))
@@ -47,22 +74,77 @@ async def answer(service: Service, config: FileConfig, command: dict[str, Any]) 
     if parsed.name == "help":
         return {"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"}
     if parsed.name == "status":
-        return {**status(await service.latest()), "response_type": "ephemeral"}
-    if parsed.name in ("start", "rotate"):
-        mentions = parsed.mentions
-        result = await service.start(
-            user=user,
-            owner=mentions[0] if mentions else None,
-            devops=mentions[1] if len(mentions) > 1 else None,
-            kind="rotation" if parsed.name == "rotate" else "onboarding",
-        )
-        return _text(result.accepted, result.text)
+        board = await watches.board() if watches is not None else []
+        return {**status(await service.latest(), board), "response_type": "ephemeral"}
+    if _starts(parsed):
+        if parsed.typed_names:
+            names = ", ".join(f"`{n}`" for n in parsed.typed_names)
+            return _text(True, f"Looking up {names}…")
+        return _text(*await start(service, parsed, user, parsed.mentions))
+    if parsed.name == "watch":
+        if watches is None or not parsed.args:
+            return _text(
+                True,
+                f"Which watch? `{COMMAND} watch <name>` with one of: "
+                "eligibility, probe, rotation, service_account.",
+            )
+        key = str(command.get("trigger_id") or f"{user}:watch:{now_iso()}")
+        ran = await watches.run_now(parsed.args[0][:64], user=user, key=key)
+        return _text(ran.accepted, ran.text)
     request = request_for(parsed, user, command, config)
     if isinstance(request, str):
         return _text(True, request)
     key = str(command.get("trigger_id") or f"{user}:{parsed.name}:{request.at}")
     result = await service.submit(request, rollout_id=None, key=key)
     return _text(result.accepted, result.text)
+
+
+async def start(service: Service, parsed: Parsed, user: str, people: list[str]) -> tuple[bool, str]:
+    """`start [@owner] [@devops]` / `rotate [reason]`, the people given as member IDs."""
+    rotation = parsed.name == "rotate"
+    result = await service.start(
+        user=user,
+        owner=people[0] if people else None,
+        devops=people[1] if len(people) > 1 else None,
+        kind="rotation" if rotation else "onboarding",
+        reason=" ".join(parsed.args) if rotation else "",
+    )
+    return result.accepted, result.text
+
+
+UNKNOWN_NAME = (
+    "I couldn't tell who {names} {verb}. When you type `@` Slack offers a list of people: pick "
+    "them from it, so the command carries who they are. Or type their member ID (their "
+    "profile → ⋯ → Copy member ID). Only the people listed in the bot's YAML "
+    "(`slack.account_owners`, `slack.devops`) can take part in a rollout."
+)
+
+
+async def lookup(
+    service: Service, directory: Directory | None, command: dict[str, Any]
+) -> str | None:
+    """After the ack: find the people given as typed `@name`s, then start. None when the
+    command needed no lookup (its ack already answered)."""
+    parsed = parse(command.get("text"))
+    if not _starts(parsed) or not parsed.typed_names:
+        return None
+    resolved: list[str] = []
+    unknown: list[str] = []
+    for person in parsed.mentions:
+        if not person.startswith("@"):
+            resolved.append(person)
+            continue
+        found = await directory.resolve(person) if directory is not None else None
+        if found is None:
+            unknown.append(person)
+        resolved.append(found or "")
+    if unknown:
+        names = ", ".join(f"`{n[:40]}`" for n in unknown)
+        return ":no_entry: " + UNKNOWN_NAME.format(
+            names=names, verb="is" if len(unknown) == 1 else "are"
+        )
+    accepted, text = await start(service, parsed, str(command.get("user_id", "")), resolved)
+    return text if accepted else f":no_entry: {text}"
 
 
 def _text(accepted: bool, text: str) -> dict[str, Any]:
@@ -95,13 +177,19 @@ def request_for(
     return VerifyRequest(**base)
 
 
-def status(found: Found | None) -> dict[str, Any]:
+def status(found: Found | None, board: list[WatchStatus] | None = None) -> dict[str, Any]:
+    """The status board, and under it the watches (last result and next run)."""
+    watches = board_blocks(board or [])
     if found is not None and found.state is None:
-        return {"text": f"{found.rollout_id} is starting: opening the DMs. Ask again in a moment."}
-    if found is None or found.state is None:
-        return {"text": f"No rollout yet. devOps starts one with `{COMMAND} start`."}
-    runbook = load_runbook()
-    return {
-        "text": status_summary(found.state, runbook),
-        "blocks": status_board_blocks(found.state, runbook),
-    }
+        text = f"{found.rollout_id} is starting: opening the DMs. Ask again in a moment."
+    elif found is None or found.state is None:
+        text = f"No rollout yet. devOps starts one with `{COMMAND} start`."
+    else:
+        runbook = load_runbook()
+        return {
+            "text": status_summary(found.state, runbook),
+            "blocks": [*status_board_blocks(found.state, runbook), *watches],
+        }
+    if not watches:
+        return {"text": text}
+    return {"text": text, "blocks": [section(text), *watches]}

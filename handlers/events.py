@@ -1,4 +1,4 @@
-"""Events: the App Home tab, and direct messages to the bot."""
+"""Events: the App Home tab, and messages (DMs to the bot, and channels it is in)."""
 
 from __future__ import annotations
 
@@ -11,27 +11,39 @@ from bot.integrations.slack import SlackNotifier
 from bot.rollout.port import Service
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
+from bot.watches.port import Message, WatchPort
 
 
 async def _ack(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, service: Service, config: FileConfig, notifier: SlackNotifier) -> None:
+def register(
+    app: AsyncApp,
+    service: Service,
+    config: FileConfig,
+    notifier: SlackNotifier,
+    watches: WatchPort,
+) -> None:
     async def publish_home(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
         user = str(event.get("user", ""))
         found = await service.latest()
         state = found.state if found else None
-        blocks = home_blocks(state, load_runbook(), viewer=user, config=config)
+        board = await watches.board()
+        blocks = home_blocks(state, load_runbook(), viewer=user, config=config, watches=board)
         await notifier.publish_home(user, blocks)
 
     app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
 
     async def on_dm(event: dict[str, Any]) -> None:
-        # Our own messages and edits come back as events too: answer people only.
+        if await leak_guard(watches, event):
+            return
+        # Our own messages and edits come back as events too: answer people only, in DMs.
         if event.get("bot_id") or event.get("subtype") or not event.get("channel"):
+            return
+        if event.get("channel_type", "im") != "im":
             return
         # Posted directly (not with `say`): Bolt's `say` first fetches a thread's parent,
         # and fails when that parent is gone.
@@ -43,3 +55,30 @@ def register(app: AsyncApp, service: Service, config: FileConfig, notifier: Slac
         )
 
     app.event("message")(ack=_ack, lazy=[on_dm])
+
+
+def person_message(event: dict[str, Any]) -> Message | None:
+    """The message a person posted (or edited into) `event`; None for the bot's own."""
+    message = event.get("message") if event.get("subtype") == "message_changed" else event
+    if not isinstance(message, dict) or message.get("bot_id"):
+        return None
+    if message.get("subtype") not in (None, "thread_broadcast"):
+        return None
+    channel, ts, user = event.get("channel"), message.get("ts"), message.get("user")
+    if not (channel and ts and user):
+        return None
+    return Message(
+        user=str(user),
+        channel=str(channel),
+        channel_type=str(event.get("channel_type") or ""),
+        ts=str(ts),
+        thread_ts=str(message["thread_ts"]) if message.get("thread_ts") else None,
+        text=str(message.get("text") or ""),
+    )
+
+
+async def leak_guard(watches: WatchPort, event: dict[str, Any]) -> bool:
+    """A message that holds the Credential Secret gets one threaded warning (and nothing
+    else from this listener)."""
+    message = person_message(event)
+    return message is not None and await watches.guard(message)

@@ -21,6 +21,7 @@ import yaml
 
 from bot.server import Running, running_bot
 from bot.settings import Settings, load_settings
+from bot.watches.model import WATCHES
 from tests.fakes.bff import FakeBFF
 from tests.fakes.github import FakeGitHub
 from tests.fakes.linear import FakeLinear
@@ -112,6 +113,9 @@ class World:
                 "run_appear_timeout_seconds": 1.5,
             },
             "smoke": {"asin": "B08N5WRWNW", "throttle_check": False, "timeout_seconds": 5},
+            # The watches' schedules are off unless a test turns one on: a daily tick must
+            # never fire in the middle of an unrelated test (`watch <name>` still runs them).
+            "watch": {name: {"enabled": False} for name in WATCHES},
             "partitions": [
                 {
                     "name": p,

@@ -48,6 +48,7 @@ CONTEXT = {
     "systems_vault": "Arda-SystemsOAM",
     "issue": "PDEV-446",
     "partitions": "dev → stage → demo → prod",
+    "rotation_reason": "routine hygiene: the credential is old",
 }
 PLACEHOLDER_LEFT = re.compile(r"\{[a-z_]+\}")
 

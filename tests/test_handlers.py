@@ -9,12 +9,16 @@ import pytest
 
 from bot.blocks.ids import (
     ABORT,
+    CHECKIN_NO_SALES,
     DEPLOY,
     PING_DEVOPS,
     RERUN_VERIFY,
     RETRY,
+    START_ROTATION,
     STUCK,
+    checkin_value,
     partition_value,
+    rotation_value,
     runbook_action_id,
     step_value,
 )
@@ -31,8 +35,10 @@ from bot.rollout.events import (
 from bot.rollout.port import Answer, Found
 from bot.rollout.state import RolloutKind
 from bot.settings import FileConfig
+from bot.watches.model import WatchStatus
 from handlers.actions import handle_press
-from handlers.commands import answer
+from handlers.commands import answer, lookup
+from handlers.watches import answer_checkin, start_rotation
 from tests.fakes.signing import block_action_payload
 
 OWNER, DEVOPS = "U0OWNER1", "U0DEVOPS1"
@@ -51,9 +57,17 @@ class FakeService:
         return Answer(self.accept, "accepted" if self.accept else "refused because")
 
     async def start(
-        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+        self,
+        *,
+        user: str,
+        owner: str | None,
+        devops: str | None,
+        kind: RolloutKind,
+        reason: str = "",
     ) -> Answer:
-        self.started.append({"user": user, "owner": owner, "devops": devops, "kind": kind})
+        self.started.append(
+            {"user": user, "owner": owner, "devops": devops, "kind": kind, "reason": reason}
+        )
         return Answer(True, "started")
 
     async def reject(
@@ -209,8 +223,144 @@ async def test_refused_commands_are_marked_and_start_passes_the_mentions() -> No
     assert answered["text"] == ":no_entry: refused because"
     await answer(service, CONFIG, command(f"start <@{OWNER}> <@{DEVOPS}>"))  # type: ignore[arg-type]
     assert service.started == [
-        {"user": DEVOPS, "owner": OWNER, "devops": DEVOPS, "kind": "onboarding"}
+        {"user": DEVOPS, "owner": OWNER, "devops": DEVOPS, "kind": "onboarding", "reason": ""}
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # should_escape on: Slack sends a picked person as <@U…|name> (or <@U…>).
+        f"start <@{OWNER}|alice> <@{DEVOPS}|bob>",
+        f"start <@{OWNER}> <@{DEVOPS}>",
+    ],
+)
+async def test_start_takes_escaped_mentions_in_either_form(text: str) -> None:
+    service = FakeService()
+    answered = await answer(service, CONFIG, command(text))  # type: ignore[arg-type]
+    assert answered["text"] == "started"
+    assert service.started[0]["owner"] == OWNER and service.started[0]["devops"] == DEVOPS
+
+
+class Directory:
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.asked: list[str] = []
+
+    async def resolve(self, name: str) -> str | None:
+        self.asked.append(name)
+        return self.names.get(name.lstrip("@"))
+
+
+async def test_typed_names_are_looked_up_after_the_ack() -> None:
+    service = FakeService()
+    text = f"start @alice <@{DEVOPS}|bob>"
+    acked = await answer(service, CONFIG, command(text))  # type: ignore[arg-type]
+    assert acked["text"] == "Looking up `@alice`…" and service.started == []
+    directory = Directory({"alice": OWNER})
+    reply = await lookup(service, directory, command(text))  # type: ignore[arg-type]
+    assert reply == "started" and directory.asked == ["@alice"]
+    assert service.started[0]["owner"] == OWNER and service.started[0]["devops"] == DEVOPS
+    # A command that needed no lookup is not answered twice.
+    assert await lookup(service, directory, command("status")) is None  # type: ignore[arg-type]
+
+
+async def test_an_unresolvable_name_gets_a_clear_answer_and_starts_nothing() -> None:
+    service = FakeService()
+    reply = await lookup(service, Directory({}), command("start @nobody.here @alice"))  # type: ignore[arg-type]
+    assert reply is not None and reply.startswith(":no_entry:")
+    assert "`@nobody.here`, `@alice` are" in reply
+    assert "member ID" in reply and "slack.account_owners" in reply
+    assert service.started == []
+
+
+async def test_rotate_passes_its_reason() -> None:
+    service = FakeService()
+    await answer(service, CONFIG, command("rotate the secret was pasted in #general"))  # type: ignore[arg-type]
+    assert service.started[0]["kind"] == "rotation"
+    assert service.started[0]["reason"] == "the secret was pasted in #general"
+
+
+class FakeWatches:
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, str, str]] = []
+        self.answers: list[dict[str, str]] = []
+        self.accept = True
+
+    async def board(self) -> list[WatchStatus]:
+        return [
+            WatchStatus(name="probe", enabled=True, schedule="0 14 * * *", next_run="soon"),
+            WatchStatus(name="eligibility", enabled=False, schedule="0 16 1 * *", next_run=None),
+        ]
+
+    async def run_now(self, name: str, *, user: str, key: str) -> Answer:
+        self.ran.append((name, user, key))
+        return Answer(True, f"running {name}")
+
+    async def answer_checkin(
+        self, *, user: str, checkin: str, answer: str, channel: str, ts: str
+    ) -> Answer:
+        self.answers.append(
+            {"user": user, "checkin": checkin, "answer": answer, "channel": channel, "ts": ts}
+        )
+        return Answer(self.accept, "noted" if self.accept else "already answered")
+
+    async def guard(self, message: Any) -> bool:
+        return False
+
+
+async def test_watch_runs_the_named_watch_now_keyed_by_the_trigger() -> None:
+    watches = FakeWatches()
+    answered = await answer(FakeService(), CONFIG, command("watch probe"), watches)  # type: ignore[arg-type]
+    assert answered["text"] == "running probe"
+    assert watches.ran == [("probe", DEVOPS, "123.456.abc")]
+    usage = await answer(FakeService(), CONFIG, command("watch"), watches)  # type: ignore[arg-type]
+    assert "service_account" in usage["text"] and len(watches.ran) == 1
+
+
+async def test_status_shows_each_watch_with_its_next_run() -> None:
+    answered = await answer(FakeService(), CONFIG, command("status"), FakeWatches())  # type: ignore[arg-type]
+    shown = str(answered["blocks"])
+    assert "Creators API probe" in shown and "next soon" in shown
+    assert "switched off" in shown  # the eligibility watch, enabled: false
+
+
+async def test_checkin_buttons_hand_the_answer_to_the_watches() -> None:
+    watches = FakeWatches()
+    body = block_action_payload(
+        OWNER,
+        CHECKIN_NO_SALES,
+        checkin_value("sched-x-2026", "no_sales"),
+        channel_id="D0OWN",
+        message_ts="1700.1",
+    )
+    responses = Responses()
+    await answer_checkin(watches, FakeService(), body, responses)  # type: ignore[arg-type]
+    assert watches.answers == [
+        {
+            "user": OWNER,
+            "checkin": "sched-x-2026",
+            "answer": "no_sales",
+            "channel": "D0OWN",
+            "ts": "1700.1",
+        }
+    ]
+    assert responses.texts == []  # accepted: the thread reply is the answer
+    watches.accept = False
+    await answer_checkin(watches, FakeService(), body, responses)  # type: ignore[arg-type]
+    assert responses.texts == [":no_entry: already answered"]
+
+
+async def test_start_rotation_button_starts_a_rotation_with_its_reason() -> None:
+    service = FakeService()
+    body = block_action_payload(DEVOPS, START_ROTATION, rotation_value("leak"))
+    await start_rotation(service, body, Responses())  # type: ignore[arg-type]
+    assert service.started[0]["kind"] == "rotation"
+    assert "posted in Slack" in service.started[0]["reason"]
+    tampered = block_action_payload(DEVOPS, START_ROTATION, '{"start":"rotation","reason":"x"}')
+    responses = Responses()
+    await start_rotation(service, tampered, responses)  # type: ignore[arg-type]
+    assert len(service.started) == 1 and "older version" in responses.texts[0]
 
 
 async def test_status_without_a_rollout_says_how_to_start() -> None:

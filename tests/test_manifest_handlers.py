@@ -21,9 +21,11 @@ from slack_bolt.response import BoltResponse
 
 from bot.app import create_app
 from bot.blocks.ids import (
+    CHECKIN_ACTIONS,
     DEPLOY_ACTIONS,
     PING_DEVOPS,
     RERUN_VERIFY,
+    START_ROTATION,
     STUCK,
     runbook_action_id,
     step_value,
@@ -55,9 +57,11 @@ def event_for(name: str, user: str, channel: str) -> dict[str, Any]:
             "event_ts": TS,
         }
     if kind == "message":
+        # message.channels → "channel", message.groups → "group", message.im → "im".
+        singular = {"channels": "channel", "groups": "group"}.get(channel_type, channel_type)
         return {
             "type": "message",
-            "channel_type": channel_type or "channel",
+            "channel_type": singular or "channel",
             "channel": channel,
             "user": user,
             "text": "hi",
@@ -70,7 +74,7 @@ def event_for(name: str, user: str, channel: str) -> dict[str, Any]:
 def button_ids() -> list[str]:
     """Every action id a block builder can put on a button."""
     ids = {runbook_action_id(a.id) for step in load_runbook().steps for a in step.actions}
-    ids |= {STUCK, PING_DEVOPS, RERUN_VERIFY, *DEPLOY_ACTIONS}
+    ids |= {STUCK, PING_DEVOPS, RERUN_VERIFY, *DEPLOY_ACTIONS, *CHECKIN_ACTIONS, START_ROTATION}
     return sorted(ids)
 
 
@@ -82,7 +86,12 @@ def declared_events() -> list[str]:
 
 def test_manifest_declares_what_the_bot_serves() -> None:
     assert declared_commands() == [COMMAND]
-    assert set(declared_events()) == {"app_home_opened", "message.im"}
+    assert set(declared_events()) == {
+        "app_home_opened",
+        "message.im",
+        "message.channels",
+        "message.groups",
+    }
     assert load_manifest()["settings"]["interactivity"]["is_enabled"] is True
 
 

@@ -255,7 +255,7 @@ def test_a_press_marks_the_step_done_records_it_and_posts_the_next_step() -> Non
         RULES,
     )
     new = outcome.state
-    assert new.step == "handover_send" and new.handover_channel == "1Password Send"
+    assert new.step == "handover_send" and new.handover_channel == "1Password share link"
     assert new.history[-1].from_step == "handover_choose"
     assert new.history[-1].to_step == "handover_send"
     assert kinds(outcome.effects) == ["MarkDone", "Audit", "PostStep"]
@@ -287,10 +287,69 @@ def test_populated_verifies_and_a_green_report_opens_the_gate() -> None:
         "VerificationReported",
         "Audit",
         "Audit",
+        "vaults_ready",  # the infrastructure PR may merge now
         "PostStep",
         "gate_opened",
     ]
     assert after.effects[-1] == fx.PartitionNews("gate_opened", "dev")
+
+
+@pytest.mark.parametrize(
+    ("kind", "fingerprint", "expected"),
+    [
+        # Onboarding: arm the leak guard, and tell engineering the infrastructure PR may merge.
+        ("onboarding", "ab12", ["ArmLeakGuard", "vaults_ready"]),
+        ("onboarding", None, ["vaults_ready"]),
+        # A rotation's infrastructure PR merged long ago: only the guard learns the new secret.
+        ("rotation", "cd34", ["ArmLeakGuard"]),
+    ],
+)
+def test_a_green_verification_arms_the_leak_guard_and_signals_the_merge(
+    kind: str, fingerprint: str | None, expected: list[str]
+) -> None:
+    green = VaultsChecked(at=AT, ok=True, report={"ok": True}, fingerprint=fingerprint)
+    after = machine.handle(state_at("verify", kind=kind), green, RULES)
+    assert [k for k in kinds(after.effects) if k in ("ArmLeakGuard", "vaults_ready")] == expected
+    if fingerprint:
+        assert fx.ArmLeakGuard(fingerprint) in after.effects
+    # The fingerprint never reaches the state people and handlers read.
+    assert fingerprint is None or fingerprint not in after.state.model_dump_json()
+
+
+def test_a_reverification_at_the_gate_does_not_signal_the_merge_again() -> None:
+    green = VaultsChecked(at=AT, ok=True, report={"ok": True}, fingerprint="ab12")
+    after = machine.handle(at_gate(), green, RULES)
+    assert "vaults_ready" not in kinds(after.effects)
+    assert "ArmLeakGuard" in kinds(after.effects)
+    red = VaultsChecked(at=AT, ok=False, report={"ok": False}, fingerprint=None)
+    assert "ArmLeakGuard" not in kinds(machine.handle(state_at("verify"), red, RULES).effects)
+
+
+@pytest.mark.parametrize(
+    ("channel", "reminded"),
+    [("Slack DM", True), ("1Password share link", False), ("phone or in person", False)],
+)
+def test_receipt_of_a_slack_dm_reminds_both_to_delete_it(channel: str, reminded: bool) -> None:
+    state = state_at("receive", handover_channel=channel)
+    outcome = machine.handle(
+        state, StepAction(user=DEVOPS, at=AT, step="receive", action="received"), RULES
+    )
+    assert outcome.state.step == "populate"
+    assert ("delete_dm_reminder" in kinds(outcome.effects)) is reminded
+
+
+def test_a_partition_without_amplify_says_amplify_was_not_checked() -> None:
+    done = machine.handle(
+        running("dev", "run"),
+        RunConcluded(at=AT, partition="dev", run_id=7, conclusion="success"),
+        RULES,
+    )
+    ps = done.state.partition("dev")
+    assert ps is not None
+    skipped = [c for c in ps.checks if c.skipped]
+    assert [(c.name, c.detail) for c in skipped] == [
+        ("Amplify", "Amplify not checked: not configured for dev")
+    ]
 
 
 def test_a_red_report_stays_at_verify() -> None:
@@ -432,7 +491,7 @@ def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:
         running("prod", "smoke", dev="green", stage="green", demo="green"), last, RULES
     )
     assert final.state.status == "complete" and final.state.finished
-    assert kinds(final.effects)[-1] == "completed"
+    assert kinds(final.effects)[-2:] == ["completed", "handoff"]
 
 
 def test_red_smoke_halts_with_the_report() -> None:

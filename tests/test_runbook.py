@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.rollout.people import DM_HANDOVER
 from bot.runbook import (
     PLACEHOLDERS,
     Runbook,
@@ -21,6 +22,7 @@ from bot.runbook import (
 OWNER_STEPS = [
     "prereq",
     "prereq_wait",
+    "rotation_intro",
     "register_sign_in",
     "register_app",
     "register_credential",
@@ -42,7 +44,7 @@ def runbook() -> Runbook:
 def _text(runbook: Runbook, step_id: str) -> str:
     """Everything a person reads on a step: title, body, labels, troubleshooting."""
     step = runbook.step(step_id)
-    parts = [step.title, step.body, *(a.label for a in step.actions)]
+    parts = [step.title, step.body, step.rotation_body or "", *(a.label for a in step.actions)]
     for row in step.troubleshooting:
         parts += [row.symptom, row.cause, row.fix]
     return "\n".join(parts)
@@ -58,7 +60,8 @@ def _goto(runbook: Runbook, step_id: str, action_id: str) -> str | None:
 def test_load_is_cached_and_valid(runbook: Runbook) -> None:
     assert load_runbook() is runbook
     assert runbook.start == "prereq"
-    assert runbook.rotation_start == "register_credential"
+    assert runbook.rotation_start == "rotation_intro"
+    assert _goto(runbook, "rotation_intro", "ready") == "register_credential"
     assert [p.number for p in runbook.phases] == list(range(1, 10))
 
 
@@ -73,6 +76,7 @@ def test_step_ids_and_personas_are_the_contract(runbook: Runbook) -> None:
     phases = {s.id: s.phase for s in runbook.steps}
     assert phases["prereq"] == phases["prereq_wait"] == 1
     assert {phases[i] for i in OWNER_STEPS if i.startswith("register_")} == {2}
+    assert phases["rotation_intro"] == 2
     assert {phases[i] for i in OWNER_STEPS if i.startswith("handover_")} == {3}
     assert (phases["receive"], phases["populate"], phases["verify"], phases["deploy_gate"]) == (
         4,
@@ -146,17 +150,18 @@ def test_primary_actions_and_effects(runbook: Runbook) -> None:
 
 def test_handover_choices_record_the_channel(runbook: Runbook) -> None:
     step = runbook.step("handover_choose")
+    # Task 5.3: phone or in person is preferred over a Slack DM.
     assert [(a.id, a.value) for a in step.actions] == [
-        ("choose_send", "1Password Send"),
-        ("choose_dm", "Slack DM"),
+        ("choose_send", "1Password share link"),
         ("choose_voice", "phone or in person"),
+        ("choose_dm", DM_HANDOVER),
     ]
 
 
 def test_every_step_reachable_and_every_goto_exists(runbook: Runbook) -> None:
     ids = {s.id for s in runbook.steps}
     seen: set[str] = set()
-    todo = [runbook.start]
+    todo = [runbook.start, runbook.rotation_start]
     while todo:
         step = runbook.step(todo.pop())
         if step.id in seen:
@@ -237,19 +242,22 @@ def test_registration_facts(runbook: Runbook) -> None:
 
 def test_handover_facts(runbook: Runbook) -> None:
     choose = runbook.step("handover_choose").body
-    assert choose.index("1Password Send") < choose.index("Slack") < choose.index("Phone")
+    assert choose.index("1Password share link") < choose.index("Phone") < choose.index("Slack")
     send = _text(runbook, "handover_send")
     for fact in (
         "Secure Note",
         "Amazon Creators API Handover",
         "7 days",
-        "1 view",
-        "one-time password",
-        "two different ways",
-        "New Send",
+        "only once",
+        "work email address",
+        "emails them a code",
+        "Get Link to Share",
         "expired or was already viewed",
+        "link is on its way",  # the second channel that is real: the bot tells devOps
     ):
         assert fact in send, fact
+    # 1Password's item sharing has no sender-side one-time password to pass on.
+    assert "one-time password" not in send and "SMS" not in send
     for field in ("credentialId", "credentialSecret", "version", "associateTag"):
         assert f"{field}:" in send, field
     dm = _text(runbook, "handover_dm")
@@ -260,7 +268,10 @@ def test_handover_facts(runbook: Runbook) -> None:
 
 def test_devops_facts(runbook: Runbook) -> None:
     receive = _text(runbook, "receive")
-    assert "one-time password" in receive and "temporary local note" in receive
+    assert "temporary local note" in receive and "one-time password" not in receive
+    # What devOps sees when they open the share link.
+    assert "emails you a code" in receive and "only once" in receive
+    assert runbook.step("receive").effect == "receipt_confirmed"
     populate = _text(runbook, "populate")
     assert "{vaults}" in populate and "{item_title}" in populate
     for field in ("`credentialId` — text", "`credentialSecret` — password", "`version` — text"):
@@ -268,6 +279,10 @@ def test_devops_facts(runbook: Runbook) -> None:
     assert "`associateTag` — text" in populate
     assert "3.1" in populate and "exactly what Amazon issued" in populate
     assert "scoped by usage" in populate
+    # A rotation updates the existing items instead of creating new ones.
+    rotation = runbook.step("populate").text(rotation=True)
+    assert "*update* it" in rotation and "Don't create a new item" in rotation
+    assert "history" in rotation
     verify = _text(runbook, "verify")
     assert "delete your temporary local note" in verify
     assert "{systems_vault}" in verify
@@ -365,3 +380,11 @@ def test_not_yaml_rejected() -> None:
         parse_runbook("steps: [", source="bad.yml")
     with pytest.raises(RunbookError, match="mapping"):
         parse_runbook("- a\n- b\n", source="bad.yml")
+
+
+def test_a_rotation_starts_with_its_own_explanation(runbook: Runbook) -> None:
+    intro = _text(runbook, "rotation_intro")
+    assert "{rotation_reason}" in intro
+    for fact in ("a compromise", "routine hygiene", "What will happen", "Nothing changes"):
+        assert fact in intro, fact
+    assert "Now Amazon gives you the keys" not in intro

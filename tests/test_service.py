@@ -170,9 +170,13 @@ async def test_start_checks_people_and_never_starts_a_second_rollout(store: Stor
     assert not refused.accepted and "slack.devops" in refused.text
     not_owner = await service.start(user=DEVOPS, owner=DEVOPS, devops=None, kind="onboarding")
     assert not not_owner.accepted and "not listed as an account owner" in not_owner.text
-    started = await service.start(user=DEVOPS, owner=None, devops=None, kind="rotation")
+    started = await service.start(
+        user=DEVOPS, owner=None, devops=None, kind="rotation", reason="the secret leaked"
+    )
     assert started.accepted and started.rollout_id == "rollout-1"
     assert rollouts.states["rollout-1"].kind == "rotation"
-    assert rollouts.states["rollout-1"].step == "register_credential"
+    # A rotation starts with its own explanation, told why.
+    assert rollouts.states["rollout-1"].step == "rotation_intro"
+    assert rollouts.states["rollout-1"].reason == "the secret leaked"
     again = await service.start(user=DEVOPS, owner=None, devops=None, kind="onboarding")
     assert not again.accepted and "already under way (rollout-1)" in again.text

@@ -74,9 +74,14 @@ async def test_green(fake: FakeOp) -> None:
     assert fields["credentialSecret"].shown is None
     assert fields["credentialId"].shown is None
     assert fields["credentialSecret"].type == "CONCEALED"
-    # Durable storage: JSON out and back in.
+    # Durable storage: JSON out and back in, without the secret's keyed hash.
     dumped = json.dumps(report.model_dump(mode="json"))
-    assert VerificationReport.model_validate_json(dumped) == report
+    back = VerificationReport.model_validate_json(dumped)
+    assert back.model_dump() == report.model_dump()
+    # The keyed hash the four vaults agree on travels beside the report, never in it.
+    assert report.secret_fingerprint == verify_mod.fingerprint("fake-credential-secret-value")
+    assert back.secret_fingerprint is None
+    assert report.secret_fingerprint not in dumped and report.secret_fingerprint not in repr(report)
 
 
 async def test_read_item_keeps_non_secret_values_only(fake: FakeOp) -> None:

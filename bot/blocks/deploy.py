@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import button
 from bot.blocks.ids import ABORT, DEPLOY, RETRY, partition_value
+from bot.rollout.state import amplify_not_checked
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
@@ -29,18 +30,30 @@ def _section(text: str) -> SectionBlock:
 
 
 def deploy_gate_blocks(
-    rollout_id: str, partition: str, *, order: Sequence[str], done: Sequence[str]
+    rollout_id: str,
+    partition: str,
+    *,
+    order: Sequence[str],
+    done: Sequence[str],
+    amplify: bool = True,
 ) -> list[Block]:
-    """The one primary button that moves the rollout: deploy the next partition."""
+    """The one primary button that moves the rollout: deploy the next partition. Without
+    an `amplify` section for the partition, the card says the Amplify check is skipped."""
     position = order.index(partition) + 1
     lead = (
         "The four vaults are verified. " if not done else f"{', '.join(done)} green. "
     ) + f"Next: *{partition}* ({position} of {len(order)}; order {' → '.join(order)})."
+    then = (
+        "check the Amplify variables and smoke-test the BFF"
+        if amplify
+        else "and smoke-test the BFF"
+    )
+    plan = f"\nWhen you're ready, deploy it: I'll run `amm.yml`, follow the run, {then} "
+    plan += "before the next partition can go."
+    if not amplify:
+        plan += f"\n⚠️ {amplify_not_checked(partition)} (no `amplify` section in the YAML)."
     return [
-        _section(
-            lead + "\nWhen you're ready, deploy it: I'll run `amm.yml`, follow the run, check "
-            "the Amplify variables and smoke-test the BFF before the next partition can go."
-        ),
+        _section(lead + plan),
         ActionsBlock(
             elements=[
                 button(
@@ -65,8 +78,10 @@ def used_card(blocks: Sequence[dict[str, Any]], note: str) -> list[dict[str, Any
     return [*kept, note_block]
 
 
-def check_lines(checks: Sequence[tuple[str, bool, str]]) -> str:
-    return "\n".join(f"{'✅' if ok else '❌'} *{name}* — {detail}" for name, ok, detail in checks)
+def check_lines(checks: Sequence[tuple[str, bool | None, str]]) -> str:
+    """One line per check: ✅ passed, ❌ failed, ⚠️ not made (`ok` None)."""
+    marks = {True: "✅", False: "❌", None: "⚠️"}
+    return "\n".join(f"{marks[ok]} *{name}* — {detail}" for name, ok, detail in checks)
 
 
 def halt_card_blocks(
@@ -123,7 +138,7 @@ def partition_green_blocks(
     *,
     finished_at: str,
     run_url: str | None,
-    checks: Sequence[tuple[str, bool, str]],
+    checks: Sequence[tuple[str, bool | None, str]],
 ) -> list[Block]:
     run = f" (<{run_url}|run>)" if run_url else ""
     return [

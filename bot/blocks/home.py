@@ -1,6 +1,9 @@
-"""The App Home tab: the status board plus the viewer's own pending actions (pure)."""
+"""The App Home tab: the status board plus the viewer's own pending actions, and after a
+completed rollout what each person keeps and the watches that keep going (pure)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     Block,
@@ -11,10 +14,13 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.status import status_board_blocks
-from bot.rollout.roles import roles_of
+from bot.blocks.watches import board_blocks, handoff_blocks
+from bot.rollout.roles import Role, roles_of
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook
 from bot.settings import FileConfig
+from bot.watches.model import WatchStatus
+from bot.watches.texts import handoff_items
 
 
 def pending_for(state: RolloutState, runbook: Runbook, viewer: str) -> list[str]:
@@ -34,7 +40,31 @@ def pending_for(state: RolloutState, runbook: Runbook, viewer: str) -> list[str]
     return []
 
 
+def handoff_section(
+    state: RolloutState, config: FileConfig, watches: Sequence[WatchStatus] = ()
+) -> list[Block]:
+    """What each person keeps after the rollout, each item naming its owner."""
+    next_runs: dict[str, str | None] = {w.name: w.next_run for w in watches}
+    items = handoff_items(systems_vault=config.onepassword.systems_vault, next_runs=next_runs)
+    people: dict[Role, str] = {"accountOwner": state.owner, "devOps": state.devops}
+    return handoff_blocks(items, people)
+
+
 def home_blocks(
+    state: RolloutState | None,
+    runbook: Runbook,
+    *,
+    viewer: str,
+    config: FileConfig,
+    watches: Sequence[WatchStatus] = (),
+) -> list[Block]:
+    blocks = _home(state, runbook, viewer=viewer, config=config)
+    if state is not None and state.status == "complete":
+        blocks += [DividerBlock(), *handoff_section(state, config, watches)]
+    return blocks + board_blocks(watches)
+
+
+def _home(
     state: RolloutState | None, runbook: Runbook, *, viewer: str, config: FileConfig
 ) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Creators API onboarding")]

@@ -98,3 +98,57 @@ def decode_value(value: str) -> ButtonRef:
 
 def _preview(value: object) -> str:
     return repr(value)[:80]
+
+
+# ------------------------------------------------------------ ongoing operations
+# Buttons outside a rollout: the monthly eligibility check-in's two answers, and
+# "Start rotation" (on rotation reminders and leak warnings).
+CHECKIN_NORMAL = "co_checkin_normal"
+CHECKIN_NO_SALES = "co_checkin_no_sales"
+CHECKIN_ACTIONS = (CHECKIN_NORMAL, CHECKIN_NO_SALES)
+START_ROTATION = "co_start_rotation"
+ROTATION_REASONS = ("hygiene", "leak")
+
+
+@dataclass(frozen=True)
+class CheckinButton:
+    """An answer to one eligibility check-in (`checkin` is the check-in's workflow id)."""
+
+    checkin: str
+    answer: str
+
+
+def checkin_value(checkin: str, answer: str) -> str:
+    return _encode({"checkin": checkin, "answer": answer})
+
+
+def decode_checkin(value: str) -> CheckinButton:
+    """Parse a value made by `checkin_value`; ValueError on anything else."""
+    data = _decode_object(value, {"checkin", "answer"})
+    if data["answer"] not in ("normal", "no_sales") or len(data["checkin"]) > 200:
+        raise ValueError(f"not a check-in answer: {_preview(value)}")
+    return CheckinButton(data["checkin"], data["answer"])
+
+
+def rotation_value(reason: str) -> str:
+    return _encode({"start": "rotation", "reason": reason})
+
+
+def decode_rotation(value: str) -> str:
+    """The reason a Start rotation button carries; ValueError on anything else."""
+    data = _decode_object(value, {"start", "reason"})
+    if data["start"] != "rotation" or data["reason"] not in ROTATION_REASONS:
+        raise ValueError(f"not a Start rotation button: {_preview(value)}")
+    return data["reason"]
+
+
+def _decode_object(value: str, keys: set[str]) -> dict[str, str]:
+    try:
+        data: Any = json.loads(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"button value is not JSON: {_preview(value)}") from exc
+    if not isinstance(data, dict) or set(data) != keys:
+        raise ValueError(f"button value has the wrong shape: {_preview(value)}")
+    if not all(isinstance(v, str) and v for v in data.values()):
+        raise ValueError(f"button value fields must be non-empty strings: {_preview(value)}")
+    return data

@@ -73,12 +73,13 @@ def step_blocks(
     *,
     number: int | None = None,
     total: int | None = None,
+    rotation: bool = False,
 ) -> list[Block]:
     """The thread reply for one step: header, body, the step's buttons and "I'm stuck"."""
     blocks: list[Block] = [header(render_text(step.title, context))]
     if number is not None:
         blocks.append(context_block(f"Step {number} of {total}" if total else f"Step {number}"))
-    blocks += sections(render_text(step.body, context))
+    blocks += sections(render_text(step.text(rotation=rotation), context))
     buttons = [
         button(
             action.label,
@@ -104,10 +105,11 @@ def done_step_blocks(
     actor: str,
     action_label: str,
     when: str,
+    rotation: bool = False,
 ) -> list[Block]:
     """A finished step: the same text, no buttons, and who did what when."""
     blocks: list[Block] = [header(render_text(step.title, context))]
-    blocks += sections(render_text(step.body, context))
+    blocks += sections(render_text(step.text(rotation=rotation), context))
     who = actor if actor.startswith("<") else f"<@{actor}>"
     blocks.append(context_block(f"✅ {escape_mrkdwn(action_label)} — {who}, {escape_mrkdwn(when)}"))
     return _checked(blocks, step)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -170,3 +171,47 @@ class SlackNotifier:
     async def auth_test(self) -> dict[str, Any]:
         resp = await self.client.auth_test()
         return dict(resp.data) if isinstance(resp.data, dict) else {}
+
+
+class SlackDirectory:
+    """Finds a person by the name typed after `@` (`start @alice @bob` when Slack sent the
+    names as typed). Only the people the YAML lists are looked at — nobody else may take
+    part in a rollout anyway — with one `users.info` each, remembered for a while."""
+
+    def __init__(
+        self, client: AsyncWebClient, candidates: Sequence[str], *, ttl: float = 600.0
+    ) -> None:
+        self.client = client
+        self.candidates = list(dict.fromkeys(candidates))
+        self.ttl = ttl
+        self._names: dict[str, tuple[float, set[str]]] = {}
+
+    async def _names_of(self, user: str) -> set[str]:
+        cached = self._names.get(user)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        resp = await _call("users.info", self.client.users_info(user=user))
+        info = resp.get("user") or {}
+        profile = info.get("profile") or {}
+        found = {
+            str(v).strip().lower()
+            for v in (
+                info.get("name"),
+                info.get("real_name"),
+                profile.get("display_name"),
+                profile.get("display_name_normalized"),
+                profile.get("real_name"),
+                profile.get("real_name_normalized"),
+            )
+            if v
+        }
+        self._names[user] = (time.monotonic(), found)
+        return found
+
+    async def resolve(self, name: str) -> str | None:
+        """The member ID of the listed person called `name` (with or without the @)."""
+        wanted = name.lstrip("@").strip().lower()
+        for user in self.candidates:
+            if wanted in await self._names_of(user):
+                return user
+        return None

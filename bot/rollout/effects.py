@@ -139,6 +139,14 @@ class Audit(Effect):
 
 
 @dataclass(frozen=True)
+class ArmLeakGuard(Effect):
+    """Remember the keyed hash of the verified secret, so the leak guard recognises the
+    secret if someone pastes it into Slack (never the value)."""
+
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class Sync(Effect):
     """Bring the status board and the published state up to date now (slow work follows)."""
 
@@ -159,7 +167,10 @@ class Notice(Effect):
 @dataclass(frozen=True)
 class Told(Notice):
     """A notice named by `what` that needs nothing but the rollout's state:
-    "verifying_now", "completed", "nudged_halted", "deploy_log" (the ticket's log)."""
+    "verifying_now", "completed", "handoff" (what each person keeps from now on),
+    "vaults_ready" (the infrastructure PR may merge), "delete_dm_reminder" (both delete
+    the Slack DM that carried the values), "nudged_halted", "deploy_log" (the ticket's
+    log)."""
 
     what: str
 

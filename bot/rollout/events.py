@@ -132,6 +132,9 @@ class VaultsChecked(_Result):
     # The verification report, rendered for devOps by the notifier.
     report: dict[str, Any]
     requested_by: str = BOT
+    # The keyed hash of the secret all four vaults agree on (never the value): what the
+    # leak guard recognises the secret by.
+    fingerprint: str | None = None
 
 
 class PrGateChecked(_Result):

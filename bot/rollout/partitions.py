@@ -23,6 +23,7 @@ from bot.rollout.state import (
     CheckResult,
     PartitionState,
     RolloutState,
+    amplify_not_checked,
 )
 from bot.runbook.problem import Problem
 
@@ -130,6 +131,7 @@ def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> 
     if rules.has_amplify(ps.name):
         ps.stage = "amplify"
         return [fx.CheckAmplify(ps.name)]
+    ps.checks.append(CheckResult(name="Amplify", detail=amplify_not_checked(ps.name), skipped=True))
     return smoke_next(ps)
 
 
@@ -183,7 +185,7 @@ def green(state: RolloutState, ps: PartitionState, *, at: str) -> Effects:
     ]
     if state.next_partition is None:
         state.status = "complete"
-        return [*effects, fx.Told("completed")]
+        return [*effects, fx.Told("completed"), fx.Told("handoff")]
     return effects + open_gate(state)
 
 

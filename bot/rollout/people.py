@@ -24,6 +24,10 @@ from bot.rollout.state import (
     RolloutState,
 )
 
+# The handover channel (the runbook's `choose_dm` value) whose message must be deleted
+# once devOps has the values.
+DM_HANDOVER = "Slack DM"
+
 
 def on_threads_opened(state: RolloutState, event: ThreadsOpened, rules: Rules) -> Effects:
     state.threads = dict(event.threads)
@@ -91,6 +95,8 @@ def on_step_action(state: RolloutState, event: StepAction, rules: Rules) -> Effe
     ]
     if runs_effect and step.effect == "notify_sent":
         effects.append(fx.CredentialsSent(state.handover_channel or "", event.at))
+    if runs_effect and step.effect == "receipt_confirmed" and state.handover_channel == DM_HANDOVER:
+        effects.append(fx.Told("delete_dm_reminder"))
     if target:
         effects += arrive(state, target, rules)
     return effects
@@ -116,6 +122,8 @@ def on_vaults_checked(state: RolloutState, event: VaultsChecked, rules: Rules) -
             record(state, actor=actor, action="vaults_populated", at=event.at, to_step="verify")
         )
         state.step = "verify"
+    if event.ok and event.fingerprint:
+        effects.append(fx.ArmLeakGuard(event.fingerprint))
     effects += [
         fx.VerificationReported(event.ok),
         fx.Audit(
@@ -129,6 +137,9 @@ def on_vaults_checked(state: RolloutState, event: VaultsChecked, rules: Rules) -
     nxt = rules.runbook.step("verify").next
     if event.ok and state.step == "verify":
         effects.append(record(state, actor=actor, action="verified", at=event.at, to_step=nxt))
+        if state.kind == "onboarding":
+            # Runbook order: the vaults are filled before the infrastructure PR merges.
+            effects.append(fx.Told("vaults_ready"))
         if nxt:
             effects += arrive(state, nxt, rules)
     return effects

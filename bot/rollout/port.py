@@ -40,8 +40,16 @@ class Service(Protocol):
         ...
 
     async def start(
-        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
-    ) -> Answer: ...
+        self,
+        *,
+        user: str,
+        owner: str | None,
+        devops: str | None,
+        kind: RolloutKind,
+        reason: str = "",
+    ) -> Answer:
+        """Start a rollout (or, `kind` "rotation", a credential rotation told `reason`)."""
+        ...
 
     async def reject(
         self, user: str, action: str, why: str, *, rollout_id: str | None = None
@@ -51,4 +59,10 @@ class Service(Protocol):
 
     async def latest(self) -> Found | None:
         """The active rollout, else the newest one ever."""
+        ...
+
+
+class Directory(Protocol):
+    async def resolve(self, name: str) -> str | None:
+        """The member ID of the person called `name` (typed after @), or None."""
         ...

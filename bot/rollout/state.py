@@ -38,10 +38,17 @@ class PersonaThread(BaseModel):
 
 
 class CheckResult(BaseModel):
-    """One green check of a partition, as listed when it goes green."""
+    """One check of a partition, as listed when it goes green: passed, or (`skipped`)
+    not made, with the reason in `detail`."""
 
     name: str
     detail: str
+    skipped: bool = False
+
+
+def amplify_not_checked(partition: str) -> str:
+    """Said wherever the Amplify check would appear for a partition without `amplify`."""
+    return f"Amplify not checked: not configured for {partition}"
 
 
 class PartitionState(BaseModel):
@@ -71,6 +78,8 @@ class PostedCard(BaseModel):
 class RolloutState(BaseModel):
     rollout_id: str
     kind: RolloutKind = "onboarding"
+    # Why a rotation was started (told to the accountOwner first); empty for onboarding.
+    reason: str = ""
     owner: str
     devops: str
     started_by: str

@@ -35,7 +35,16 @@ __all__ = [
 
 # The names a runbook text may use; the renderer fills them with str.format_map.
 PLACEHOLDERS: frozenset[str] = frozenset(
-    {"owner", "devops", "item_title", "vaults", "systems_vault", "issue", "partitions"}
+    {
+        "owner",
+        "devops",
+        "item_title",
+        "vaults",
+        "systems_vault",
+        "issue",
+        "partitions",
+        "rotation_reason",
+    }
 )
 
 # A body must stay well under Slack's 3,000-character section limit once rendered
@@ -89,9 +98,12 @@ def check_runbook(runbook: Runbook) -> list[str]:
         where = f"step {step.id}"
         if step.id not in reachable:
             problems.append(f"{where}: not reachable from start {runbook.start!r}")
-        if len(step.body) > BODY_MAX_CHARS:
-            problems.append(f"{where}: body is {len(step.body)} characters (max {BODY_MAX_CHARS})")
+        for name, body in (("body", step.body), ("rotation_body", step.rotation_body or "")):
+            if len(body) > BODY_MAX_CHARS:
+                problems.append(f"{where}: {name} is {len(body)} characters (max {BODY_MAX_CHARS})")
         texts = {"title": step.title, "body": step.body}
+        if step.rotation_body:
+            texts["rotation_body"] = step.rotation_body
         for i, row in enumerate(step.troubleshooting):
             texts[f"troubleshooting[{i}].symptom"] = row.symptom
             texts[f"troubleshooting[{i}].cause"] = row.cause

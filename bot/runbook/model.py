@@ -21,7 +21,9 @@ Persona = Literal["accountOwner", "devOps", "bot"]
 #                    status line in the engineering channel (uses the chosen channel)
 #   verify_vaults  – read the four vaults with `op` and report
 #   deploy_gate    – the handover part is over: wait for deploy commands
-Effect = Literal["notify_sent", "verify_vaults", "deploy_gate"]
+#   receipt_confirmed – devOps has all four values: if they came by Slack DM, remind both
+#                    people to delete that message now
+Effect = Literal["notify_sent", "verify_vaults", "deploy_gate", "receipt_confirmed"]
 
 
 class TroubleRow(Problem):
@@ -55,6 +57,8 @@ class Step(BaseModel):
     title: str = Field(max_length=150)
     # Slack mrkdwn, kept short: one small thing to do.
     body: str
+    # What the step says instead during a credential rotation (when it differs).
+    rotation_body: str | None = None
     actions: list[Action] = Field(default_factory=list)
     next: str | None = None
     effect: Effect | None = None
@@ -72,6 +76,10 @@ class Step(BaseModel):
 
     def action(self, action_id: str) -> Action | None:
         return next((a for a in self.actions if a.id == action_id), None)
+
+    def text(self, *, rotation: bool) -> str:
+        """The body to show: the rotation's own wording during a rotation, if it has one."""
+        return self.rotation_body if rotation and self.rotation_body else self.body
 
     @property
     def primary_action(self) -> Action | None:

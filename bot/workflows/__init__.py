@@ -7,5 +7,13 @@ def register_workflows() -> None:
     """Import every module that declares workflows (idempotent)."""
     import importlib
 
-    for name in ("steps.slack", "steps.checks", "steps.linear", "rollout"):
+    for name in (
+        "steps.slack",
+        "steps.checks",
+        "steps.linear",
+        "steps.watch",
+        "rollout",
+        "ongoing",
+        "watches",
+    ):
         importlib.import_module(f"bot.workflows.{name}")

@@ -4,6 +4,7 @@ Slack messages and Linear comments (see `threads` for where they go)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from bot.blocks.deploy import (
@@ -16,13 +17,19 @@ from bot.blocks.deploy import (
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
+from bot.blocks.watches import handoff_blocks
 from bot.integrations.bff import SmokeReport
 from bot.integrations.vaults import VerificationReport
 from bot.rollout import effects as fx
 from bot.rollout.events import CardPosted, Event
+from bot.rollout.roles import Role
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Persona
 from bot.runbook.rollback import RollbackContext, rollback_steps
+from bot.watches.model import WATCHES, schedule_of
+from bot.watches.rules import next_run
+from bot.watches.texts import handoff_items, handoff_plain
+from bot.workflows.steps import now_step
 from bot.workflows.steps.linear import start_linear_log
 from bot.workflows.steps.slack import dm_step
 from bot.workflows.threads import (
@@ -91,8 +98,12 @@ async def _sent(notice: fx.CredentialsSent, state: RolloutState, aud: Audience) 
 
 async def _gate(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> Event | None:
     done = [p.name for p in state.partitions if p.status == "green"]
+    part = aud.config.partition(notice.partition)
+    amplify = part is not None and part.amplify is not None
     blocks = to_dicts(
-        deploy_gate_blocks(state.rollout_id, notice.partition, order=state.order, done=done)
+        deploy_gate_blocks(
+            state.rollout_id, notice.partition, order=state.order, done=done, amplify=amplify
+        )
     )
     text = f"Ready to deploy {notice.partition}"
     ts = await post_in_thread(state, "devOps", text, blocks)
@@ -119,12 +130,15 @@ async def _run_started(notice: fx.PartitionNews, state: RolloutState, aud: Audie
 async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
     ps = state.partition(notice.partition)
     assert ps is not None and ps.finished_at is not None
-    checks = [(c.name, True, c.detail) for c in ps.checks]
+    checks: list[tuple[str, bool | None, str]] = [
+        (c.name, None if c.skipped else True, c.detail) for c in ps.checks
+    ]
     blocks = partition_green_blocks(
         ps.name, finished_at=ps.finished_at, run_url=ps.run_url, checks=checks
     )
     await post_in_thread(state, "devOps", f"{ps.name} is green", to_dicts(blocks))
-    await tell_engineering(state, aud.config, f"✅ *{ps.name}* green at {ps.finished_at}.")
+    skipped = "".join(f" ⚠️ {c.detail}." for c in ps.checks if c.skipped)
+    await tell_engineering(state, aud.config, f"✅ *{ps.name}* green at {ps.finished_at}.{skipped}")
 
 
 async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Event | None:
@@ -203,6 +217,67 @@ async def _completed(notice: fx.Told, state: RolloutState, aud: Audience) -> Non
     await linear(state, "complete", body)
 
 
+async def _handoff(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
+    """What each person keeps from now on, each item naming its owner: both DMs, the
+    ticket (App Home shows it too, once the rollout is complete)."""
+    now = datetime.fromisoformat(await now_step())
+    next_runs: dict[str, str | None] = {}
+    for name in WATCHES:
+        enabled, cron = schedule_of(aud.config, name)
+        next_runs[name] = next_run(cron, now).strftime("%Y-%m-%d") if enabled else None
+    items = handoff_items(systems_vault=aud.config.onepassword.systems_vault, next_runs=next_runs)
+    people: dict[Role, str] = {"accountOwner": state.owner, "devOps": state.devops}
+    blocks = to_dicts(handoff_blocks(items, people))
+    text = "What's yours to keep from now on"
+    await post_in_thread(state, "accountOwner", text, blocks)
+    await post_in_thread(state, "devOps", text, blocks)
+    await linear(state, "handoff", handoff_plain(items))
+
+
+async def _vaults_ready(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
+    """Runbook order: the vaults are filled before the infrastructure PR merges."""
+    number = aud.config.github.pull_request
+    pr = (
+        f"infrastructure PR #{number} ({aud.config.github.repository})"
+        if number
+        else ("infrastructure PR")
+    )
+    vaults = ", ".join(p.vault for p in aud.config.partitions)
+    await tell_engineering(
+        state,
+        aud.config,
+        f":white_check_mark: The vaults are filled and verified green ({vaults}): the {pr} "
+        "may merge now. Deploys follow, one partition at a time.",
+        broadcast=True,
+    )
+    at = state.history[-1].at if state.history else state.started_at
+    await linear(
+        state,
+        "vaults-ready",
+        f"Vaults verified green at {at} (rollout {state.rollout_id}): {vaults} each hold the "
+        f"{aud.config.onepassword.item_title} item with all four fields. The {pr} may now "
+        "merge; deploys follow in order " + " → ".join(state.order) + ".",
+    )
+
+
+async def _delete_dm(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
+    """The values came by Slack DM and devOps has them: both delete that message now."""
+    await post_in_thread(
+        state,
+        "accountOwner",
+        f":wastebasket: <@{state.owner}>, <@{state.devops}> has all four values. Please delete "
+        "your Slack message with the credentials now (hover over it → More actions → Delete "
+        "message). Slack may still keep an archived copy, so this only limits who can see it.",
+    )
+    await post_in_thread(
+        state,
+        "devOps",
+        f":wastebasket: <@{state.devops}>, <@{state.owner}> is deleting their Slack message "
+        "with the credentials now. Check it is gone from your DM with them, and delete any "
+        "reply of yours that repeats a value.",
+    )
+
+
 async def _aborted(notice: fx.Aborted, state: RolloutState, aud: Audience) -> None:
     text = f":octagonal_sign: Rollout {state.rollout_id} aborted by <@{notice.by}>: {notice.reason}"
     if notice.running:
@@ -273,6 +348,9 @@ TELLERS: dict[str, Teller] = {
     "Halted": _halted,
     "SmokeReported": _smoke_reported,
     "completed": _completed,
+    "handoff": _handoff,
+    "vaults_ready": _vaults_ready,
+    "delete_dm_reminder": _delete_dm,
     "Aborted": _aborted,
     "Unreachable": _unreachable,
     "nudged": _nudged,

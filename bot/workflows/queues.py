@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dbos import DBOS, Queue
 
+from bot.watches.model import WATCHES
+
 # Smoke tests reach Amazon's Creators API through the BFF: 1 TPS per credential triple.
 SMOKE = "creators-api-smoke"
 # Edits of the one rollout-log comment must land in order, even across Linear outages.
 LINEAR_LOG = "linear-rollout-log"
+# One queue per watch, one run at a time across replicas: a run compares what it finds with
+# the previous run's result, so two runs of one watch must never overlap (a tick and a run
+# by hand, or two ticks after a backfill).
+WATCH_QUEUE_PREFIX = "watch-"
+WATCH_QUEUES = tuple(f"{WATCH_QUEUE_PREFIX}{name}" for name in WATCHES)
 
 
 async def register_queues() -> None:
@@ -20,6 +27,10 @@ async def register_queues() -> None:
     await DBOS.register_queue_async(
         LINEAR_LOG, global_concurrency=1, polling_interval_sec=0.2, on_conflict="always_update"
     )
+    for name in WATCH_QUEUES:
+        await DBOS.register_queue_async(
+            name, global_concurrency=1, polling_interval_sec=1.0, on_conflict="always_update"
+        )
 
 
 async def queue(name: str) -> Queue:

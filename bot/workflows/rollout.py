@@ -16,6 +16,7 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.integrations.vaults.verify import key_id
 from bot.logging import bind_request, clear_request
 from bot.rollout import effects as fx
 from bot.rollout import machine
@@ -23,7 +24,7 @@ from bot.rollout.events import Event, Quiet, parse_event
 from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
-from bot.workflows import notify, threads
+from bot.workflows import notify, ongoing, threads
 from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, slack
 from bot.workflows.threads import Audience
 
@@ -55,6 +56,7 @@ class Rollout:
             fx.CloseCard: self._close_card,
             fx.Reply: self._reply,
             fx.Audit: self._audit,
+            fx.ArmLeakGuard: self._arm_leak_guard,
             fx.Sync: self._sync,
         }
 
@@ -147,6 +149,11 @@ class Rollout:
                 effect.detail,
                 effect.key,
             )
+        )
+
+    async def _arm_leak_guard(self, effect: fx.ArmLeakGuard) -> None:
+        await threads.safe(
+            ongoing.remember_fingerprint(self.state.rollout_id, effect.fingerprint, key_id())
         )
 
     async def _verify(self, effect: fx.VerifyVaults) -> Event:

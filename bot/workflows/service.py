@@ -144,7 +144,13 @@ class RolloutService:
     # --------------------------------------------------------------- starting
 
     async def start(
-        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+        self,
+        *,
+        user: str,
+        owner: str | None,
+        devops: str | None,
+        kind: RolloutKind,
+        reason: str = "",
     ) -> Answer:
         """Start a rollout unless one is active, after checking who takes part."""
         action = "rotate" if kind == "rotation" else "start"
@@ -191,6 +197,7 @@ class RolloutService:
             started_by=user,
             started_at=now_iso(),
             step=runbook.start if kind == "onboarding" else runbook.rotation_start,
+            reason=reason.strip()[:200] if kind == "rotation" else "",
         )
         await self.rollouts.create(rollout_id, state)
         await self.store.record(

@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bot.blocks.common import escape_mrkdwn
 from bot.blocks.deploy import used_card
 from bot.blocks.home import home_blocks
 from bot.blocks.status import status_board_blocks, status_summary
@@ -22,9 +23,11 @@ from bot.rollout.events import Event, PersonUnreachable, StepPosted, ThreadsOpen
 from bot.rollout.state import PersonaThread, PostedCard, RolloutState
 from bot.runbook.model import Persona, Runbook
 from bot.settings import FileConfig
+from bot.watches.model import WatchStatus
 from bot.workflows.steps import now_step
 from bot.workflows.steps import slack as steps
 from bot.workflows.steps.linear import start_linear
+from bot.workflows.steps.watch import board_step
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -69,6 +72,7 @@ def render_context(state: RolloutState, cfg: FileConfig) -> dict[str, str]:
         "systems_vault": cfg.onepassword.systems_vault,
         "issue": cfg.linear.issue,
         "partitions": " → ".join(p.name for p in cfg.partitions),
+        "rotation_reason": escape_mrkdwn(state.reason) if state.reason else "not given",
     }
 
 
@@ -126,8 +130,10 @@ async def refresh(state: RolloutState, aud: Audience) -> None:
     if channel and state.status_ts:
         board = to_dicts(status_board_blocks(state, runbook))
         await safe(steps.update_step(channel, state.status_ts, summary, board))
+    found = await safe(board_step())
+    watches = [WatchStatus.model_validate(w) for w in found or []]
     for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(state, runbook, viewer=user, config=aud.config)
+        home = home_blocks(state, runbook, viewer=user, config=aud.config, watches=watches)
         await safe(steps.publish_home_step(user, to_dicts(home)))
 
 
@@ -163,7 +169,9 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
 async def post_step(state: RolloutState, aud: Audience, step_id: str) -> Event | None:
     step = aud.runbook.step(step_id)
     persona: Persona = "devOps" if step.persona == "bot" else step.persona
-    blocks = to_dicts(step_blocks(step, state.rollout_id, render_context(state, aud.config)))
+    context = render_context(state, aud.config)
+    rotation = state.kind == "rotation"
+    blocks = to_dicts(step_blocks(step, state.rollout_id, context, rotation=rotation))
     ts = await post_in_thread(state, persona, step.title, blocks)
     return StepPosted(step=step_id, ts=ts) if ts else None
 
@@ -180,6 +188,7 @@ async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> 
             actor=effect.actor,
             action_label=effect.label,
             when=effect.at,
+            rotation=state.kind == "rotation",
         )
         await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
 

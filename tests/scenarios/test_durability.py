@@ -57,10 +57,15 @@ async def test_stop_and_start_between_steps_loses_and_repeats_nothing(world_db: 
 
 
 @asynccontextmanager
-async def bot_process(world: World, log: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`python -m bot serve` as its own process, pointed at the World's fakes."""
+async def bot_process(
+    world: World, log: Path, *, executor: str | None = None
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`python -m bot serve` as its own process, pointed at the World's fakes (with its own
+    DBOS executor id when several run at once)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DBOS"))}
     env.update(world.env())
+    if executor:
+        env["DBOS__VMID"] = executor
     start_offset = log.stat().st_size if log.exists() else 0
     handle = log.open("ab")
     proc = subprocess.Popen(

@@ -47,7 +47,7 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
         await drive_devops_to_gate(world)
         state = await world.state()
         assert state.verification_ok is True
-        assert state.handover_channel == "1Password Send"
+        assert state.handover_channel == "1Password share link"
 
         owner_dm, devops_dm = world.dm(OWNER), world.dm(DEVOPS)
         # One parent per persona, every step a reply in its thread.
@@ -67,9 +67,22 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
             "Version",
             "Associates Tag",
             "7 days",
-            "one-time password",
+            "only once",
+            "emails them a code",
         ):
             assert fact in owner_text, fact
+        assert "one-time password" not in owner_text
+        # Task 5.3: the options in order of preference — share link, phone, Slack DM.
+        (choose,) = [
+            m for m in world.slack.messages(owner_dm) if "Choose how to send" in (m.text or "")
+        ]
+        first = choose.versions[0]["blocks"]  # as posted, before the press removed its buttons
+        labels = [e["text"]["text"] for b in first if b["type"] == "actions" for e in b["elements"]]
+        assert labels[:3] == [
+            "A) 1Password share link (recommended)",
+            "B) Phone or in person",
+            "C) Slack direct message",
+        ]
         devops_text = world.texts(devops_dm)
         for fact in (
             *VAULTS.values(),
@@ -79,18 +92,25 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
             "3.1",
         ):
             assert fact in devops_text, fact
-        assert "1Password Send" in devops_text  # told by which channel the values come
+        assert "1Password share link" in devops_text  # told by which channel the values come
         assert "temporary" in devops_text  # reminder to delete the local note
 
         # The engineering channel has one status message, edited, with thread replies.
         eng_top = [m for m in world.slack.messages(ENG) if not m.thread_ts]
         assert len(eng_top) == 1 and eng_top[0].edits
 
-        # Exactly one Linear comment, on PDEV-446, valid against Linear's schema.
-        await eventually(lambda: world.linear.comments_on("PDEV-446"), what="a Linear comment")
-        comments = world.linear.comments_on("PDEV-446")
-        assert len(comments) == 1
-        assert "1Password Send" in comments[0].body
+        # Two Linear comments on PDEV-446, valid against Linear's schema: the credentials
+        # are on their way, then (runbook order) the vaults are green and the
+        # infrastructure PR may merge — said in the channel too.
+        comments = await eventually(
+            lambda: (lambda c: c if len(c) >= 2 else None)(world.linear.comments_on("PDEV-446")),
+            what="two Linear comments",
+        )
+        assert len(comments) == 2
+        assert "1Password share link" in comments[0].body
+        assert "Vaults verified green" in comments[1].body
+        assert "infrastructure PR may now merge" in comments[1].body
+        assert "infrastructure PR may merge now" in world.texts(ENG)
         for request in world.linear.requests:
             assert validation_errors(request.document) == []
 
@@ -220,18 +240,36 @@ async def test_quiet_person_is_nudged_in_their_thread(world: World) -> None:
         assert state.step == "prereq" and state.status == "active"
 
 
-async def test_rotation_starts_at_a_new_credential_and_runs_the_handover_again(
+async def test_rotation_explains_itself_then_runs_the_handover_and_updates_the_vaults(
     world: World,
 ) -> None:
     async with world.bot():
-        answer = await world.command("rotate", DEVOPS)
+        answer = await world.command("rotate scheduled hygiene <!channel>", DEVOPS)
         assert "Credential rotation rollout-1 started" in answer["text"]
-        state = await world.wait_step("register_credential")
+        state = await world.wait_step("rotation_intro")
         assert state.kind == "rotation"
+        # The owner first reads why and what will happen, not "Now Amazon gives you…".
+        intro = await world.wait_text(world.dm(OWNER), "Why Arda's credential is being replaced")
+        assert "scheduled hygiene" in intro and "a compromise" in intro
+        assert "Nothing changes for Arda's users until those redeploys" in intro
+        assert "<!channel>" not in intro  # the typed reason is shown as text
+        await world.click(OWNER, "co:ready")
+        await world.wait_step("register_credential")
         for step, action in OWNER_PATH[3:]:
             await world.wait_step(step)
             await world.click(OWNER, action)
-        await drive_devops_to_gate(world)
+        await world.wait_step("receive")
+        await world.click(DEVOPS, "co:received")
+        await world.wait_step("populate")
+        # devOps updates the existing items; a rotation never asks for new ones.
+        populate = await world.wait_text(
+            world.dm(DEVOPS), "open the existing *Amazon Creators API*"
+        )
+        assert "Don't create a new item" in populate
+        await world.click(DEVOPS, "co:vaults_populated")
+        await world.wait_step("deploy_gate")
+        # The infrastructure PR merged at onboarding: a rotation does not signal it again.
+        assert "may merge now" not in world.texts(ENG)
 
 
 async def test_an_owner_who_cannot_be_dmed_ends_the_rollout_with_the_fix(world: World) -> None:
@@ -247,3 +285,21 @@ async def test_an_owner_who_cannot_be_dmed_ends_the_rollout_with_the_fix(world: 
         assert "could not start" in world.texts(ENG)
         again = await world.command("start", DEVOPS)
         assert "rollout-2 started" in again["text"]
+
+
+async def test_a_slack_dm_handover_reminds_both_to_delete_the_message_at_receipt(
+    world: World,
+) -> None:
+    path = [*OWNER_PATH[:5], ("handover_choose", "co:choose_dm"), ("handover_dm", "co:sent")]
+    async with world.bot():
+        await start(world)
+        for step, action in path:
+            await world.wait_step(step)
+            await world.click(OWNER, action)
+        await world.wait_step("receive")
+        assert "has all four values. Please delete" not in world.texts(world.dm(OWNER))
+        await world.click(DEVOPS, "co:received")
+        owner = await world.wait_text(world.dm(OWNER), "has all four values. Please delete")
+        assert "Delete message" in owner
+        devops = await world.wait_text(world.dm(DEVOPS), "is deleting their Slack message")
+        assert "delete any reply of yours that repeats a value" in devops

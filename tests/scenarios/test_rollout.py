@@ -52,6 +52,15 @@ async def test_happy_path_deploys_in_order_and_completes(world: World) -> None:
 
         assert COMPLETE_TEXT in world.texts(world.dm(OWNER))
         assert COMPLETE_TEXT in world.texts(ENG)
+        # No partition has an `amplify` section here: every card where the check would
+        # appear says it was not made, instead of promising it.
+        devops_text = world.texts(world.dm(DEVOPS))
+        for partition in PARTITIONS:
+            assert f"Amplify not checked: not configured for {partition}" in devops_text
+        assert "⚠️ *Amplify* — Amplify not checked: not configured for prod" in devops_text
+        assert "check the Amplify variables" not in devops_text
+        assert "green at" in world.texts(ENG)
+        assert "Amplify not checked: not configured for dev" in world.texts(ENG)
         # The status message is edited, never re-posted.
         top = [m for m in world.slack.messages(ENG) if not m.thread_ts or m.thread_ts == m.ts]
         assert len([m for m in top if not m.thread_ts]) == 1

@@ -70,12 +70,7 @@ class SmokeTester:
     ) -> SmokeReport:
         """All checks against `bff_url`; `token_env`/`partition` only improve the advice."""
         base = bff_url.rstrip("/")
-        ctx = Context(
-            url=base + self.path,
-            path=self.path,
-            token_env=token_env or "the partition's bff_token_env variable",
-            partition=partition or "<partition>",
-        )
+        ctx = self._context(base, token_env, partition)
         checks = [
             await self._import(ctx, token),
             await self._error_path(ctx, token),
@@ -90,6 +85,28 @@ class SmokeTester:
             "bff_smoke_tested", bff_url=base, ok=report.ok, failed=[c.name for c in report.failed]
         )
         return report
+
+    async def probe(
+        self,
+        bff_url: str,
+        token: SecretStr | None,
+        *,
+        token_env: str | None = None,
+        partition: str | None = None,
+    ) -> SmokeCheck:
+        """One import of the smoke ASIN and nothing else: the daily watch's look at the
+        Creators API (the one call that reaches Amazon, paced like the smoke tests)."""
+        check = await self._import(self._context(bff_url.rstrip("/"), token_env, partition), token)
+        log.info("bff_probed", bff_url=bff_url, ok=check.ok, code=check.code)
+        return check
+
+    def _context(self, base: str, token_env: str | None, partition: str | None) -> Context:
+        return Context(
+            url=base + self.path,
+            path=self.path,
+            token_env=token_env or "the partition's bff_token_env variable",
+            partition=partition or "<partition>",
+        )
 
     async def _judged(
         self,

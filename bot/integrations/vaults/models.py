@@ -177,7 +177,9 @@ class VaultRow(BaseModel):
 
 
 class VerificationReport(BaseModel):
-    """Phase 6's verdict. JSON-serialisable; holds no secret material, not even a digest."""
+    """Phase 6's verdict. JSON-serialisable; holds no secret material, not even a digest:
+    the keyed hash of the secret the four vaults agree on is a private attribute
+    (`secret_fingerprint`) that neither `model_dump()` nor `repr()` shows."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -188,3 +190,10 @@ class VerificationReport(BaseModel):
     systems_vault: str
     systems_vault_visible: bool
     checked_at: datetime
+
+    _secret_fingerprint: str | None = PrivateAttr(default=None)
+
+    @property
+    def secret_fingerprint(self) -> str | None:
+        """The keyed hash (hex) of the one secret every vault holds, when all agree."""
+        return self._secret_fingerprint

@@ -1,8 +1,10 @@
 """Phase 6's judgement, pure (no I/O): op's item JSON → `ItemCheck`; items → report.
 
-The credentialSecret is read only to take an HMAC-SHA256 of it, keyed with a random key
-made for this process and written nowhere: two vaults' secrets can be compared here, and
-nowhere else, without keeping either.
+The credentialSecret is read only to take an HMAC-SHA256 of it, keyed with a key written
+nowhere: two vaults' secrets can be compared here without keeping either. The key is
+random per process until the bot sets one derived from its own Slack token (`use_key`),
+so every replica computes the same keyed hash: the report's `secret_fingerprint` is what
+the leak guard recognises the secret by when someone pastes it into Slack.
 """
 
 from __future__ import annotations
@@ -31,10 +33,33 @@ from bot.integrations.vaults.models import (
 )
 
 _HMAC_KEY = secrets.token_bytes(32)
+_KEY_CONTEXT = b"creators-onboard credential fingerprint v1"
+
+
+def derive_key(deployment_secret: str) -> bytes:
+    """A fingerprint key from a secret every replica of one deployment shares."""
+    return hmac.new(deployment_secret.encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
+
+
+def use_key(key: bytes) -> None:
+    """Key the hashes with `key` from now on (the bot calls it once at start-up)."""
+    global _HMAC_KEY
+    _HMAC_KEY = key
+
+
+def key_id() -> str:
+    """Names the key without revealing it, so a fingerprint taken under another key is
+    never compared."""
+    return hashlib.sha256(b"key-id:" + _HMAC_KEY).hexdigest()[:12]
 
 
 def _digest(value: str) -> bytes:
     return hmac.new(_HMAC_KEY, value.encode("utf-8"), hashlib.sha256).digest()
+
+
+def fingerprint(value: str) -> str:
+    """The keyed hash of a value, as hex: the same as a vault's secret digest."""
+    return _digest(value).hex()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -246,7 +271,7 @@ def build_report(
         )
         for vault, read in zip(vaults, reads, strict=True)
     ]
-    return VerificationReport(
+    report = VerificationReport(
         ok=not flat,
         item_title=item_title,
         rows=rows,
@@ -255,3 +280,7 @@ def build_report(
         systems_vault_visible=systems_visible,
         checked_at=datetime.now(UTC),
     )
+    digests = {item._secret_digest for item in items}
+    if report.ok and len(digests) == 1 and None not in digests:
+        report._secret_fingerprint = next(iter(digests)).hex()  # type: ignore[union-attr]
+    return report

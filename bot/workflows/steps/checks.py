@@ -39,6 +39,7 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
         red_vaults=[r.vault for r in report.rows if not r.ok],
         report=report.model_dump(mode="json"),
         requested_by=requested_by,
+        fingerprint=report.secret_fingerprint,
     )
 
 
@@ -184,6 +185,16 @@ async def amplify_step(partition: str) -> AmplifyChecked:
     return AmplifyChecked(at=now(), partition=partition, problem=problem)
 
 
+def no_bff_url(partition: str) -> Problem:
+    """A partition whose BFF the YAML does not name cannot be smoke-tested or probed."""
+    return Problem(
+        symptom=f"No BFF URL is configured for {partition}.",
+        cause=f"partitions[{partition}].bff_url is missing from the YAML.",
+        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
+        "restart the bot, then retry.",
+    )
+
+
 @DBOS.step()
 async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
     from bot.integrations.bff import SmokeCheck, SmokeReport
@@ -197,17 +208,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             ok=False,
             bff_url="",
             asin=settings.config.smoke.asin,
-            checks=[
-                SmokeCheck(
-                    name="configuration",
-                    problem=Problem(
-                        symptom=f"No BFF URL is configured for {partition}.",
-                        cause=f"partitions[{partition}].bff_url is missing from the YAML.",
-                        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
-                        "restart the bot, then retry.",
-                    ),
-                )
-            ],
+            checks=[SmokeCheck(name="configuration", problem=no_bff_url(partition))],
         )
     else:
         report = await deps.bff.run(

@@ -60,7 +60,7 @@ async def ephemeral_step(
 
 @DBOS.step()
 async def audit_step(
-    rollout_id: str, actor: str, action: str, outcome: str, detail: str, dedupe_key: str
+    rollout_id: str | None, actor: str, action: str, outcome: str, detail: str, dedupe_key: str
 ) -> None:
     deps = current()
     if outcome == "done":

@@ -1,0 +1,83 @@
+"""Buttons outside a rollout: the eligibility check-in's two answers and Start rotation.
+Ack at once; a lazy listener parses the press and hands it to the service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.blocks.ids import CHECKIN_ACTIONS, START_ROTATION, decode_checkin, decode_rotation
+from bot.rollout.port import Answer, Service
+from bot.watches.port import WatchPort
+from bot.watches.texts import ROTATION_REASONS
+from handlers.actions import OLD_BUTTON
+
+T = TypeVar("T")
+
+
+async def _ack(ack: AsyncAck) -> None:
+    await ack()
+
+
+def register(app: AsyncApp, service: Service, watches: WatchPort) -> None:
+    async def on_answer(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await answer_checkin(watches, service, body, respond)
+
+    async def on_rotation(body: dict[str, Any], respond: AsyncRespond) -> None:
+        await start_rotation(service, body, respond)
+
+    for action_id in CHECKIN_ACTIONS:
+        app.action(action_id)(ack=_ack, lazy=[on_answer])
+    app.action(START_ROTATION)(ack=_ack, lazy=[on_rotation])
+
+
+def _press(body: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(user, action id, value, message ts) of a press."""
+    action = (body.get("actions") or [{}])[0]
+    user = str((body.get("user") or {}).get("id", ""))
+    ts = str((body.get("container") or {}).get("message_ts") or "")
+    return user, str(action.get("action_id", "")), str(action.get("value", "")), ts
+
+
+async def _say(respond: AsyncRespond, answer: Answer) -> None:
+    text = answer.text if answer.accepted else f":no_entry: {answer.text}"
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def _decoded(
+    service: Service, body: dict[str, Any], respond: AsyncRespond, decode: Callable[[str], T]
+) -> T | None:
+    """The button's value, decoded; None (the press refused and audited) when it can't be."""
+    user, action_id, value, _ = _press(body)
+    try:
+        return decode(value)
+    except ValueError:
+        await _say(respond, await service.reject(user, action_id[:64], OLD_BUTTON))
+        return None
+
+
+async def answer_checkin(
+    watches: WatchPort, service: Service, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    user, _, _, ts = _press(body)
+    ref = await _decoded(service, body, respond, decode_checkin)
+    if ref is None:
+        return
+    channel = str((body.get("channel") or {}).get("id", ""))
+    answer = await watches.answer_checkin(
+        user=user, checkin=ref.checkin, answer=ref.answer, channel=channel, ts=ts
+    )
+    if not answer.accepted:
+        await _say(respond, answer)
+
+
+async def start_rotation(service: Service, body: dict[str, Any], respond: AsyncRespond) -> None:
+    why = await _decoded(service, body, respond, decode_rotation)
+    if why is None:
+        return
+    started = await service.start(
+        user=_press(body)[0], owner=None, devops=None, kind="rotation", reason=ROTATION_REASONS[why]
+    )
+    await _say(respond, started)
