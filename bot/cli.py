@@ -1,4 +1,4 @@
-"""`creators-onboard serve | check`."""
+"""`creators-onboard serve | check | sandbox`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,21 @@ def _load() -> Settings | int:
         return 2
 
 
+def _sandbox(host: str, port: int) -> int:
+    """The rehearsal needs no settings: it makes its own, pointing at its stand-ins."""
+    from bot import sandbox
+
+    sandbox.use_repository_fakes()
+    from bot.sandbox.web import run_sandbox
+
+    configure_logging(level="WARNING", fmt="console", secrets=[])
+    try:
+        asyncio.run(run_sandbox(host, port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="creators-onboard",
@@ -33,8 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "check", help="preflight: validate config and reach every system; changes nothing"
     )
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="rehearse the whole rollout in a browser against local stand-ins (no accounts)",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
+    sandbox.add_argument("--port", type=int, default=3000, help="port (0 picks a free one)")
     args = parser.parse_args(argv)
 
+    if args.command == "sandbox":
+        return _sandbox(args.host, args.port)
     settings = _load()
     if isinstance(settings, int):
         return settings

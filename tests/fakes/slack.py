@@ -223,15 +223,10 @@ class Message:
         return len(self.versions)
 
     def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": "message",
-            "user": self.user,
-            "bot_id": BOT_ID,
-            "app_id": API_APP_ID,
-            "team": TEAM_ID,
-            "text": self.text,
-            "ts": self.ts,
-        }
+        out: dict[str, Any] = {"type": "message", "user": self.user}
+        if self.user == BOT_USER_ID:  # a person's message carries no bot or app id
+            out.update(bot_id=BOT_ID, app_id=API_APP_ID)
+        out.update(team=TEAM_ID, text=self.text, ts=self.ts)
         if self.blocks is not None:
             out["blocks"] = self.blocks
         if self.attachments is not None:
@@ -481,6 +476,17 @@ class FakeSlack(LoopbackFake):
         for listener in list(self._listeners):
             listener(method, result)
 
+    def post_as_user(
+        self, user_id: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> Message:
+        """A message a person typed, stored as Slack stores it before it sends the
+        ``message`` event to the app; subscribers see it as ``"message.user"``."""
+        channel = self._channel(channel)
+        msg = Message(channel, self._next_ts(), text, None, thread_ts=thread_ts, user=user_id)
+        self._store[channel][msg.ts] = msg
+        self._emit("message.user", {"channel": channel, "ts": msg.ts, "message": msg.to_api()})
+        return msg
+
     def issue_trigger(self, user_id: str) -> str:
         """A ``trigger_id`` for an interaction of ``user_id`` (what Slack puts in a
         payload); a modal opened with it belongs to that user."""
@@ -498,6 +504,30 @@ class FakeSlack(LoopbackFake):
         ids = [v["id"] for v in stack]
         keep = ids.index(view_id) if view_id in ids else 0
         del stack[keep:]
+        self._modals_changed(user_id)
+
+    def answer_submission(self, user_id: str, view_id: str, answer: dict[str, Any]) -> None:
+        """What Slack does with the app's ack to a ``view_submission`` of ``view_id``:
+        ``errors`` stay on the modal, ``update`` replaces it, ``push`` stacks a new one,
+        ``clear`` closes them all, and no ``response_action`` closes the submitted one."""
+        stack = self._modals.get(user_id, [])
+        ids = [v["id"] for v in stack]
+        if view_id not in ids:
+            return
+        at = ids.index(view_id)
+        action = answer.get("response_action")
+        if action == "errors":
+            stack[at] = {**stack[at], "errors": dict(answer.get("errors") or {})}
+        elif action == "update":
+            stack[at] = self._modal({"view": answer.get("view")}, "response_action", stack[at])
+        elif action == "push" and len(stack) < 3:
+            pushed = self._modal({"view": answer.get("view")}, "response_action", None)
+            pushed.update(root_view_id=stack[0]["id"], previous_view_id=stack[-1]["id"])
+            stack.append(pushed)
+        elif action == "clear":
+            stack.clear()
+        else:
+            del stack[at:]
         self._modals_changed(user_id)
 
     def _modals_changed(self, user_id: str) -> None:
