@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ class Sandbox:
         self.bot: BotProcess | None = None
         self.platform: Platform | None = None
         self._lock = asyncio.Lock()
+        # When each message was first seen: the page shows that as its time (the fake
+        # Slack's ts values count up from a fixed day, as tests need).
+        self._seen: dict[tuple[str, str], float] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -61,6 +65,7 @@ class Sandbox:
         )
         self.injected = []
         self.pace = "real"
+        self._seen = {}
         await self.bot.start()
         self.generation += 1
         self.publish({"type": "reset", "generation": self.generation})
@@ -101,7 +106,7 @@ class Sandbox:
             if found is None:
                 self.publish({"type": "delete", "channel": channel, "ts": ts})
             else:
-                self.publish({"type": "message", "message": message_json(found.to_api(), channel)})
+                self.publish({"type": "message", "message": self._json(found.to_api(), channel)})
         elif method == "views.publish":
             for person in PEOPLE:
                 view = slack.home_view(person.user_id)
@@ -133,7 +138,7 @@ class Sandbox:
     def snapshot(self) -> dict[str, Any]:
         """Everything the page shows, at once (the feed brings changes after it)."""
         slack = self.world.slack
-        messages = [message_json(m.to_api(), m.channel) for m in slack.messages()]
+        messages = [self._json(m.to_api(), m.channel) for m in slack.messages()]
         return {
             "generation": self.generation,
             "people": [
@@ -231,11 +236,16 @@ class Sandbox:
             await asyncio.to_thread(client.destroy)
         return "A quiet day has passed: the bot nudges whoever it is waiting for."
 
+    def _json(self, api: dict[str, Any], channel: str) -> dict[str, Any]:
+        """A message as the page draws it."""
+        seen = self._seen.setdefault((channel, str(api["ts"])), time.time())
+        return message_json(api, channel, seen)
 
-def message_json(api: dict[str, Any], channel: str) -> dict[str, Any]:
-    """A message as the page draws it."""
+
+def message_json(api: dict[str, Any], channel: str, seen: float) -> dict[str, Any]:
     return {
         "channel": channel,
+        "at": seen,
         "ts": api["ts"],
         "thread_ts": api.get("thread_ts"),
         "user": api.get("user"),

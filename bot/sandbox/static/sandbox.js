@@ -177,7 +177,7 @@ function drawMessage(m, pane) {
   const head = el("div", "message-head");
   head.innerHTML = `<span class="author">${esc(a.name)}</span>` +
     (a.tag ? `<span class="app-tag">${a.tag}</span>` : "") +
-    `<span class="time">${clock(m.ts)}</span>` +
+    `<span class="time">${clock(m.at)}</span>` +
     (m.edited ? '<span class="edited">(edited)</span>' : "");
   body.appendChild(head);
   const ctx = {
@@ -218,9 +218,9 @@ function drawEphemeral(e, pane) {
   return node;
 }
 
-function clock(ts) {
-  const d = new Date(parseFloat(ts) * 1000);
-  return d.toISOString().slice(11, 16);
+function clock(seconds) {
+  const d = new Date(seconds * 1000);
+  return d.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
 }
 
 function renderAll() {
