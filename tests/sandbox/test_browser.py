@@ -43,6 +43,16 @@ async def test_happy_path_clicked_as_both_people(running: Running, tmp_path: Pat
     async with browser(running.url, "happy-path", tmp_path / "chromium") as b:
         await b.see("accountOwner", "Check that Arda can get Creators API access")
         await b.shot("first-step")
+        # The App Home tab, and a command typed in the devOps DM (answered only to them).
+        await b.page.locator('[data-pane="accountOwner"] .tab[data-tab="home"]').click()
+        await b.see("accountOwner", "Your pending actions")
+        await b.page.locator('[data-pane="accountOwner"] .tab[data-tab="messages"]').click()
+        compose = b.page.locator('[data-pane="devOps"] .compose')
+        await compose.fill("/creators-onboard status")
+        await compose.press("Enter")
+        await b.page.locator(
+            '[data-pane="devOps"] .ephemeral', has_text="waiting on @Alex Rivera"
+        ).wait_for()
         await to_gate(b)
         for partition in PARTITIONS:
             await deploy(b, partition)

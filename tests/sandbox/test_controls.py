@@ -137,3 +137,19 @@ async def test_no_request_leaves_loopback(running: Running) -> None:
     for peer in peers:
         host = peer[:8] if len(peer) == 8 else peer[24:32]
         assert host in (LOOPBACK4, ANY4) or set(peer) == {"0"}, peer
+
+
+async def test_reset_starts_a_fresh_rehearsal(running: Running) -> None:
+    await call(running, "/api/control", {"action": "inject", "failure": "linear_down"})
+    first = running.sandbox.world
+    before = running.sandbox.generation
+    answer = await call(running, "/api/control", {"action": "reset"})
+    assert "back to the start" in answer["done"]
+    assert running.sandbox.generation == before + 1
+    assert running.sandbox.world is not first
+    assert running.sandbox.controls()["injected"] == []
+    await eventually(
+        lambda: "Check that Arda can get Creators API access" in texts(running, OWNER),
+        timeout=60,
+        what="the fresh rollout's first step",
+    )
