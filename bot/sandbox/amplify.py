@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -88,25 +89,8 @@ class FakeAmplify(LoopbackFake):
         app = self._found(request)
         if isinstance(app, web.Response):
             return app
-        arn = f"arn:aws:amplify:{app.region}:123456789012:apps/{app.app_id}"
-        return web.json_response(
-            {
-                "app": {
-                    "appId": app.app_id,
-                    "appArn": arn,
-                    "name": app.name,
-                    "description": "",
-                    "repository": "https://github.com/Arda-cards/web",
-                    "platform": "WEB_COMPUTE",
-                    "createTime": _CREATED,
-                    "updateTime": _CREATED,
-                    "environmentVariables": dict(app.variables),
-                    "defaultDomain": f"{app.app_id}.amplifyapp.com",
-                    "enableBranchAutoBuild": False,
-                    "enableBasicAuth": False,
-                }
-            }
-        )
+        body = app_json(app.app_id, app.name, app.region, app.variables, _CREATED)
+        return web.json_response({"app": body})
 
     async def _get_branch(self, request: web.Request) -> web.Response:
         app = self._found(request)
@@ -116,30 +100,53 @@ class FakeAmplify(LoopbackFake):
         variables = app.branches.get(name)
         if variables is None:
             return _error(404, "NotFoundException", f"Branch {name} not found.")
-        arn = f"arn:aws:amplify:{app.region}:123456789012:apps/{app.app_id}/branches/{name}"
-        return web.json_response(
-            {
-                "branch": {
-                    "branchArn": arn,
-                    "branchName": name,
-                    "description": "",
-                    "stage": "PRODUCTION",
-                    "displayName": name,
-                    "enableNotification": False,
-                    "createTime": _CREATED,
-                    "updateTime": _CREATED,
-                    "environmentVariables": dict(variables),
-                    "enableAutoBuild": True,
-                    "customDomains": [],
-                    "framework": "Next.js - SSR",
-                    "activeJobId": "1",
-                    "totalNumberOfJobs": "1",
-                    "enableBasicAuth": False,
-                    "ttl": "5",
-                    "enablePullRequestPreview": False,
-                }
-            }
-        )
+        body = branch_json(app.app_id, app.region, name, variables, _CREATED)
+        return web.json_response({"branch": body})
+
+
+def app_json(
+    app_id: str, name: str, region: str, variables: dict[str, str], created: Any
+) -> dict[str, Any]:
+    """GetApp's `app` (`created` as the wire has it: epoch seconds; boto3 gives datetimes)."""
+    return {
+        "appId": app_id,
+        "appArn": f"arn:aws:amplify:{region}:123456789012:apps/{app_id}",
+        "name": name,
+        "description": "",
+        "repository": "https://github.com/Arda-cards/web",
+        "platform": "WEB_COMPUTE",
+        "createTime": created,
+        "updateTime": created,
+        "environmentVariables": dict(variables),
+        "defaultDomain": f"{app_id}.amplifyapp.com",
+        "enableBranchAutoBuild": False,
+        "enableBasicAuth": False,
+    }
+
+
+def branch_json(
+    app_id: str, region: str, name: str, variables: dict[str, str], created: Any
+) -> dict[str, Any]:
+    """GetBranch's `branch`."""
+    return {
+        "branchArn": f"arn:aws:amplify:{region}:123456789012:apps/{app_id}/branches/{name}",
+        "branchName": name,
+        "description": "",
+        "stage": "PRODUCTION",
+        "displayName": name,
+        "enableNotification": False,
+        "createTime": created,
+        "updateTime": created,
+        "environmentVariables": dict(variables),
+        "enableAutoBuild": True,
+        "customDomains": [],
+        "framework": "Next.js - SSR",
+        "activeJobId": "1",
+        "totalNumberOfJobs": "1",
+        "enableBasicAuth": False,
+        "ttl": "5",
+        "enablePullRequestPreview": False,
+    }
 
 
 def _error(status: int, kind: str, message: str) -> web.Response:

@@ -19,24 +19,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.platform import NOT_RESPONDING, Platform
 from tests.fakes.server import serve_loopback
 from tests.fakes.slack import FakeSlack
+from tests.test_fake_slack import MODAL
 
 TOKEN = "xoxb-0-0-platformtest"
 SECRET = "platform-test-signing-secret"
 USER = "U0OWNER1"
-REASON_MODAL = {
-    "type": "modal",
-    "callback_id": "reason",
-    "title": {"type": "plain_text", "text": "Why abort?"},
-    "submit": {"type": "plain_text", "text": "Abort"},
-    "blocks": [
-        {
-            "type": "input",
-            "block_id": "why",
-            "label": {"type": "plain_text", "text": "Reason"},
-            "element": {"type": "plain_text_input", "action_id": "text"},
-        }
-    ],
-}
+REASON_MODAL = {**MODAL, "callback_id": "reason"}
 
 
 @pytest.fixture
@@ -54,10 +42,10 @@ async def setup() -> AsyncIterator[tuple[Platform, FakeSlack, list[dict[str, Any
 
         @bolt.view("reason")
         async def on_submit(ack: AsyncAck, view: dict[str, Any]) -> None:
-            value = view["state"]["values"]["why"]["text"]["value"]
+            value = view["state"]["values"]["reason"]["text"]["value"]
             submitted.append(view["state"]["values"])
             if not value:
-                await ack(response_action="errors", errors={"why": "Say why, please."})
+                await ack(response_action="errors", errors={"reason": "Say why, please."})
             else:
                 await ack()
 
@@ -81,14 +69,14 @@ async def test_modal_opened_by_a_command_submitted_with_errors_then_closed(
     platform, slack, submitted = setup
     await platform.command(USER, slack.dm_channel(USER), "abort")
     (modal,) = slack.modals(USER)
-    assert modal["title"]["text"] == "Why abort?"
+    assert modal["title"]["text"] == "Abort"
 
-    empty = {"why": {"text": {"type": "plain_text_input", "value": None}}}
+    empty = {"reason": {"text": {"type": "plain_text_input", "value": None}}}
     await platform.submit(USER, modal["id"], empty)
     (shown,) = slack.modals(USER)
-    assert shown["errors"] == {"why": "Say why, please."}
+    assert shown["errors"] == {"reason": "Say why, please."}
 
-    filled = {"why": {"text": {"type": "plain_text_input", "value": "wrong account"}}}
+    filled = {"reason": {"text": {"type": "plain_text_input", "value": "wrong account"}}}
     await platform.submit(USER, modal["id"], filled)
     assert slack.modals(USER) == []
     assert submitted[-1] == filled

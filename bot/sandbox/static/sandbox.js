@@ -180,20 +180,19 @@ function drawMessage(m, pane) {
     `<span class="time">${clock(m.at)}</span>` +
     (m.edited ? '<span class="edited">(edited)</span>' : "");
   body.appendChild(head);
-  const ctx = {
-    names: names(),
-    press: (element, blockId, button) =>
-      press(pane, { channel: m.channel, ts: m.ts }, element, blockId, button),
-  };
-  if (m.blocks && m.blocks.length) {
-    const content = el("div", "blocks");
-    content.appendChild(drawBlocks(m.blocks, ctx));
-    body.appendChild(content);
-  } else {
-    body.appendChild(el("div", "text", mrkdwn(m.text || "", ctx.names)));
-  }
+  body.appendChild(drawContent(m, (element, blockId, button) =>
+    press(pane, { channel: m.channel, ts: m.ts }, element, blockId, button)));
   node.appendChild(body);
   return node;
+}
+
+// A message's blocks when it has some, else its text (as Slack falls back).
+function drawContent(m, onPress) {
+  const ctx = { names: names(), press: onPress };
+  if (!m.blocks || !m.blocks.length) return el("div", "text", mrkdwn(m.text || "", ctx.names));
+  const content = el("div", "blocks");
+  content.appendChild(drawBlocks(m.blocks, ctx));
+  return content;
 }
 
 function drawEphemeral(e, pane) {
@@ -203,17 +202,8 @@ function drawEphemeral(e, pane) {
   body.appendChild(el("div", "message-head",
     `<span class="author">${esc(state.botName)}</span><span class="app-tag">APP</span>` +
     '<span class="only-you">Only visible to you</span>'));
-  const ctx = {
-    names: names(),
-    press: (element, blockId, button) => press(pane, null, element, blockId, button),
-  };
-  if (e.blocks && e.blocks.length) {
-    const content = el("div", "blocks");
-    content.appendChild(drawBlocks(e.blocks, ctx));
-    body.appendChild(content);
-  } else {
-    body.appendChild(el("div", "text", mrkdwn(e.text || "", ctx.names)));
-  }
+  body.appendChild(drawContent(e, (element, blockId, button) =>
+    press(pane, null, element, blockId, button)));
   node.appendChild(body);
   return node;
 }
