@@ -25,7 +25,7 @@ from bot.settings import Settings, load_settings
 from tests.fakes.bff import FakeBFF
 from tests.fakes.github import FakeGitHub
 from tests.fakes.linear import FakeLinear
-from tests.fakes.op_fixture import FakeOp
+from tests.fakes.op import FakeOp
 from tests.fakes.signing import block_action_body, event_body, signed_headers, slash_command_body
 from tests.fakes.slack import FakeSlack, Message
 

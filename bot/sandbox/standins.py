@@ -30,7 +30,7 @@ from bot.sandbox.scene import (
 from tests.fakes.bff import FakeBFF
 from tests.fakes.github import FakeGitHub
 from tests.fakes.linear import FakeLinear
-from tests.fakes.op_fixture import FakeOp
+from tests.fakes.op import FakeOp
 from tests.fakes.slack import FakeSlack
 
 # What a run takes at the rehearsal's pace (one GitHub poll a second), and sped up.
