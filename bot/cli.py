@@ -35,6 +35,14 @@ def _sandbox(host: str, port: int) -> int:
         asyncio.run(run_sandbox(host, port))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        print(
+            f"creators-onboard: cannot serve the sandbox on {host}:{port} ({exc.strerror}): "
+            "another program uses that port. Stop it, or pick another port: "
+            "`PORT=3001 ./scripts/run` or `creators-onboard sandbox --port 3001`.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

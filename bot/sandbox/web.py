@@ -133,13 +133,13 @@ async def run_sandbox(
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     sandbox = Sandbox()
-    await sandbox.start()
     runner = web.AppRunner(create_sandbox_app(sandbox), access_log=None, shutdown_timeout=1.0)
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        await site.start()  # the page's port first: if it is taken, nothing else starts
         bound = runner.addresses[0][1]
+        await sandbox.start()
         print(
             f"Rehearsal sandbox: http://{host}:{bound}\n"
             "Nothing real is touched: Slack, GitHub, Linear, 1Password, Amplify and the BFFs "

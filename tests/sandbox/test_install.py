@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from importlib.metadata import packages_distributions, requires
@@ -40,3 +41,21 @@ def test_the_sandbox_needs_no_dev_dependency() -> None:
     assert not used & dev_only, sorted(used & dev_only)
     assert "tests" in modules  # phase A: the stand-ins still come from the checkout
     assert (REPO / "tests" / "fakes").is_dir()
+
+
+def test_a_taken_port_is_named_with_the_fix() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "sandbox", "--port", str(port)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"cannot serve the sandbox on 127.0.0.1:{port}" in done.stderr
+    assert "--port 3001" in done.stderr
+    assert "Rehearsal sandbox:" not in done.stdout
