@@ -1,4 +1,4 @@
-"""`creators-onboard serve | check`."""
+"""`creators-onboard serve | check | sandbox`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,29 @@ def variables_help() -> str:
     return "\n".join(lines)
 
 
+def _sandbox(host: str, port: int) -> int:
+    """The rehearsal needs no settings: it makes its own, pointing at its stand-ins."""
+    from bot import sandbox
+
+    sandbox.use_repository_fakes()
+    from bot.sandbox.web import run_sandbox
+
+    configure_logging(level="WARNING", fmt="console", secrets=[])
+    try:
+        asyncio.run(run_sandbox(host, port))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(
+            f"creators-onboard: cannot serve the sandbox on {host}:{port} ({exc.strerror}): "
+            "another program uses that port. Stop it, or pick another port: "
+            "`PORT=3001 ./scripts/run` or `creators-onboard sandbox --port 3001`.",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="creators-onboard",
@@ -63,12 +86,20 @@ def _parser() -> argparse.ArgumentParser:
             epilog=variables_help(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="rehearse the whole rollout in a browser against local stand-ins (no accounts)",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to serve the page on")
+    sandbox.add_argument("--port", type=int, default=3000, help="port (0 picks a free one)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
+    if args.command == "sandbox":
+        return _sandbox(args.host, args.port)
     settings = _load()
     if isinstance(settings, int):
         return settings

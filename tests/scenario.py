@@ -19,32 +19,24 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bot.sandbox.scene import DEVOPS, ENGINEERING, OWNER, PARTITIONS, VAULTS
 from bot.server import Running, running_bot
 from bot.settings import Settings, load_settings
 from bot.watches.model import WATCHES
 from tests.fakes.bff import FakeBFF
 from tests.fakes.github import FakeGitHub
 from tests.fakes.linear import FakeLinear
-from tests.fakes.op_fixture import FakeOp
+from tests.fakes.op import FakeOp
 from tests.fakes.signing import block_action_body, event_body, signed_headers, slash_command_body
 from tests.fakes.slack import FakeSlack, Message
 
-OWNER = "U0OWNER1"
-DEVOPS = "U0DEVOPS1"
 STRANGER = "U0STRANGER"
-ENG = "C0ENG123"
+ENG = ENGINEERING
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-1111-2222-testbottoken"
 LINEAR_KEY = "lin_api_testkey0123456789"
 GITHUB_TOKEN = "ghp_testtoken0123456789abcdefghijklmnop"
 PLANTED_SECRET = "PLANTED-credential-SECRET-9f8e7d6c"
-PARTITIONS = ("dev", "stage", "demo", "prod")
-VAULTS = {
-    "dev": "Arda-DevOAM",
-    "stage": "Arda-StageOAM",
-    "demo": "Arda-DemoOAM",
-    "prod": "Arda-ProdOAM",
-}
 
 
 async def eventually(

@@ -287,3 +287,71 @@ def test_body_builders_match_slack_wire_format() -> None:
     assert signed_headers(url_verification_body("c"), SECRET)["Content-Type"] == (
         "application/json"
     )
+
+
+MODAL = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "Abort"},
+    "submit": {"type": "plain_text", "text": "Abort"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "reason",
+            "label": {"type": "plain_text", "text": "Why?"},
+            "element": {"type": "plain_text_input", "action_id": "text"},
+        }
+    ],
+}
+
+
+async def test_modals_open_push_update_and_close_per_user(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    seen: list[tuple[str, dict[str, object]]] = []
+    stop = fake.subscribe(lambda method, result: seen.append((method, result)))
+    trigger = fake.issue_trigger("U0OWNER1")
+    opened = await client.views_open(trigger_id=trigger, view=MODAL)
+    root = opened["view"]["id"]
+    assert [v["id"] for v in fake.modals("U0OWNER1")] == [root]
+    pushed = await client.views_push(
+        trigger_id=fake.issue_trigger("U0OWNER1"), view={**MODAL, "callback_id": "second"}
+    )
+    assert pushed["view"]["root_view_id"] == root
+    assert pushed["view"]["previous_view_id"] == root
+    await client.views_update(
+        view_id=root, view={**MODAL, "title": {"type": "plain_text", "text": "Sure?"}}
+    )
+    assert fake.modals("U0OWNER1")[0]["title"]["text"] == "Sure?"
+    assert fake.modals("U0DEVOPS1") == []
+    fake.close_modal("U0OWNER1", pushed["view"]["id"])
+    assert [v["id"] for v in fake.modals("U0OWNER1")] == [root]
+    stop()
+    fake.close_modal("U0OWNER1")
+    assert fake.modals("U0OWNER1") == []
+    methods = [m for m, _ in seen]
+    assert methods.count("modals") == 4  # open, push, update, close; none after stop()
+    assert "views.open" in methods
+    last = seen[-1][1]
+    assert last["user"] == "U0OWNER1"
+    assert [v["id"] for v in last["modals"]] == [root]  # type: ignore[attr-defined]
+    fake.assert_no_violations()
+
+
+async def test_a_modal_needs_type_modal_and_a_title(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    with pytest.raises(SlackApiError) as err:
+        await client.views_open(trigger_id=fake.issue_trigger("U1"), view={"type": "home"})
+    assert err.value.response["error"] == "invalid_arguments"
+    assert [v.problem for v in fake.violations] == ["view.type must be 'modal'"]
+
+
+async def test_subscribers_see_posts_edits_and_response_url_posts(fake: FakeSlack) -> None:
+    seen: list[tuple[str, dict[str, object]]] = []
+    fake.subscribe(lambda method, result: seen.append((method, result)))
+    client = client_for(fake)
+    posted = await client.chat_postMessage(channel="C0ENG123", text="one")
+    await client.chat_update(channel="C0ENG123", ts=posted["ts"], text="two")
+    async with aiohttp.ClientSession() as http:
+        await http.post(fake.response_url("r1"), json={"text": "only you"})
+    assert [m for m, _ in seen] == ["chat.postMessage", "chat.update", "response_url"]
+    assert seen[1][1]["message"]["text"] == "two"  # type: ignore[index]
+    assert seen[2][1] == {"id": "r1", "body": {"text": "only you"}}

@@ -54,7 +54,15 @@ class Checkout:
     def run(self, script: str, *args: str, **env: str) -> list[str]:
         """Run a script; the calls it made, with the checkout's path shortened to ROOT."""
         self.log.write_text("", encoding="utf-8")
-        environ = {**os.environ, "PYTHON": str(self.python), "FAKE_LOG": str(self.log), **env}
+        environ = {
+            **os.environ,
+            "PYTHON": str(self.python),
+            "FAKE_LOG": str(self.log),
+            # A start for Slack unless a test says otherwise (without it: the sandbox).
+            "SLACK_BOT_TOKEN": "xoxb-stand-in",
+            **env,
+        }
+        environ = {k: v for k, v in environ.items() if v != UNSET}
         result = subprocess.run(
             [str(self.root / "scripts" / script), *args],
             cwd=self.root,
@@ -72,6 +80,8 @@ class Checkout:
     def pip_installs(self, calls: list[str]) -> list[str]:
         return [c for c in calls if " -m pip " in c]
 
+
+UNSET = "<unset>"
 
 INSTALL_RUN_LOCK = [
     "python -m pip --quiet --disable-pip-version-check install --require-hashes "
@@ -155,3 +165,11 @@ def test_a_venv_whose_python_is_gone_is_made_again(checkout: Checkout) -> None:
     calls = checkout.run("run")
     assert calls[0] == "python -m venv --clear ROOT/.venv"
     assert calls[-1] == "creators-onboard serve"
+
+
+def test_without_a_slack_token_run_starts_the_sandbox(checkout: Checkout) -> None:
+    calls = checkout.run("run", SLACK_BOT_TOKEN=UNSET, PORT="3005")
+    assert checkout.returncode == 0, checkout.stderr
+    assert calls[-1] == "creators-onboard sandbox --port 3005"
+    assert "starting the rehearsal sandbox" in checkout.stderr
+    assert "SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… ./scripts/run" in checkout.stderr

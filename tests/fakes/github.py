@@ -261,6 +261,10 @@ class FakeGitHub(LoopbackFake):
         """Runs dispatched from now on whose inputs contain `match` follow `states`."""
         self._scripts.insert(0, _Script(dict(match), list(states), once))
 
+    def clear_scripts(self) -> None:
+        """Runs dispatched from now on follow ``default_states`` again."""
+        self._scripts.clear()
+
     def set_conclusion(
         self, *, inputs: dict[str, str], conclusion: str, after_polls: int = 2
     ) -> None:

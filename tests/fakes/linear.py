@@ -192,6 +192,10 @@ class FakeLinear(LoopbackFake):
         """Wait `seconds` before handling each of the next n requests."""
         self._faults.extend(_Fault("stall", seconds=seconds) for _ in range(n))
 
+    def clear_faults(self) -> None:
+        """Forget every fault not yet used: the next request is answered normally."""
+        self._faults.clear()
+
     # -- helpers for tests ---------------------------------------------------------------
 
     def comments_on(self, issue: str | None = None) -> list[FakeComment]:

@@ -52,6 +52,18 @@ Home view per user, permalinks, users. ``fail_next`` injects errors, including a
 the fake for slash-command payloads; what the bot posts there is in
 ``responses(id)``.
 
+Modals: ``views.open`` / ``views.push`` / ``views.update`` keep each user's stack of open
+modals (``modals(user)``); the user is the one ``issue_trigger(user)`` gave the
+``trigger_id`` to (Slack ties a trigger to the person whose action made it, and a trigger
+lasts 3 seconds: the fake does not expire them). ``close_modal(user, view_id)`` is what
+Slack does when a submission is acked without ``response_action`` (or the person closes it).
+
+Watching: ``subscribe(listener)`` calls ``listener(method, result)`` after every call the
+fake carried out (``chat.postMessage``, ``chat.update``, ``views.open``, …; ``result`` is
+the answer's payload) and ``listener("response_url", {"id": …, "body": …})`` for posts to a
+``response_url`` and ``listener("modals", {"user": …, "modals": […]})`` when a user's
+modals change, so a viewer can show messages and edits as they happen.
+
 Socket Mode: ``apps.connections.open`` is not in the bundled spec (it predates the
 method), so the fake describes it from Slack's method page: POST, the app-level
 token (``xapp-…``, not the bot token) in ``Authorization: Bearer`` only (Slack
@@ -211,15 +223,10 @@ class Message:
         return len(self.versions)
 
     def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": "message",
-            "user": self.user,
-            "bot_id": BOT_ID,
-            "app_id": API_APP_ID,
-            "team": TEAM_ID,
-            "text": self.text,
-            "ts": self.ts,
-        }
+        out: dict[str, Any] = {"type": "message", "user": self.user}
+        if self.user == BOT_USER_ID:  # a person's message carries no bot or app id
+            out.update(bot_id=BOT_ID, app_id=API_APP_ID)
+        out.update(team=TEAM_ID, text=self.text, ts=self.ts)
         if self.blocks is not None:
             out["blocks"] = self.blocks
         if self.attachments is not None:
@@ -277,6 +284,7 @@ class _SlackError(Exception):
 # ------------------------------------------------------------------------ server
 
 _Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Listener = Callable[[str, dict[str, Any]], None]
 
 
 class FakeSlack(LoopbackFake):
@@ -319,6 +327,9 @@ class FakeSlack(LoopbackFake):
         self._base_url: str | None = None
         self.app_token: str | None = None
         self._issue_socket_url: Callable[[], str] | None = None
+        self._listeners: list[Listener] = []
+        self._triggers: dict[str, str] = {}
+        self._modals: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._handlers: dict[str, _Handler] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
@@ -332,6 +343,9 @@ class FakeSlack(LoopbackFake):
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
         }
 
     # ----------------------------------------------------------- lifecycle
@@ -452,6 +466,73 @@ class FakeSlack(LoopbackFake):
         self._users[user_id] = user
         return user
 
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(method, result)`` after every call carried out; returns the
+        function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, method: str, result: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            listener(method, result)
+
+    def post_as_user(
+        self, user_id: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> Message:
+        """A message a person typed, stored as Slack stores it before it sends the
+        ``message`` event to the app; subscribers see it as ``"message.user"``."""
+        channel = self._channel(channel)
+        msg = Message(channel, self._next_ts(), text, None, thread_ts=thread_ts, user=user_id)
+        self._store[channel][msg.ts] = msg
+        self._emit("message.user", {"channel": channel, "ts": msg.ts, "message": msg.to_api()})
+        return msg
+
+    def issue_trigger(self, user_id: str) -> str:
+        """A ``trigger_id`` for an interaction of ``user_id`` (what Slack puts in a
+        payload); a modal opened with it belongs to that user."""
+        trigger = f"{_FIRST_TS}.{next(self._ids)}.fakeTrigger{user_id}"
+        self._triggers[trigger] = user_id
+        return trigger
+
+    def modals(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's open modals, bottom of the stack first."""
+        return list(self._modals.get(user_id, []))
+
+    def close_modal(self, user_id: str, view_id: str | None = None) -> None:
+        """Close the modal ``view_id`` and those pushed above it (all when None)."""
+        stack = self._modals.get(user_id, [])
+        ids = [v["id"] for v in stack]
+        keep = ids.index(view_id) if view_id in ids else 0
+        del stack[keep:]
+        self._modals_changed(user_id)
+
+    def answer_submission(self, user_id: str, view_id: str, answer: dict[str, Any]) -> None:
+        """What Slack does with the app's ack to a ``view_submission`` of ``view_id``:
+        ``errors`` stay on the modal, ``update`` replaces it, ``push`` stacks a new one,
+        ``clear`` closes them all, and no ``response_action`` closes the submitted one."""
+        stack = self._modals.get(user_id, [])
+        ids = [v["id"] for v in stack]
+        if view_id not in ids:
+            return
+        at = ids.index(view_id)
+        action = answer.get("response_action")
+        if action == "errors":
+            stack[at] = {**stack[at], "errors": dict(answer.get("errors") or {})}
+        elif action == "update":
+            stack[at] = self._modal({"view": answer.get("view")}, "response_action", stack[at])
+        elif action == "push" and len(stack) < 3:
+            pushed = self._modal({"view": answer.get("view")}, "response_action", None)
+            pushed.update(root_view_id=stack[0]["id"], previous_view_id=stack[-1]["id"])
+            stack.append(pushed)
+        elif action == "clear":
+            stack.clear()
+        else:
+            del stack[at:]
+        self._modals_changed(user_id)
+
+    def _modals_changed(self, user_id: str) -> None:
+        self._emit("modals", {"user": user_id, "modals": self.modals(user_id)})
+
     # --------------------------------------------------------- dispatching
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -529,6 +610,7 @@ class FakeSlack(LoopbackFake):
             result = await handler(args)
         except _SlackError as exc:
             return self._reply(method, {"ok": False, "error": exc.error, **exc.extra})
+        self._emit(method, result)
         return self._reply(method, {"ok": True, **result})
 
     def _reply(
@@ -584,6 +666,7 @@ class FakeSlack(LoopbackFake):
         except ValueError:
             return web.Response(status=400, text="invalid_payload")
         self._responses[rid].append(body if isinstance(body, dict) else {"_raw": body})
+        self._emit("response_url", {"id": rid, "body": self._responses[rid][-1]})
         return web.Response(text="ok")
 
     # ------------------------------------------------------------- helpers
@@ -856,3 +939,71 @@ class FakeSlack(LoopbackFake):
             "has_more": False,
             "response_metadata": {"next_cursor": ""},
         }
+
+    # ----------------------------------------------------------------- modals
+
+    def _modal(
+        self, args: dict[str, Any], method: str, previous: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            self._violate(method, "view.type must be 'modal'", args)
+            raise _SlackError("invalid_arguments")
+        blocks = self._blocks(method, view.get("blocks", []), _MAX_VIEW_BLOCKS)
+        if not isinstance(view.get("title"), dict):
+            self._violate(method, "view.title is required for a modal", args)
+            raise _SlackError("invalid_arguments")
+        n = next(self._ids)
+        view_id = previous["id"] if previous is not None else f"V0MODAL{n:05d}"
+        return {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": "modal",
+            "title": view.get("title"),
+            "submit": view.get("submit"),
+            "close": view.get("close"),
+            "blocks": blocks,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "state": {"values": {}},
+            "hash": f"{_FIRST_TS + n}.fakehash{n:04d}",
+            "app_id": API_APP_ID,
+            "bot_id": self.bot_id,
+            "root_view_id": previous["root_view_id"] if previous else view_id,
+            "previous_view_id": previous.get("previous_view_id") if previous else None,
+        }
+
+    async def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self._triggers.get(str(args["trigger_id"]), "")
+        view = self._modal(args, "views.open", None)
+        self._modals[user] = [view]
+        self._modals_changed(user)
+        return {"view": view}
+
+    async def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self._triggers.get(str(args["trigger_id"]), "")
+        stack = self._modals[user]
+        if not stack:
+            raise _SlackError("not_found")
+        if len(stack) >= 3:  # Slack keeps at most three modals in a stack
+            raise _SlackError("push_limit_reached")
+        view = self._modal(args, "views.push", None)
+        view["root_view_id"] = stack[0]["id"]
+        view["previous_view_id"] = stack[-1]["id"]
+        stack.append(view)
+        self._modals_changed(user)
+        return {"view": view}
+
+    async def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = args.get("view_id") or args.get("external_id")
+        for user, stack in self._modals.items():
+            for i, current in enumerate(stack):
+                if wanted in (current["id"], current.get("external_id") or None):
+                    if _present(args.get("hash")) and args["hash"] != current["hash"]:
+                        raise _SlackError("hash_conflict")
+                    stack[i] = self._modal(args, "views.update", current)
+                    self._modals_changed(user)
+                    return {"view": stack[i]}
+        raise _SlackError("not_found")
