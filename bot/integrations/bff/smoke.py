@@ -67,14 +67,17 @@ class SmokeTester:
         throttle_check: bool = False,
         token_env: str | None = None,
         partition: str | None = None,
+        again: str | None = None,
     ) -> SmokeReport:
-        """All checks against `bff_url`; `token_env`/`partition` only improve the advice."""
+        """All checks against `bff_url`; `token_env`/`partition` only improve the advice,
+        `again` is the command the advice names to test again."""
         base = bff_url.rstrip("/")
         ctx = Context(
             url=base + self.path,
             path=self.path,
             token_env=token_env or "the partition's bff_token_env variable",
             partition=partition or "<partition>",
+            again=again,
         )
         checks = [
             await self._import(ctx, token),
