@@ -41,7 +41,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Run the smoke test against a partition's BFF again (devOps only).",
         "devOps",
     ),
-    Subcommand("retry", "retry", "Retry the step that halted the rollout (devOps only).", "devOps"),
+    Subcommand(
+        "retry",
+        "retry [redeploy]",
+        "Repeat the check that halted the rollout and carry on; `redeploy` runs amm.yml again "
+        "first (devOps only).",
+        "devOps",
+    ),
     Subcommand(
         "abort",
         "abort <reason>",

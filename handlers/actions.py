@@ -13,6 +13,7 @@ from bot.blocks.ids import (
     DEPLOY,
     DEPLOY_ACTIONS,
     PING_DEVOPS,
+    REDEPLOY,
     RERUN_VERIFY,
     RETRY,
     RUNBOOK_ACTION_PATTERN,
@@ -64,6 +65,8 @@ def request_for(
             return DeployRequest(partition=ref.partition, **base)
         if action_id == RETRY and ref.action == "retry":
             return RetryRequest(**base)
+        if action_id == REDEPLOY and ref.action == "redeploy":
+            return RetryRequest(redeploy=True, **base)
         if action_id == ABORT and ref.action == "abort":
             return AbortRequest(reason=f"Abort pressed on the {ref.partition} halt card", **base)
         return None

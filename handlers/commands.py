@@ -91,7 +91,12 @@ def request_for(
             return f"Say why, so everyone knows: `{COMMAND} abort <reason>`."
         return AbortRequest(reason=parsed.rest, **base)
     if name == "retry":
-        return RetryRequest(**base)
+        if parsed.args and parsed.args[0].lower() != "redeploy":
+            return (
+                f"`{COMMAND} retry` repeats the check that halted the rollout; "
+                f"`{COMMAND} retry redeploy` runs amm.yml again first. Nothing else follows it."
+            )
+        return RetryRequest(redeploy=bool(parsed.args), **base)
     return VerifyRequest(**base)
 
 

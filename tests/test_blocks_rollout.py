@@ -8,6 +8,7 @@ most one primary button.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from bot.blocks.deploy import (
     partition_green_blocks,
 )
 from bot.blocks.home import home_blocks, pending_for
-from bot.blocks.ids import ABORT, DEPLOY, RETRY, PartitionButton, decode_value
+from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, PartitionButton, decode_value
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import to_dicts
@@ -143,6 +144,8 @@ def test_halt_card_for_prod_names_us_east_2_and_the_rollback_procedure() -> None
             fix="Read the log.",
             rollback=rollback,
             untouched=[],
+            failed_at="job *deploy*, step *Check for drift*",
+            log_url="https://github.com/Arda-cards/infrastructure/actions/runs/7/job/71",
         )
     )
     text = json.dumps(dicts, ensure_ascii=False)
@@ -150,11 +153,54 @@ def test_halt_card_for_prod_names_us_east_2_and_the_rollback_procedure() -> None
     assert "Rollback procedure for prod" in text
     assert "us-east-2" in text and "Alpha001" in text
     assert "no later partitions" in text
+    assert "*Failed at:* job *deploy*, step *Check for drift*" in text
+    assert "<https://github.com/Arda-cards/infrastructure/actions/runs/7/job/71|its log>" in text
     by_id = {b["action_id"]: b for b in buttons(dicts)}
+    # A failed run: Retry is the new run, so there is no separate Redeploy.
     assert set(by_id) == {RETRY, ABORT}
     assert by_id[RETRY]["style"] == "primary" and by_id[ABORT]["style"] == "danger"
-    assert by_id[RETRY]["text"]["text"] == "Retry prod"
+    assert by_id[RETRY]["text"]["text"] == "Deploy prod again"
     assert "/creators-onboard abort <reason>" in text
+
+
+@pytest.mark.parametrize(
+    ("failed", "label", "redeploy", "words"),
+    [
+        ("dispatch", "Retry the dispatch", False, "adopting the run the failed attempt"),
+        ("run", "Deploy dev again", False, "dispatches a new `amm.yml` run"),
+        ("follow", "Follow the run again", True, "same `amm.yml` run to its end (no new run)"),
+        ("amplify", "Check Amplify again", True, "Amplify variables of dev again (no new run)"),
+        ("smoke", "Smoke-test dev again", True, "smoke test of dev again (no new run)"),
+    ],
+)
+def test_the_halt_card_says_what_retry_repeats_and_offers_redeploy_where_retry_does_not(
+    failed: str, label: str, redeploy: bool, words: str
+) -> None:
+    dicts = check(
+        halt_card_blocks(
+            "rollout-1",
+            "dev",
+            check="x",
+            symptom="s",
+            cause="c",
+            fix="f",
+            rollback=["r"],
+            untouched=["stage"],
+            failed_check=failed,
+        )
+    )
+    text = json.dumps(dicts, ensure_ascii=False)
+    by_id = {b["action_id"]: b for b in buttons(dicts)}
+    assert by_id[RETRY]["text"]["text"] == label and by_id[RETRY]["style"] == "primary"
+    assert decode_value(by_id[RETRY]["value"]) == PartitionButton("rollout-1", "dev", "retry")
+    assert words in text and "`/creators-onboard retry`" in text
+    assert (REDEPLOY in by_id) == redeploy
+    assert ("/creators-onboard retry redeploy" in text) == redeploy
+    if redeploy:
+        assert by_id[REDEPLOY]["text"]["text"] == "Redeploy dev"
+        assert "style" not in by_id[REDEPLOY]
+        ref = decode_value(by_id[REDEPLOY]["value"])
+        assert ref == PartitionButton("rollout-1", "dev", "redeploy")
 
 
 def test_rollback_differs_for_prod_only() -> None:
@@ -162,11 +208,35 @@ def test_rollback_differs_for_prod_only() -> None:
     prod = rollback_steps(ctx("prod", "us-east-2"))
     assert len(prod) == len(dev) + 1
     assert not any("us-east-2" in line for line in dev)
-    for steps, name in ((dev, "dev"), (prod, "prod")):
+    for steps in (dev, prod):
         joined = "\n".join(steps)
-        assert f"Retry {name}" in joined and "Abort rollout" in joined
-        assert "AMAZON_ASSOCIATE_TAG" in joined and "/creators-onboard verify" in joined
+        assert "Retry button" in joined and "Abort rollout" in joined
+        assert "/creators-onboard verify" in joined and "retry redeploy" in joined
     assert "stage, demo, prod" in dev[0]
+
+
+@pytest.mark.parametrize("failed", ["dispatch", "run", "follow", "amplify", "smoke"])
+def test_rollback_reads_a_failed_run_only_when_the_run_failed(failed: str) -> None:
+    log = "https://github.com/Arda-cards/infrastructure/actions/runs/7000001/job/70000011"
+    steps = rollback_steps(
+        replace(ctx("dev"), failed_check=failed, failed_at="job deploy, step Deploy", log_url=log)
+    )
+    joined = "\n".join(steps)
+    assert ("failed at job deploy, step Deploy" in joined) == (failed == "run")
+    assert (f"<{log}|its log>" in joined) == (failed == "run")
+    assert "which job failed" not in joined
+    if failed in ("amplify", "smoke"):
+        assert "run succeeded" in joined
+    assert ("AMAZON_ASSOCIATE_TAG" in joined) == (failed == "amplify")
+
+
+def test_rolling_back_a_credential_restores_the_vault_before_re_running() -> None:
+    """amm.sh reads 1Password when it runs: re-running an old run deploys today's values."""
+    joined = "\n".join(rollback_steps(ctx("stage")))
+    assert "vault's *current* values" in joined
+    assert "`Arda-StageOAM`" in joined and "*Item history*" in joined
+    restore = joined.index("restore the previous values")
+    assert restore < joined.index("re-run that last successful `amm.yml` run")
 
 
 def test_halt_card_survives_enormous_diagnoses() -> None:

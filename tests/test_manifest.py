@@ -34,7 +34,7 @@ SUBCOMMANDS = (
     "verify",
     "deploy <partition>",
     "smoke <partition>",
-    "retry",
+    "retry [redeploy]",
     "abort <reason>",
     "rotate",
 )

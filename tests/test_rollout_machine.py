@@ -31,7 +31,7 @@ from bot.rollout.events import (
     parse_event,
 )
 from bot.rollout.rules import Rules, refusal
-from bot.rollout.state import PartitionState, PostedCard, RolloutState, Transition
+from bot.rollout.state import CheckResult, PartitionState, PostedCard, RolloutState, Transition
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
 from bot.settings import FileConfig
@@ -422,6 +422,115 @@ def test_dispatch_failure_halts_and_retry_dispatches_again() -> None:
     assert retried.state.status == "active"
 
 
+LATER = "2026-01-01T00:05:00+00:00"
+
+# The result that halts dev at each check (dev running at the stage before it).
+HALTS: dict[str, tuple[str, Any]] = {
+    "dispatch": ("dispatch", Dispatched(at=AT, partition="dev", problem=PROBLEM)),
+    "run": (
+        "run",
+        RunConcluded(at=AT, partition="dev", run_id=7, conclusion="failure", problem=PROBLEM),
+    ),
+    "follow": (
+        "run",
+        RunConcluded(at=AT, partition="dev", run_id=7, problem=PROBLEM, followed=False),
+    ),
+    "amplify": ("amplify", AmplifyChecked(at=AT, partition="dev", problem=PROBLEM)),
+    "smoke": ("smoke", SmokeDone(at=AT, partition="dev", ok=False, problem=PROBLEM)),
+}
+
+
+def halted_at(failed: str) -> RolloutState:
+    stage, result = HALTS[failed]
+    state = running("dev", stage, run_id=None if stage == "dispatch" else 7)
+    dev = state.partition("dev")
+    assert dev is not None
+    dev.dispatched_since = AT
+    if stage in ("amplify", "smoke"):
+        dev.checks = [CheckResult(name="amm.yml", detail="run succeeded")]
+    outcome = machine.handle(state, result, RULES)
+    assert outcome.state.status == "halted"
+    assert outcome.state.partition("dev").failed_check == failed  # type: ignore[union-attr]
+    return outcome.state
+
+
+# failed check, redeploy → the effect the retry ends with (what it starts doing)
+RETRIES = [
+    ("dispatch", False, "Dispatch"),
+    ("run", False, "Dispatch"),
+    ("follow", False, "FollowRun"),
+    ("amplify", False, "CheckAmplify"),
+    ("smoke", False, "Smoke"),
+    ("follow", True, "Dispatch"),
+    ("amplify", True, "Dispatch"),
+    ("smoke", True, "Dispatch"),
+    ("run", True, "Dispatch"),
+]
+
+
+@pytest.mark.parametrize(("failed", "redeploy", "last"), RETRIES)
+def test_retry_repeats_the_failed_check_and_dispatches_only_when_it_must(
+    failed: str, redeploy: bool, last: str
+) -> None:
+    retried = machine.handle(
+        halted_at(failed), RetryRequest(user=DEVOPS, at=LATER, redeploy=redeploy), RULES
+    )
+    assert retried.refused is None and retried.state.status == "active"
+    effects = kinds(retried.effects)
+    assert effects[-1] == last
+    assert effects.count("Dispatch") == (last == "Dispatch")
+    dev = retried.state.partition("dev")
+    assert dev is not None and dev.status == "running" and dev.failed_check is None
+    assert dev.attempts == 2
+    started = next(e for e in retried.effects if isinstance(e, fx.DeployStarted))
+    assert started.resumed == {"Dispatch": "dispatch", "FollowRun": "run"}.get(
+        last, last.removeprefix("Check").lower()
+    )
+    audit = next(e for e in retried.effects if isinstance(e, fx.Audit))
+    assert audit.action == ("redeploy:dev" if redeploy else "retry:dev")
+    if last == "Dispatch":
+        dispatch = retried.effects[-1]
+        assert isinstance(dispatch, fx.Dispatch)
+        # A failed dispatch is looked for from its own start (it may have started a run);
+        # anything else dispatches anew from now.
+        keep = failed == "dispatch" and not redeploy
+        assert dispatch.not_before == (AT if keep else LATER)
+        assert dev.run_id is None and dev.checks == []
+    else:
+        assert dev.run_id == 7
+    if last in ("CheckAmplify", "Smoke"):
+        # What went green before the repeated check stays listed for the green message.
+        assert [c.name for c in dev.checks] == ["amm.yml"]
+    if last == "Smoke":
+        smoke = retried.effects[-1]
+        assert isinstance(smoke, fx.Smoke) and smoke.key == "dev:2"  # a fresh durable id
+
+
+def test_a_failed_run_names_its_failing_job_and_step() -> None:
+    outcome = machine.handle(
+        running("prod", "run", dev="green", stage="green", demo="green"),
+        RunConcluded(
+            at=AT,
+            partition="prod",
+            run_id=7,
+            conclusion="failure",
+            problem=PROBLEM,
+            failed_job="deploy",
+            failed_step="Check for drift",
+            log_url="https://github.com/o/r/actions/runs/7/job/71",
+        ),
+        RULES,
+    )
+    prod = outcome.state.partition("prod")
+    assert prod is not None and prod.failed_check == "run"
+    assert (prod.failed_job, prod.failed_step) == ("deploy", "Check for drift")
+    assert prod.log_url == "https://github.com/o/r/actions/runs/7/job/71"
+    assert outcome.state.halt_reason == "prod: amm.yml run failure at Check for drift"
+    retried = machine.handle(outcome.state, RetryRequest(user=DEVOPS, at=LATER), RULES)
+    prod = retried.state.partition("prod")
+    assert prod is not None and prod.failed_job is prod.failed_step is prod.log_url is None
+
+
 def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:
     done = SmokeDone(at=AT, partition="dev", ok=True, asin="B08N5WRWNW")
     outcome = machine.handle(running("dev", "smoke"), done, RULES)
@@ -539,6 +648,7 @@ def test_events_round_trip_through_json() -> None:
         RunConcluded(at=AT, partition="dev", run_id=1, problem=PROBLEM),
         StepAction(user=OWNER, at=AT, step="prereq", action="eligible"),
         PrGateChecked(at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev")),
+        RetryRequest(user=DEVOPS, at=AT, redeploy=True),
     ):
         assert parse_event(event.model_dump(mode="json")) == event
 

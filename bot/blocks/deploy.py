@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import button
-from bot.blocks.ids import ABORT, DEPLOY, RETRY, partition_value
+from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, partition_value
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
@@ -69,6 +69,32 @@ def check_lines(checks: Sequence[tuple[str, bool, str]]) -> str:
     return "\n".join(f"{'✅' if ok else '❌'} *{name}* — {detail}" for name, ok, detail in checks)
 
 
+# What Retry does after each failed check: the button's label and what it repeats. Only
+# a failed dispatch or a failed run is dispatched again (see bot.rollout.partitions).
+RETRY_WORDS: dict[str, tuple[str, str]] = {
+    "dispatch": (
+        "Retry the dispatch",
+        "starts `amm.yml` for {p} again — adopting the run the failed attempt may have "
+        "started instead of starting a second one —",
+    ),
+    "run": ("Deploy {p} again", "dispatches a new `amm.yml` run for {p}"),
+    "follow": (
+        "Follow the run again",
+        "follows the same `amm.yml` run to its end (no new run)",
+    ),
+    "amplify": ("Check Amplify again", "checks the Amplify variables of {p} again (no new run)"),
+    "smoke": ("Smoke-test {p} again", "runs the smoke test of {p} again (no new run)"),
+}
+# Where Redeploy is offered besides Retry: where Retry would not dispatch.
+REDEPLOY_AFTER = ("follow", "amplify", "smoke")
+
+
+def retry_words(failed_check: str | None, partition: str) -> tuple[str, str]:
+    """(button label, what Retry does) after a halt at `failed_check`."""
+    label, what = RETRY_WORDS.get(failed_check or "run", RETRY_WORDS["run"])
+    return label.format(p=partition), what.format(p=partition)
+
+
 def halt_card_blocks(
     rollout_id: str,
     partition: str,
@@ -79,43 +105,62 @@ def halt_card_blocks(
     fix: str,
     rollback: Sequence[str],
     untouched: Sequence[str],
+    failed_check: str | None = "run",
+    failed_at: str | None = None,
+    log_url: str | None = None,
 ) -> list[Block]:
+    """The halt card: what failed (the job and step of a failed run, with its log), why, the
+    fix, the rollback procedure, and Retry (the failed check again) / Redeploy / Abort."""
     later = ", ".join(untouched) if untouched else "no later partitions"
-    blocks: list[Block] = [
+    label, what = retry_words(failed_check, partition)
+    redeploy = failed_check in REDEPLOY_AFTER
+    where = ""
+    if failed_at:
+        log = f" — <{log_url}|its log>" if log_url else ""
+        where = f"*Failed at:* {failed_at}{log}\n"
+    buttons = [
+        button(label, RETRY, partition_value(rollout_id, partition, "retry"), style="primary")
+    ]
+    choices = f"*{label}* (`/creators-onboard retry`) {what}, then carries on in order."
+    if redeploy:
+        buttons.append(
+            button(
+                f"Redeploy {partition}",
+                REDEPLOY,
+                partition_value(rollout_id, partition, "redeploy"),
+            )
+        )
+        choices += (
+            f"\n*Redeploy {partition}* (`/creators-onboard retry redeploy`) dispatches a new "
+            f"`amm.yml` run for {partition} first — the run reads the vaults when it runs, so "
+            "use it after changing a vault value — then carries on in order."
+        )
+    buttons.append(
+        button(
+            "Abort rollout", ABORT, partition_value(rollout_id, partition, "abort"), style="danger"
+        )
+    )
+    commands = "`/creators-onboard retry`" + (
+        " / `/creators-onboard retry redeploy`" if redeploy else ""
+    )
+    return [
         HeaderBlock(text=f"Rollout halted at {partition}: {check}"[:150]),
         _section(
-            f"*Symptom:* {symptom}\n*Likely cause:* {cause}\n*Fix:* {fix}\n\n"
+            f"{where}*Symptom:* {symptom}\n*Likely cause:* {cause}\n*Fix:* {fix}\n\n"
             f"Nothing after {partition} was touched ({later})."
         ),
         _section(
             f"*Rollback procedure for {partition}*\n"
             + "\n".join(f"{n}. {line}" for n, line in enumerate(rollback, 1))
         ),
-        ActionsBlock(
-            elements=[
-                button(
-                    f"Retry {partition}",
-                    RETRY,
-                    partition_value(rollout_id, partition, "retry"),
-                    style="primary",
-                ),
-                button(
-                    "Abort rollout",
-                    ABORT,
-                    partition_value(rollout_id, partition, "abort"),
-                    style="danger",
-                ),
-            ]
-        ),
+        _section(choices),
+        ActionsBlock(elements=buttons),
         ContextBlock(
             elements=[
-                MarkdownTextObject(
-                    text="Or type `/creators-onboard retry` / `/creators-onboard abort <reason>`."
-                )
+                MarkdownTextObject(text=f"Or type {commands} / `/creators-onboard abort <reason>`.")
             ]
         ),
     ]
-    return blocks
 
 
 def partition_green_blocks(

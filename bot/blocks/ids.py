@@ -1,7 +1,8 @@
 """Action ids and button values: the contract between the block builders and the handlers.
 
 A runbook button has the action id ``co:<action>`` and the value
-``{"rollout": …, "step": …, "action": …}``; a deploy-phase button (deploy, retry, abort)
+``{"rollout": …, "step": …, "action": …}``; a deploy-phase button (deploy, retry,
+redeploy, abort)
 names a partition instead of a step. The value only says which message a press came
 from: what the press may do is judged against the rollout's current state.
 """
@@ -24,8 +25,9 @@ STUCK = "co_stuck"
 PING_DEVOPS = "co_ping_devops"
 DEPLOY = "co_deploy"
 RETRY = "co_retry"
+REDEPLOY = "co_redeploy"
 ABORT = "co_abort"
-DEPLOY_ACTIONS = (DEPLOY, RETRY, ABORT)
+DEPLOY_ACTIONS = (DEPLOY, RETRY, REDEPLOY, ABORT)
 
 # Slack's limits for a button.
 ACTION_ID_MAX = 255
@@ -45,7 +47,7 @@ class StepButton:
 
 @dataclass(frozen=True)
 class PartitionButton:
-    """A deploy-phase button: deploy, retry or abort, for one partition."""
+    """A deploy-phase button: deploy, retry, redeploy or abort, for one partition."""
 
     rollout_id: str
     partition: str

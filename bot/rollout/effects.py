@@ -81,10 +81,12 @@ class Dispatch(Effect):
 
 @dataclass(frozen=True)
 class FollowRun(Effect):
-    """Follow the run in a child workflow, which reports `RunConcluded` to the inbox."""
+    """Follow the run in a child workflow, which reports `RunConcluded` to the inbox.
+    `attempt` tells a retried follow of the same run from the first one."""
 
     partition: str
     run_id: int
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class CancelFollow(Effect):
     """Stop following a run (the rollout was aborted); the run itself goes on."""
 
     run_id: int
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -212,11 +215,13 @@ class CredentialsSent(Notice):
 
 @dataclass(frozen=True)
 class DeployStarted(Notice):
-    """A deploy or retry of a partition began (engineering's thread)."""
+    """A deploy or retry of a partition began (engineering's thread); a retry names the
+    stage it resumes at (`resumed`)."""
 
     partition: str
     attempt: int
     by: str
+    resumed: str | None = None
 
 
 @dataclass(frozen=True)

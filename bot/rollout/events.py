@@ -71,7 +71,15 @@ class SmokeRequest(_Request):
 
 
 class RetryRequest(_Request):
+    """Retry the halted partition from the check that failed; `redeploy` dispatches
+    `amm.yml` again first, whatever failed."""
+
     type: Literal["retry"] = "retry"
+    redeploy: bool = False
+
+    @property
+    def name(self) -> str:
+        return "redeploy" if self.redeploy else "retry"
 
 
 class AbortRequest(_Request):
@@ -152,7 +160,9 @@ class Dispatched(_Result):
 
 class RunConcluded(_Result):
     """A followed run ended: `problem` is None when it succeeded. `followed` is False
-    when the run could not be followed to its end (GitHub unreachable, timeout)."""
+    when the run could not be followed to its end (GitHub unreachable, timeout). A failed
+    run names the job and step that failed and the job's log (`log_url`) when GitHub
+    listed them."""
 
     type: Literal["run_concluded"] = "run_concluded"
     partition: str
@@ -161,6 +171,9 @@ class RunConcluded(_Result):
     url: str | None = None
     problem: Problem | None = None
     followed: bool = True
+    failed_job: str | None = None
+    failed_step: str | None = None
+    log_url: str | None = None
 
 
 class AmplifyChecked(_Result):

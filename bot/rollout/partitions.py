@@ -1,5 +1,10 @@
 """Transitions of phases 7–9: each partition in order — dispatch, run, Amplify, smoke —
-then green (the next gate, or completion) or a halt that touches nothing later."""
+then green (the next gate, or completion) or a halt that touches nothing later.
+
+A halt records the check that failed; a retry repeats that check and what follows it
+(`RESUME`). Only a failed dispatch or a failed run is dispatched again — or any halt
+when devOps explicitly asks to redeploy.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,10 @@ from bot.rollout.record import Effects, close_card, record, refuse
 from bot.rollout.rules import Rules, refusal
 from bot.rollout.state import (
     CheckResult,
+    FailedCheck,
     PartitionState,
     RolloutState,
+    Stage,
 )
 from bot.runbook.problem import Problem
 
@@ -53,38 +60,84 @@ def on_pr_gate_checked(state: RolloutState, event: PrGateChecked, rules: Rules) 
 
 def on_retry(state: RolloutState, event: RetryRequest, rules: Rules) -> Effects:
     red = next(p for p in state.partitions if p.status == "red")
-    return start_partition(state, red.name, actor=event.user, at=event.at, retry=True)
+    return start_partition(
+        state, red.name, actor=event.user, at=event.at, retry=True, redeploy=event.redeploy
+    )
 
 
-def start_partition(state: RolloutState, name: str, *, actor: str, at: str, retry: bool) -> Effects:
+# Where a retry starts again, by the check that failed: the same check, then what follows.
+RESUME: dict[FailedCheck, Stage] = {
+    "dispatch": "dispatch",  # look for the run the failed attempt started, else dispatch
+    "run": "dispatch",  # the run itself failed: a new run
+    "follow": "run",  # follow the same run again (no second dispatch)
+    "amplify": "amplify",
+    "smoke": "smoke",
+    "aborted": "dispatch",
+}
+
+
+def resume_stage(ps: PartitionState, *, redeploy: bool = False) -> Stage:
+    """The stage a retry of `ps` starts at (a redeploy always dispatches)."""
+    if redeploy or ps.failed_check is None:
+        return "dispatch"
+    stage = RESUME[ps.failed_check]
+    if stage != "dispatch" and ps.run_id is None:
+        return "dispatch"  # nothing to resume from
+    return stage
+
+
+def start_partition(
+    state: RolloutState,
+    name: str,
+    *,
+    actor: str,
+    at: str,
+    retry: bool,
+    redeploy: bool = False,
+) -> Effects:
     ps = _partition(state, name)
-    resume = retry and ps.failed_check == "follow" and ps.run_id is not None
+    stage = resume_stage(ps, redeploy=redeploy) if retry else "dispatch"
+    # A dispatch that failed is looked for from its own start: it may have started a run.
+    since = (
+        ps.dispatched_since if retry and ps.failed_check == "dispatch" and not redeploy else None
+    )
     ps.attempts += 1
     ps.status = "running"
     ps.started_at = at
     ps.failed_check = ps.detail = None
-    ps.checks = []
+    ps.failed_job = ps.failed_step = ps.log_url = None
+    if stage in ("dispatch", "run"):
+        ps.checks = []  # what went green before the resumed check stays listed
     state.status = "active"
     state.halt_reason = None
-    verb = "Retry" if retry else "Deploy"
+    verb = "Redeploy" if redeploy else "Retry" if retry else "Deploy"
     effects: Effects = [
         record(state, actor=actor, action=f"{verb.lower()}:{name}", at=at, to_step=None),
         *close_card(state, "halt" if retry else "gate", f"▶️ {verb} {name} — <@{actor}>, {at}"),
         fx.Sync(),
-        fx.DeployStarted(name, ps.attempts, actor),
+        fx.DeployStarted(name, ps.attempts, actor, stage if retry else None),
     ]
-    if resume:
+    if stage == "run":
         assert ps.run_id is not None
         ps.stage = "run"
         return [
             *effects,
             fx.PartitionNews("run_started", name),
             fx.Sync(),
-            fx.FollowRun(name, ps.run_id),
+            fx.FollowRun(name, ps.run_id, ps.attempts),
         ]
+    if stage == "amplify":
+        ps.stage = "amplify"
+        return [*effects, fx.CheckAmplify(name)]
+    if stage == "smoke":
+        return [*effects, *smoke_next(ps)]
     ps.run_id = ps.run_url = None
     ps.stage = "dispatch"
-    return [*effects, fx.Dispatch(name, not_before=at, earlier_runs=tuple(ps.earlier_runs))]
+    ps.dispatched_since = since or at
+    dispatch = fx.Dispatch(
+        name, not_before=ps.dispatched_since, earlier_runs=tuple(ps.earlier_runs)
+    )
+    return [*effects, dispatch]
 
 
 def _in_stage(state: RolloutState, name: str, stage: str) -> PartitionState | None:
@@ -109,7 +162,7 @@ def on_dispatched(state: RolloutState, event: Dispatched, rules: Rules) -> Effec
     return [
         fx.PartitionNews("run_started", ps.name),
         fx.Sync(),
-        fx.FollowRun(ps.name, event.run_id),
+        fx.FollowRun(ps.name, event.run_id, ps.attempts),
     ]
 
 
@@ -124,7 +177,11 @@ def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> 
         )
     ps.run_url = event.url or ps.run_url
     if event.problem is not None:
+        ps.failed_job, ps.failed_step = event.failed_job, event.failed_step
+        ps.log_url = event.log_url
         title = f"amm.yml run {event.conclusion}"
+        if event.failed_step:
+            title += f" at {event.failed_step}"
         return halt(state, ps.name, "run", title, event.problem, at=event.at)
     ps.checks.append(CheckResult(name="amm.yml", detail="run succeeded"))
     if rules.has_amplify(ps.name):
@@ -190,7 +247,7 @@ def green(state: RolloutState, ps: PartitionState, *, at: str) -> Effects:
 def halt(
     state: RolloutState,
     name: str,
-    check: str,
+    check: FailedCheck,
     title: str,
     problem: Problem,
     *,
@@ -221,5 +278,5 @@ def _unknown(symptom: str) -> Problem:
     return Problem(
         symptom=symptom,
         cause="No details were reported.",
-        fix="Look at the run on GitHub, then retry.",
+        fix="Look at the run on GitHub, then `/creators-onboard retry`.",
     )

@@ -150,7 +150,7 @@ def on_abort(state: RolloutState, event: AbortRequest, rules: Rules) -> Effects:
         running.failed_check = "aborted"
         running.detail = "rollout aborted while the run was in progress"
         if running.run_id is not None:
-            effects.append(fx.CancelFollow(running.run_id))
+            effects.append(fx.CancelFollow(running.run_id, running.attempts))
     effects.append(
         fx.Aborted(
             by=event.user,

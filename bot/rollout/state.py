@@ -18,6 +18,9 @@ RolloutStatus = Literal["active", "halted", "complete", "aborted"]
 PartitionStatusName = Literal["pending", "running", "green", "red"]
 # What the bot is doing for a running partition, in order.
 Stage = Literal["dispatch", "run", "amplify", "smoke"]
+# The check a halt stopped at: a stage, or "follow" (the run could not be followed to its
+# end), or "aborted".
+FailedCheck = Literal["dispatch", "follow", "run", "amplify", "smoke", "aborted"]
 # The messages whose buttons must go once used.
 CardSlot = Literal["gate", "halt"]
 
@@ -52,8 +55,15 @@ class PartitionState(BaseModel):
     run_url: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
-    failed_check: str | None = None
+    failed_check: FailedCheck | None = None
     detail: str | None = None
+    # Where a failed run failed: its job, its step and the job's log.
+    failed_job: str | None = None
+    failed_step: str | None = None
+    log_url: str | None = None
+    # The `not_before` of the latest dispatch: a retried dispatch looks for a run from then
+    # on, so it adopts a run the failed attempt may have started.
+    dispatched_since: str | None = None
     attempts: int = 0
     # Every run dispatched for this partition, so a retry never adopts an old one.
     earlier_runs: list[int] = Field(default_factory=list)

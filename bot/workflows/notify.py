@@ -20,7 +20,7 @@ from bot.integrations.bff import SmokeReport
 from bot.integrations.vaults import VerificationReport
 from bot.rollout import effects as fx
 from bot.rollout.events import CardPosted, Event
-from bot.rollout.state import RolloutState
+from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook.model import Persona
 from bot.runbook.rollback import RollbackContext, rollback_steps
 from bot.workflows.steps.linear import start_linear_log
@@ -99,12 +99,22 @@ async def _gate(notice: fx.PartitionNews, state: RolloutState, aud: Audience) ->
     return CardPosted(slot="gate", ts=ts, text=text, blocks=blocks) if ts else None
 
 
+# What a retry repeats, by the stage it resumes at.
+_RESUMED = {
+    "dispatch": "with a new `amm.yml` run",
+    "run": "following the same run again",
+    "amplify": "from the Amplify check (no new run)",
+    "smoke": "from the smoke test (no new run)",
+}
+
+
 async def _deploy_started(notice: fx.DeployStarted, state: RolloutState, aud: Audience) -> None:
-    await tell_engineering(
-        state,
-        aud.config,
-        f"🔄 Deploying *{notice.partition}* (attempt {notice.attempt}), started by <@{notice.by}>.",
-    )
+    if notice.resumed is None:
+        text = f"🔄 Deploying *{notice.partition}* (attempt {notice.attempt}), started by "
+    else:
+        how = _RESUMED.get(notice.resumed, "")
+        text = f"🔁 Retrying *{notice.partition}* {how} (attempt {notice.attempt}), asked by "
+    await tell_engineering(state, aud.config, f"{text}<@{notice.by}>.")
 
 
 async def _run_started(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
@@ -134,6 +144,7 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
     assert part is not None and ps is not None
     later = state.order[state.order.index(name) + 1 :]
     gh = aud.config.github
+    failed_at = failed_place(ps)
     rollback = rollback_steps(
         RollbackContext(
             partition=name,
@@ -144,6 +155,10 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
             ref=gh.ref,
             run_url=ps.run_url,
             later=later,
+            failed_check=ps.failed_check,
+            failed_at=failed_at,
+            log_url=ps.log_url,
+            item_title=aud.config.onepassword.item_title,
         )
     )
     problem = notice.problem
@@ -162,6 +177,9 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
             fix=problem.fix,
             rollback=rollback,
             untouched=later,
+            failed_check=ps.failed_check,
+            failed_at=failed_at,
+            log_url=ps.log_url,
         )
     )
     ts = await post_in_thread(state, "devOps", card_text, card_blocks, broadcast=True)
@@ -181,6 +199,13 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
     if not ts:
         return None
     return CardPosted(slot="halt", ts=ts, text=card_text, blocks=card_blocks)
+
+
+def failed_place(ps: PartitionState) -> str | None:
+    """Where a failed run failed, in words ("job *deploy*, step *Check for drift*")."""
+    if not ps.failed_job:
+        return None
+    return f"job *{ps.failed_job}*" + (f", step *{ps.failed_step}*" if ps.failed_step else "")
 
 
 async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Audience) -> None:

@@ -161,11 +161,15 @@ class Rollout:
         )
 
     async def _follow(self, effect: fx.FollowRun) -> None:
-        await checks.start_follow(self.state.rollout_id, effect.partition, effect.run_id)
+        await checks.start_follow(
+            self.state.rollout_id, effect.partition, effect.run_id, effect.attempt
+        )
 
     async def _cancel_follow(self, effect: fx.CancelFollow) -> None:
         await threads.safe(
-            checks.cancel_step(checks.follow_workflow_id(self.state.rollout_id, effect.run_id))
+            checks.cancel_step(
+                checks.follow_workflow_id(self.state.rollout_id, effect.run_id, effect.attempt)
+            )
         )
 
     async def _amplify(self, effect: fx.CheckAmplify) -> Event:

@@ -351,7 +351,10 @@ async def test_refusals_name_the_reason_and_change_nothing(world: World) -> None
 
 
 async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: World) -> None:
-    world.github.set_conclusion(inputs={"partition": "prod"}, conclusion="failure")
+    # The prod drift check aborts the run (the seeds' learnings).
+    world.github.set_conclusion(
+        inputs={"partition": "prod"}, conclusion="failure", fail_step="Check for drift"
+    )
     async with world.bot():
         await to_gate(world)
         for partition in ("dev", "stage", "demo", "prod"):
@@ -367,8 +370,13 @@ async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: W
         card = json.dumps(halt.blocks, ensure_ascii=False)
         assert "Rollback procedure for prod" in card
         assert "us-east-2" in card and "Alpha001" in card
-        assert "Retry prod" in card and "Abort rollout" in card
+        assert "Deploy prod again" in card and "Abort rollout" in card
         assert "no later partitions" in card
+        # The failing job and step, with the job's log.
+        assert "*Failed at:* job *deploy*, step *Check for drift*" in card
+        run_id = state.partition("prod").run_id
+        assert f"/actions/runs/{run_id}/job/" in card and "|its log>" in card
+        assert "at Check for drift" in (state.halt_reason or "")
         halted_comments = await eventually(
             lambda: [c for c in world.linear.comments_on("PDEV-446") if "HALTED at prod" in c.body],
             what="the HALTED comment",

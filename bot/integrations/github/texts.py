@@ -73,7 +73,8 @@ def refused(
             symptom=f"GitHub answered 401 to {action}.",
             cause="GITHUB_TOKEN is invalid, expired or revoked.",
             fix=f"Create a token with Actions read & write on {repository}, put it in "
-            "GITHUB_TOKEN and restart the bot (`creators-onboard check` confirms it).",
+            "GITHUB_TOKEN and restart the bot (`creators-onboard check` confirms it), then "
+            f"{_RETRY}.",
         )
     if status == 403:
         sso = "sso" in message.lower() or "saml" in message.lower()

@@ -10,7 +10,8 @@ from datetime import datetime
 from dbos import DBOS, SetWorkflowID
 
 from bot.integrations.errors import IntegrationError
-from bot.integrations.github import conclusion_diagnosis
+from bot.integrations.github import conclusion_diagnosis, failed_place
+from bot.logging import get_logger
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
@@ -24,6 +25,8 @@ from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now
+
+log = get_logger(__name__)
 
 
 @DBOS.step()
@@ -83,7 +86,7 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
                 symptom="The bot cannot start amm.yml.",
                 cause="GITHUB_TOKEN is not set.",
                 fix="Set GITHUB_TOKEN to a token with actions:write on the infrastructure "
-                "repository, restart the bot, then retry.",
+                "repository, restart the bot, then `/creators-onboard retry`.",
             ),
         )
     part = deps.settings.config.partition(partition)
@@ -127,14 +130,22 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
             problem=exc.problem,
             followed=False,
         )
-    diagnosis = conclusion_diagnosis(run, partition=partition)
+    place = None
+    if not run.succeeded:
+        try:  # which job and step failed: worth a try, not worth failing for
+            place = failed_place(await deps.github.jobs(run_id))
+        except IntegrationError:
+            log.warning("github_jobs_unread", run_id=run_id)
     return RunConcluded(
         at=now(),
         partition=partition,
         run_id=run_id,
         conclusion=run.conclusion,
         url=run.html_url or None,
-        problem=diagnosis,
+        problem=conclusion_diagnosis(run, partition=partition, failed=place),
+        failed_job=place.job if place else None,
+        failed_step=place.step if place else None,
+        log_url=place.url if place else None,
     )
 
 
@@ -149,12 +160,13 @@ async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> N
     await DBOS.send_async(rollout_id, concluded.model_dump(mode="json"), EVENT_TOPIC)
 
 
-def follow_workflow_id(rollout_id: str, run_id: int) -> str:
-    return f"{rollout_id}:follow:{run_id}"
+def follow_workflow_id(rollout_id: str, run_id: int, attempt: int) -> str:
+    """The follow of a run by one attempt: a retry follows the same run anew."""
+    return f"{rollout_id}:follow:{run_id}:{attempt}"
 
 
-async def start_follow(rollout_id: str, partition: str, run_id: int) -> None:
-    with SetWorkflowID(follow_workflow_id(rollout_id, run_id)):
+async def start_follow(rollout_id: str, partition: str, run_id: int, attempt: int) -> None:
+    with SetWorkflowID(follow_workflow_id(rollout_id, run_id, attempt)):
         await DBOS.start_workflow_async(follow_run_workflow, rollout_id, partition, run_id)
 
 
@@ -204,7 +216,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
                         symptom=f"No BFF URL is configured for {partition}.",
                         cause=f"partitions[{partition}].bff_url is missing from the YAML.",
                         fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
-                        "restart the bot, then retry.",
+                        "restart the bot, then `/creators-onboard retry`.",
                     ),
                 )
             ],
@@ -216,6 +228,8 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             throttle_check=settings.config.smoke.throttle_check,
             token_env=part.bff_token_env,
             partition=part.name,
+            # A red rollout smoke test halts; Retry runs it again and carries on.
+            again=None if on_demand else "`/creators-onboard retry`",
         )
     failed = report.failed[0] if report.failed else None
     return SmokeDone(
