@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.blocks.common import duration, slack_date
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
     complete_blocks,
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
+    run_message,
 )
 from bot.blocks.home import home_blocks, pending_for
 from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, PartitionButton, decode_value
@@ -27,7 +29,7 @@ from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import to_dicts
 from bot.integrations.bff import SmokeCheck, SmokeReport
-from bot.rollout.state import PartitionState, RolloutState
+from bot.rollout.state import PartitionState, RolloutState, RunProgress, Transition
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
 from bot.runbook.rollback import RollbackContext, rollback_steps
@@ -37,6 +39,7 @@ RUNBOOK = load_runbook()
 ORDER = ["dev", "stage", "demo", "prod"]
 OWNER, DEVOPS = "U0OWNER1", "U0DEVOPS1"
 LONG = "x" * 5000
+T0 = "2025-01-01T00:00:00+00:00"
 CONFIG = FileConfig.model_validate({"slack": {"account_owners": [OWNER], "devops": [DEVOPS]}})
 
 
@@ -383,3 +386,87 @@ def test_home_view_inside_limits(index: int) -> None:
     s = board_states()[index]
     for viewer in (OWNER, DEVOPS):
         check(home_blocks(s, RUNBOOK, viewer=viewer, config=CONFIG), max_blocks=100)
+
+
+# ------------------------------------------------------------ progress, who acts now
+
+
+RUN_URL = "https://github.com/Arda-cards/infrastructure/actions/runs/7"
+
+
+@pytest.mark.parametrize(
+    ("progress", "expected"),
+    [
+        (None, "🔄 `amm.yml` for *dev*: <" + RUN_URL + "|run 7>. I'm following it."),
+        (
+            RunProgress(status="queued", run_started=T0, at="2025-01-01T00:00:40+00:00"),
+            "🕒 `amm.yml` for *dev*: <" + RUN_URL + "|run 7> is queued, waiting for a runner "
+            "(40 s so far).",
+        ),
+        (
+            RunProgress(
+                status="in_progress",
+                job="deploy",
+                step="Check for drift",
+                run_started=T0,
+                at="2025-01-01T00:02:05+00:00",
+            ),
+            "🔄 `amm.yml` for *dev*: <" + RUN_URL + "|run 7> is running job *deploy*, step "
+            "*Check for drift* (2 min 05 s so far).",
+        ),
+        (
+            RunProgress(
+                status="completed",
+                conclusion="success",
+                run_started=T0,
+                at="2025-01-01T01:02:00+00:00",
+            ),
+            "✅ `amm.yml` for *dev*: <" + RUN_URL + "|run 7> succeeded after 1 h 02 min.",
+        ),
+        (
+            RunProgress(
+                status="completed",
+                conclusion="failure",
+                job="deploy",
+                step="Check for drift",
+                run_started=T0,
+                at="2025-01-01T00:03:00+00:00",
+            ),
+            "❌ `amm.yml` for *dev*: <" + RUN_URL + "|run 7> ended with 'failure' at job "
+            "*deploy*, step *Check for drift* after 3 min 00 s.",
+        ),
+    ],
+)
+def test_the_run_message_says_where_the_run_stands_and_for_how_long(
+    progress: RunProgress | None, expected: str
+) -> None:
+    assert run_message("dev", 7, RUN_URL, progress) == expected
+
+
+def test_slack_dates_show_each_reader_their_own_time() -> None:
+    assert slack_date(T0) == "<!date^1735689600^{date_short_pretty} at {time}|2025-01-01 00:00 UTC>"
+    assert slack_date("2025-01-01T02:00:00+02:00").startswith("<!date^1735689600^")
+    assert slack_date("not a time") == "not a time"
+    assert duration(T0, "2025-01-01T00:00:09+00:00") == "9 s"
+    assert duration(None, T0) is None
+
+
+def test_status_says_who_acts_now_and_since_when() -> None:
+    waiting = state(history=[Transition(at=T0, actor=DEVOPS, action="x", from_step="verify")])
+    assert f"Waiting on <@{DEVOPS}> (devOps) since <!date^1735689600^" in status_summary(
+        waiting, RUNBOOK
+    )
+    busy = state()
+    dev = busy.partition("dev")
+    assert dev is not None
+    dev.status, dev.stage, dev.started_at = "running", "run", "2025-01-01T00:10:00+00:00"
+    dev.progress = RunProgress(status="in_progress", job="deploy", step="Deploy", at=T0)
+    summary = status_summary(busy, RUNBOOK)
+    assert "The bot is following the `amm.yml` run of *dev* (job *deploy*, step *Deploy*)" in (
+        summary
+    )
+    assert "since <!date^1735690200^" in summary and "Waiting" not in summary
+    # Nobody has anything to press while the bot works.
+    assert pending_for(busy, RUNBOOK, DEVOPS) == []
+    dev.stage = "smoke"
+    assert "The bot is smoke-testing *dev*" in status_summary(busy, RUNBOOK)

@@ -23,6 +23,8 @@ from bot.rollout.events import (
     Request,
     RetryRequest,
     RunConcluded,
+    RunMoved,
+    RunPosted,
     SmokeDone,
     SmokeRequest,
     StepAction,
@@ -31,7 +33,14 @@ from bot.rollout.events import (
     parse_event,
 )
 from bot.rollout.rules import Rules, refusal
-from bot.rollout.state import CheckResult, PartitionState, PostedCard, RolloutState, Transition
+from bot.rollout.state import (
+    CheckResult,
+    PartitionState,
+    PostedCard,
+    RolloutState,
+    RunProgress,
+    Transition,
+)
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
 from bot.settings import FileConfig
@@ -351,7 +360,7 @@ def test_a_dispatched_run_is_followed_and_its_conclusion_comes_back_as_an_event(
     done = machine.handle(
         outcome.state, RunConcluded(at=AT, partition="dev", run_id=41, conclusion="success"), RULES
     )
-    assert kinds(done.effects) == ["Smoke"]  # no Amplify configured
+    assert kinds(done.effects) == ["run_progress", "Smoke"]  # no Amplify configured
 
 
 def test_amplify_is_checked_when_configured() -> None:
@@ -366,7 +375,7 @@ def test_amplify_is_checked_when_configured() -> None:
         RunConcluded(at=AT, partition="dev", run_id=7, conclusion="success"),
         with_amplify,
     )
-    assert kinds(done.effects) == ["CheckAmplify"]
+    assert kinds(done.effects) == ["run_progress", "CheckAmplify"]
     red = machine.handle(
         done.state, AmplifyChecked(at=AT, partition="dev", problem=PROBLEM), with_amplify
     )
@@ -531,6 +540,34 @@ def test_a_failed_run_names_its_failing_job_and_step() -> None:
     assert prod is not None and prod.failed_job is prod.failed_step is prod.log_url is None
 
 
+def test_a_run_moving_edits_its_message_and_its_end_is_shown_too() -> None:
+    state = running("dev", "run")
+    posted = machine.handle(state, RunPosted(partition="dev", run_id=7, ts="5.5"), RULES)
+    assert posted.effects == [] and posted.state.partition("dev").run_ts == "5.5"  # type: ignore[union-attr]
+    progress = RunProgress(
+        status="in_progress", job="deploy", step="Check for drift", run_started=AT, at=LATER
+    )
+    moved = machine.handle(
+        posted.state, RunMoved(at=LATER, partition="dev", run_id=7, progress=progress), RULES
+    )
+    assert kinds(moved.effects) == ["run_progress"]
+    assert moved.state.partition("dev").progress == progress  # type: ignore[union-attr]
+    # A report about another run (an earlier attempt) changes nothing.
+    stale = machine.handle(
+        moved.state, RunMoved(at=LATER, partition="dev", run_id=6, progress=progress), RULES
+    )
+    assert stale.effects == [] and stale.state == moved.state
+    ended = machine.handle(
+        moved.state,
+        RunConcluded(at=LATER, partition="dev", run_id=7, conclusion="success", run_started=AT),
+        RULES,
+    )
+    assert kinds(ended.effects)[0] == "run_progress"
+    final = ended.state.partition("dev").progress  # type: ignore[union-attr]
+    assert final is not None and (final.status, final.conclusion) == ("completed", "success")
+    assert final.run_started == AT
+
+
 def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:
     done = SmokeDone(at=AT, partition="dev", ok=True, asin="B08N5WRWNW")
     outcome = machine.handle(running("dev", "smoke"), done, RULES)
@@ -665,6 +702,7 @@ RESULTS = [
     AmplifyChecked(at=AT, partition="dev", problem=PROBLEM),
     SmokeDone(at=AT, partition="dev", ok=True),
     SmokeDone(at=AT, partition="dev", ok=False, problem=PROBLEM),
+    RunMoved(at=AT, partition="dev", run_id=1, progress=RunProgress(status="queued", at=AT)),
 ]
 
 

@@ -14,8 +14,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.common import button
+from bot.blocks.common import button, duration
 from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, partition_value
+from bot.rollout.state import RunProgress
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
@@ -55,6 +56,34 @@ def deploy_gate_blocks(
             elements=[MarkdownTextObject(text=f"Or type `/creators-onboard deploy {partition}`.")]
         ),
     ]
+
+
+def run_message(
+    partition: str, run_id: int | None, run_url: str | None, progress: RunProgress | None
+) -> str:
+    """The run's message in devOps' thread, edited as the run moves: queued, the job and
+    step in progress, then how it ended — each with the time since the run started."""
+    link = f"<{run_url}|run {run_id}>" if run_url else f"run {run_id}"
+    lead = f"`amm.yml` for *{partition}*: {link}"
+    if progress is None:
+        return f"🔄 {lead}. I'm following it."
+    took = duration(progress.run_started, progress.at)
+    so_far = f" ({took} so far)" if took else ""
+    where = ""
+    if progress.job:
+        where = f" job *{progress.job}*" + (f", step *{progress.step}*" if progress.step else "")
+    if progress.status == "queued":
+        return f"🕒 {lead} is queued, waiting for a runner{so_far}."
+    if progress.status == "lost":
+        return f"⚠️ {lead}: I could not follow it to its end (see the halt card)."
+    if progress.status != "completed":
+        doing = f"is running{where}" if where else "is running"
+        return f"🔄 {lead} {doing}{so_far}."
+    after = f" after {took}" if took else ""
+    if progress.conclusion == "success":
+        return f"✅ {lead} succeeded{after}."
+    at = f" at{where}" if where else ""
+    return f"❌ {lead} ended with '{progress.conclusion}'{at}{after}."
 
 
 def used_card(blocks: Sequence[dict[str, Any]], note: str) -> list[dict[str, Any]]:

@@ -21,8 +21,8 @@ def pending_for(state: RolloutState, runbook: Runbook, viewer: str) -> list[str]
     """What the viewer, and only the viewer, has to do now."""
     if state.status == "halted" and viewer == state.devops:
         return [f"Decide on the halt ({state.halt_reason}): retry or abort, in your DM thread."]
-    if state.status != "active":
-        return []
+    if state.status != "active" or state.running is not None:
+        return []  # nobody's turn: the bot is the one working
     step = runbook.step(state.step)
     if step.persona == "accountOwner" and viewer == state.owner:
         return [f"*{step.title}* — in your DM thread with me."]

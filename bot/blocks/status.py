@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks.common import slack_date
 from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook.model import Runbook
 
@@ -49,14 +50,43 @@ def partition_line(p: PartitionState) -> str:
     return text
 
 
-def status_summary(state: RolloutState, runbook: Runbook) -> str:
-    step = runbook.step(state.step)
-    if state.status == "active":
-        who = state.owner if step.persona == "accountOwner" else state.devops
-        waiting = "the bot" if step.persona == "bot" else f"<@{who}> ({step.persona})"
-        return f"Now at *{step.title}* — waiting on {waiting}."
+# What the bot is doing for a running partition, by stage.
+_DOING = {
+    "dispatch": "starting `amm.yml` for",
+    "run": "following the `amm.yml` run of",
+    "amplify": "checking the Amplify variables of",
+    "smoke": "smoke-testing",
+}
+
+
+def acting_now(state: RolloutState, runbook: Runbook) -> str:
+    """Who is acting now — the bot, or a person — and since when (Slack-formatted)."""
+    since = slack_date(state.since)
+    running = state.running
+    if running is not None:
+        doing = _DOING.get(running.stage or "", "deploying")
+        where = ""
+        progress = running.progress
+        if running.stage == "run" and progress is not None and progress.job:
+            where = f" (job *{progress.job}*" + (
+                f", step *{progress.step}*)" if progress.step else ")"
+            )
+        return f"The bot is {doing} *{running.name}*{where}, since {since}."
     if state.status == "halted":
-        return f"Halted: {state.halt_reason or 'a check failed'}."
+        return f"Waiting on <@{state.devops}> (devOps) to retry or abort, since {since}."
+    step = runbook.step(state.step)
+    if step.persona == "bot":
+        return f"The bot is working on *{step.title}*, since {since}."
+    who = state.owner if step.persona == "accountOwner" else state.devops
+    return f"Waiting on <@{who}> ({step.persona}) since {since}."
+
+
+def status_summary(state: RolloutState, runbook: Runbook) -> str:
+    if state.status == "active":
+        step = runbook.step(state.step)
+        return f"Now at *{step.title}*. {acting_now(state, runbook)}"
+    if state.status == "halted":
+        return f"Halted: {state.halt_reason or 'a check failed'}. {acting_now(state, runbook)}"
     if state.status == "aborted":
         return f"Aborted: {state.abort_reason or 'no reason given'}."
     return "Rollout complete: all partitions green, smoke tests pass."

@@ -173,7 +173,8 @@ class Told(Notice):
 
 @dataclass(frozen=True)
 class PartitionNews(Told):
-    """About one partition: "gate_opened" (its deploy button), "run_started", "green"."""
+    """About one partition: "gate_opened" (its deploy button), "run_started" (the run's
+    message), "run_progress" (that message edited: where the run stands), "green"."""
 
     partition: str
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from bot.rollout.state import CardSlot, PersonaThread
+from bot.rollout.state import CardSlot, PersonaThread, RunProgress
 from bot.runbook.problem import Problem
 
 BOT = "bot"
@@ -174,6 +174,28 @@ class RunConcluded(_Result):
     failed_job: str | None = None
     failed_step: str | None = None
     log_url: str | None = None
+    # When the run started, for the time it took.
+    run_started: str | None = None
+
+
+class RunPosted(_Result):
+    """The message about a partition's run was posted (`ts`), to be edited as it moves."""
+
+    type: Literal["run_posted"] = "run_posted"
+    at: str = ""
+    partition: str
+    run_id: int
+    ts: str
+
+
+class RunMoved(_Result):
+    """A followed run's progress, reported by the follow workflow at most once per
+    `github.progress_interval_seconds`."""
+
+    type: Literal["run_moved"] = "run_moved"
+    partition: str
+    run_id: int
+    progress: RunProgress
 
 
 class AmplifyChecked(_Result):
@@ -209,6 +231,8 @@ Result = (
     | PrGateChecked
     | Dispatched
     | RunConcluded
+    | RunPosted
+    | RunMoved
     | AmplifyChecked
     | SmokeDone
     | Quiet

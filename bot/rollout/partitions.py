@@ -19,6 +19,8 @@ from bot.rollout.events import (
     PrGateChecked,
     RetryRequest,
     RunConcluded,
+    RunMoved,
+    RunPosted,
     SmokeDone,
     SmokeRequest,
 )
@@ -29,6 +31,7 @@ from bot.rollout.state import (
     FailedCheck,
     PartitionState,
     RolloutState,
+    RunProgress,
     Stage,
 )
 from bot.runbook.problem import Problem
@@ -108,6 +111,7 @@ def start_partition(
     ps.failed_job = ps.failed_step = ps.log_url = None
     if stage in ("dispatch", "run"):
         ps.checks = []  # what went green before the resumed check stays listed
+        ps.run_ts = ps.progress = None
     state.status = "active"
     state.halt_reason = None
     verb = "Redeploy" if redeploy else "Retry" if retry else "Deploy"
@@ -166,15 +170,39 @@ def on_dispatched(state: RolloutState, event: Dispatched, rules: Rules) -> Effec
     ]
 
 
+def on_run_posted(state: RolloutState, event: RunPosted, rules: Rules) -> Effects:
+    ps = state.partition(event.partition)
+    if ps is not None and ps.run_id == event.run_id:
+        ps.run_ts = event.ts
+    return []
+
+
+def on_run_moved(state: RolloutState, event: RunMoved, rules: Rules) -> Effects:
+    """The run moved (or time passed): its message shows where it stands now."""
+    ps = _in_stage(state, event.partition, "run")
+    if ps is None or ps.run_id != event.run_id:
+        return []
+    ps.progress = event.progress
+    return [fx.PartitionNews("run_progress", ps.name)]
+
+
 def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> Effects:
     ps = _in_stage(state, event.partition, "run")
     if ps is None or ps.run_id != event.run_id:
         return []  # a late word from an earlier, abandoned run
+    ps.progress = RunProgress(
+        status="completed" if event.followed else "lost",
+        conclusion=event.conclusion,
+        job=event.failed_job,
+        step=event.failed_step,
+        run_started=event.run_started or (ps.progress.run_started if ps.progress else None),
+        at=event.at,
+    )
+    ended = [fx.PartitionNews("run_progress", ps.name)]
     if not event.followed:
         problem = event.problem or _unknown("The run could not be followed.")
-        return halt(
-            state, ps.name, "follow", "the amm.yml run could not be followed", problem, at=event.at
-        )
+        title = "the amm.yml run could not be followed"
+        return ended + halt(state, ps.name, "follow", title, problem, at=event.at)
     ps.run_url = event.url or ps.run_url
     if event.problem is not None:
         ps.failed_job, ps.failed_step = event.failed_job, event.failed_step
@@ -182,12 +210,12 @@ def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> 
         title = f"amm.yml run {event.conclusion}"
         if event.failed_step:
             title += f" at {event.failed_step}"
-        return halt(state, ps.name, "run", title, event.problem, at=event.at)
+        return ended + halt(state, ps.name, "run", title, event.problem, at=event.at)
     ps.checks.append(CheckResult(name="amm.yml", detail="run succeeded"))
     if rules.has_amplify(ps.name):
         ps.stage = "amplify"
-        return [fx.CheckAmplify(ps.name)]
-    return smoke_next(ps)
+        return [*ended, fx.CheckAmplify(ps.name)]
+    return ended + smoke_next(ps)
 
 
 def smoke_next(ps: PartitionState) -> Effects:

@@ -12,6 +12,7 @@ from bot.blocks.deploy import (
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
+    run_message,
 )
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import stuck_blocks, to_dicts
@@ -19,12 +20,12 @@ from bot.blocks.verification import verification_blocks
 from bot.integrations.bff import SmokeReport
 from bot.integrations.vaults import VerificationReport
 from bot.rollout import effects as fx
-from bot.rollout.events import CardPosted, Event
+from bot.rollout.events import CardPosted, Event, RunPosted
 from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook.model import Persona
 from bot.runbook.rollback import RollbackContext, rollback_steps
 from bot.workflows.steps.linear import start_linear_log
-from bot.workflows.steps.slack import dm_step
+from bot.workflows.steps.slack import dm_step, update_step
 from bot.workflows.threads import (
     Audience,
     linear,
@@ -117,13 +118,28 @@ async def _deploy_started(notice: fx.DeployStarted, state: RolloutState, aud: Au
     await tell_engineering(state, aud.config, f"{text}<@{notice.by}>.")
 
 
-async def _run_started(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
+async def _run_started(
+    notice: fx.PartitionNews, state: RolloutState, aud: Audience
+) -> Event | None:
+    """The run's message in devOps' thread (edited as the run moves), and engineering."""
     ps = state.partition(notice.partition)
-    assert ps is not None
+    assert ps is not None and ps.run_id is not None
+    ts = await post_in_thread(
+        state, "devOps", run_message(ps.name, ps.run_id, ps.run_url, ps.progress)
+    )
     link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
-    text = f"🔄 `amm.yml` for *{ps.name}*: {link}"
-    await post_in_thread(state, "devOps", f"{text}. I'm following it.")
-    await tell_engineering(state, aud.config, text)
+    await tell_engineering(state, aud.config, f"🔄 `amm.yml` for *{ps.name}*: {link}")
+    return RunPosted(partition=ps.name, run_id=ps.run_id, ts=ts) if ts else None
+
+
+async def _run_progress(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
+    """The run's message, edited: where the run stands now and for how long."""
+    ps = state.partition(notice.partition)
+    thread = state.threads.get("devOps")
+    if ps is None or ps.run_ts is None or thread is None:
+        return
+    text = run_message(ps.name, ps.run_id, ps.run_url, ps.progress)
+    await safe(update_step(thread.channel, ps.run_ts, text, None))
 
 
 async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
@@ -294,6 +310,7 @@ TELLERS: dict[str, Teller] = {
     "gate_opened": _gate,
     "DeployStarted": _deploy_started,
     "run_started": _run_started,
+    "run_progress": _run_progress,
     "green": _green,
     "Halted": _halted,
     "SmokeReported": _smoke_reported,

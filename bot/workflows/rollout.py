@@ -109,7 +109,7 @@ class Rollout:
             s.step,
             s.halt_reason,
             s.abort_reason,
-            [(p.status, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
+            [(p.status, p.stage, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
         )
 
     async def _sync(self, _: fx.Sync) -> None:

@@ -5,12 +5,21 @@ to the rollout's inbox."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from dbos import DBOS, SetWorkflowID
 
 from bot.integrations.errors import IntegrationError
-from bot.integrations.github import conclusion_diagnosis, failed_place
+from bot.integrations.github import (
+    Job,
+    Place,
+    Run,
+    conclusion_diagnosis,
+    failed_place,
+    running_place,
+)
 from bot.logging import get_logger
 from bot.rollout.events import (
     AmplifyChecked,
@@ -18,9 +27,11 @@ from bot.rollout.events import (
     Dispatched,
     PrGateChecked,
     RunConcluded,
+    RunMoved,
     SmokeDone,
     VaultsChecked,
 )
+from bot.rollout.state import RunProgress
 from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
@@ -111,53 +122,88 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
 
 
 @DBOS.step()
-async def follow_step(partition: str, run_id: int) -> RunConcluded:
+async def follow_deadline_step() -> float:
+    """When following a run gives up (epoch seconds), fixed once per follow."""
+    return time.time() + current().settings.config.github.run_timeout_minutes * 60
+
+
+@DBOS.step()
+async def watch_step(partition: str, run_id: int, deadline: float) -> RunMoved | RunConcluded:
+    """Watch the run for at most one progress interval: how it ended (`RunConcluded`), or
+    where it stands now (`RunMoved`: its status, and the job and step in progress)."""
     deps = current()
     assert deps.github is not None
     cfg = deps.settings.config.github
+    window = max(0.0, min(cfg.progress_interval_seconds, deadline - time.time()))
     try:
-        run = await deps.github.follow(
-            run_id,
-            poll_interval=cfg.poll_interval_seconds,
-            timeout=cfg.run_timeout_minutes * 60,
+        run = await deps.github.observe(
+            run_id, poll_interval=cfg.poll_interval_seconds, within=window
         )
+        if not run.completed and time.time() >= deadline:
+            raise deps.github.still_going(run, cfg.run_timeout_minutes * 60)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
         return RunConcluded(
-            at=now(),
-            partition=partition,
-            run_id=run_id,
-            problem=exc.problem,
-            followed=False,
+            at=now(), partition=partition, run_id=run_id, problem=exc.problem, followed=False
         )
+    started = run.created_at.isoformat()
+    if run.completed:
+        return await _concluded(partition, run, started)
     place = None
-    if not run.succeeded:
-        try:  # which job and step failed: worth a try, not worth failing for
-            place = failed_place(await deps.github.jobs(run_id))
-        except IntegrationError:
-            log.warning("github_jobs_unread", run_id=run_id)
+    if run.status == "in_progress":
+        place = await _place(run_id, running_place)
+    at = now()
+    progress = RunProgress(
+        status=run.status,
+        job=place.job if place else None,
+        step=place.step if place else None,
+        run_started=started,
+        at=at,
+    )
+    return RunMoved(at=at, partition=partition, run_id=run_id, progress=progress)
+
+
+async def _place(run_id: int, where: Callable[[list[Job]], Place | None]) -> Place | None:
+    """Where in its jobs a run stands or failed: worth a try, not worth failing for."""
+    github = current().github
+    assert github is not None
+    try:
+        return where(await github.jobs(run_id))
+    except IntegrationError:
+        log.warning("github_jobs_unread", run_id=run_id)
+        return None
+
+
+async def _concluded(partition: str, run: Run, started: str) -> RunConcluded:
+    place = None if run.succeeded else await _place(run.id, failed_place)
     return RunConcluded(
         at=now(),
         partition=partition,
-        run_id=run_id,
+        run_id=run.id,
         conclusion=run.conclusion,
         url=run.html_url or None,
         problem=conclusion_diagnosis(run, partition=partition, failed=place),
         failed_job=place.job if place else None,
         failed_step=place.step if place else None,
         log_url=place.url if place else None,
+        run_started=started,
     )
 
 
 @DBOS.workflow(name="follow_run")
 async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> None:
-    """Follow one run to its conclusion, then tell the rollout (`run_concluded`).
+    """Follow one run to its conclusion, telling the rollout where it stands at most once
+    per progress interval (`run_moved`), then how it ended (`run_concluded`).
 
     A child workflow, so the rollout keeps answering people (abort, stuck, verify…)
     during a run that can take an hour; after a crash both resume where they were.
     """
-    concluded = await follow_step(partition, run_id)
-    await DBOS.send_async(rollout_id, concluded.model_dump(mode="json"), EVENT_TOPIC)
+    deadline = await follow_deadline_step()
+    while True:
+        seen = await watch_step(partition, run_id, deadline)
+        await DBOS.send_async(rollout_id, seen.model_dump(mode="json"), EVENT_TOPIC)
+        if isinstance(seen, RunConcluded):
+            return
 
 
 def follow_workflow_id(rollout_id: str, run_id: int, attempt: int) -> str:

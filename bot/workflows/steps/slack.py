@@ -36,7 +36,9 @@ async def dm_step(user: str, text: str) -> str:
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
-async def update_step(channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+async def update_step(
+    channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None
+) -> None:
     await current().notifier.update(channel, ts, text, blocks)
 
 
