@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         secrets=settings.secret_values(),
     )
     if args.command == "serve":
+        from bot.preflight import refuse_to_serve
         from bot.server import serve
+
+        if asyncio.run(refuse_to_serve(settings, out=sys.stderr)):
+            return 2
 
         try:
             asyncio.run(serve(settings))

@@ -20,6 +20,7 @@ from bot.rollout.events import (
     HelpRequest,
     PrGateChecked,
     Quiet,
+    ReadyChecked,
     Request,
     RetryRequest,
     RunConcluded,
@@ -104,6 +105,18 @@ def running(name: str, doing: str, run_id: int | None = 7, **done: str) -> Rollo
 def kinds(effects: list[fx.Effect]) -> list[str]:
     """Each effect by name (a notice by its key)."""
     return [e.key if isinstance(e, fx.Notice) else type(e).__name__ for e in effects]
+
+
+def ask(
+    state: RolloutState, request: DeployRequest | RetryRequest, rules_: Rules = RULES
+) -> machine.Outcome:
+    """A deploy or retry, through its readiness check (found ready) to what it starts."""
+    asked = machine.handle(state, request, rules_)
+    assert asked.refused is None, asked.refused
+    (check,) = asked.effects
+    assert isinstance(check, fx.CheckReady)
+    ready = ReadyChecked(at=AT, request=request, partition=check.partition)
+    return machine.handle(asked.state, ready, rules_)
 
 
 def requests(user: str, step: str) -> dict[str, Request]:
@@ -326,7 +339,7 @@ def test_quiet_nudges_the_person_whose_turn_it_is_and_never_during_a_run() -> No
 def test_deploy_closes_the_gate_and_dispatches() -> None:
     state = at_gate()
     state.gate = PostedCard(ts="1.1", text="Ready to deploy dev", blocks=[])
-    outcome = machine.handle(state, DeployRequest(user=DEVOPS, at=AT, partition="dev"), RULES)
+    outcome = ask(state, DeployRequest(user=DEVOPS, at=AT, partition="dev"))
     dev = outcome.state.partition("dev")
     assert dev is not None and dev.status == "running" and dev.stage == "dispatch"
     assert outcome.state.gate is None
@@ -335,7 +348,7 @@ def test_deploy_closes_the_gate_and_dispatches() -> None:
 
 def test_pr_gate_is_checked_before_the_first_deploy_only() -> None:
     gated = rules(github={"pull_request": 438})
-    first = machine.handle(at_gate(), DeployRequest(user=DEVOPS, at=AT, partition="dev"), gated)
+    first = ask(at_gate(), DeployRequest(user=DEVOPS, at=AT, partition="dev"), gated)
     assert kinds(first.effects) == ["CheckPrGate"]
     request = DeployRequest(user=DEVOPS, at=AT, partition="dev")
     blocked = machine.handle(
@@ -345,9 +358,7 @@ def test_pr_gate_is_checked_before_the_first_deploy_only() -> None:
     assert blocked.state.partition("dev").status == "pending"  # type: ignore[union-attr]
     ok = machine.handle(first.state, PrGateChecked(at=AT, request=request), gated)
     assert "Dispatch" in kinds(ok.effects)
-    later = machine.handle(
-        at_gate(dev="green"), DeployRequest(user=DEVOPS, at=AT, partition="stage"), gated
-    )
+    later = ask(at_gate(dev="green"), DeployRequest(user=DEVOPS, at=AT, partition="stage"), gated)
     assert "Dispatch" in kinds(later.effects)
 
 
@@ -414,7 +425,7 @@ def test_a_run_that_could_not_be_followed_halts_and_a_retry_resumes_following_it
         RULES,
     )
     assert outcome.state.partition("dev").failed_check == "follow"  # type: ignore[union-attr]
-    retried = machine.handle(outcome.state, RetryRequest(user=DEVOPS, at=AT), RULES)
+    retried = ask(outcome.state, RetryRequest(user=DEVOPS, at=AT))
     assert "Dispatch" not in kinds(retried.effects)
     assert kinds(retried.effects)[-1] == "FollowRun"
 
@@ -426,7 +437,7 @@ def test_dispatch_failure_halts_and_retry_dispatches_again() -> None:
         RULES,
     )
     assert outcome.state.status == "halted"
-    retried = machine.handle(outcome.state, RetryRequest(user=DEVOPS, at=AT), RULES)
+    retried = ask(outcome.state, RetryRequest(user=DEVOPS, at=AT))
     assert kinds(retried.effects)[-1] == "Dispatch"
     assert retried.state.status == "active"
 
@@ -481,9 +492,7 @@ RETRIES = [
 def test_retry_repeats_the_failed_check_and_dispatches_only_when_it_must(
     failed: str, redeploy: bool, last: str
 ) -> None:
-    retried = machine.handle(
-        halted_at(failed), RetryRequest(user=DEVOPS, at=LATER, redeploy=redeploy), RULES
-    )
+    retried = ask(halted_at(failed), RetryRequest(user=DEVOPS, at=LATER, redeploy=redeploy))
     assert retried.refused is None and retried.state.status == "active"
     effects = kinds(retried.effects)
     assert effects[-1] == last
@@ -535,7 +544,7 @@ def test_a_failed_run_names_its_failing_job_and_step() -> None:
     assert (prod.failed_job, prod.failed_step) == ("deploy", "Check for drift")
     assert prod.log_url == "https://github.com/o/r/actions/runs/7/job/71"
     assert outcome.state.halt_reason == "prod: amm.yml run failure at Check for drift"
-    retried = machine.handle(outcome.state, RetryRequest(user=DEVOPS, at=LATER), RULES)
+    retried = ask(outcome.state, RetryRequest(user=DEVOPS, at=LATER))
     prod = retried.state.partition("prod")
     assert prod is not None and prod.failed_job is prod.failed_step is prod.log_url is None
 
@@ -566,6 +575,40 @@ def test_a_run_moving_edits_its_message_and_its_end_is_shown_too() -> None:
     final = ended.state.partition("dev").progress  # type: ignore[union-attr]
     assert final is not None and (final.status, final.conclusion) == ("completed", "success")
     assert final.run_started == AT
+
+
+def test_a_deploy_that_would_fail_for_a_configuration_reason_starts_nothing() -> None:
+    """The readiness check before a dispatch: problems → refused with each fix, the gate
+    stays; the rollout moved meanwhile → refused with the current reason."""
+    state = at_gate()
+    state.gate = PostedCard(ts="1.1", text="Ready to deploy dev", blocks=[])
+    request = DeployRequest(user=DEVOPS, at=AT, partition="dev")
+    asked = machine.handle(state, request, RULES)
+    assert asked.effects == [fx.CheckReady(request, "dev")] and asked.state == state
+    token = Problem(
+        symptom="BFF_TOKEN_DEV is not set.", cause="It is unset.", fix="Set BFF_TOKEN_DEV."
+    )
+    not_ready = machine.handle(
+        state, ReadyChecked(at=AT, request=request, partition="dev", problems=[token]), RULES
+    )
+    assert kinds(not_ready.effects) == ["Reply", "Audit"]
+    reply = not_ready.effects[0]
+    assert isinstance(reply, fx.Reply)
+    assert "I did not deploy *dev*" in reply.text and "Fix: Set BFF_TOKEN_DEV." in reply.text
+    assert "Nothing was started" in reply.text and "*Deploy dev* button" in reply.text
+    assert not_ready.state == state  # the gate is still open, nothing is running
+    moved = running("dev", "run")
+    late = machine.handle(moved, ReadyChecked(at=AT, request=request, partition="dev"), RULES)
+    assert kinds(late.effects) == ["Reply", "Audit"] and late.state == moved
+    retry = RetryRequest(user=DEVOPS, at=AT)
+    halted = halted_at("smoke")
+    asked = machine.handle(halted, retry, RULES)
+    assert asked.effects == [fx.CheckReady(retry, "dev")]
+    refused = machine.handle(
+        halted, ReadyChecked(at=AT, request=retry, partition="dev", problems=[token]), RULES
+    )
+    assert refused.state == halted
+    assert "`/creators-onboard retry` again" in refused.effects[0].text  # type: ignore[attr-defined]
 
 
 def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:
@@ -686,6 +729,10 @@ def test_events_round_trip_through_json() -> None:
         StepAction(user=OWNER, at=AT, step="prereq", action="eligible"),
         PrGateChecked(at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev")),
         RetryRequest(user=DEVOPS, at=AT, redeploy=True),
+        ReadyChecked(at=AT, request=RetryRequest(user=DEVOPS, at=AT), partition="dev"),
+        ReadyChecked(
+            at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev"), partition="dev"
+        ),
     ):
         assert parse_event(event.model_dump(mode="json")) == event
 

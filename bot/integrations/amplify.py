@@ -88,6 +88,28 @@ class AmplifyReport(BaseModel):
         return [name for name in REQUIRED_VARIABLES if name in self.source]
 
 
+def aws_credentials() -> str | None:
+    """Where the AWS credentials the bot would use come from (botocore's chain: "env",
+    "shared-credentials-file", "iam-role", …), or None when it finds none. Reads no API:
+    only the environment, the config files and, on AWS hosts, the instance metadata."""
+    import botocore.session  # lazily, like the client
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        credentials = botocore.session.get_session().get_credentials()
+    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        log.warning("aws_credentials_unreadable", error=type(exc).__name__)
+        return None
+    return None if credentials is None else str(getattr(credentials, "method", "") or "found")
+
+
+def amplify_regions() -> set[str]:
+    """The regions Amplify is offered in, from botocore's own endpoint data (offline)."""
+    import boto3
+
+    return set(boto3.session.Session().get_available_regions("amplify"))
+
+
 def default_client_factory(region: str) -> AmplifyClient:
     import boto3  # imported lazily: never build a client (or read credentials) at import
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from bot.rollout.events import DeployRequest, Request
+from bot.rollout.events import DeployRequest, Request, RetryRequest
 from bot.rollout.state import PostedCard
 from bot.runbook.problem import Problem
 
@@ -60,6 +60,15 @@ class VerifyVaults(Effect):
     """Read the four vaults with `op`; reports `VaultsChecked`."""
 
     requested_by: str
+
+
+@dataclass(frozen=True)
+class CheckReady(Effect):
+    """Would a deploy (or retry) of `partition` fail for a configuration reason — the
+    engineering channel, the BFF token, AWS for Amplify, GitHub? Reports `ReadyChecked`."""
+
+    request: DeployRequest | RetryRequest
+    partition: str
 
 
 @dataclass(frozen=True)

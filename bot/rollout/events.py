@@ -148,6 +148,16 @@ class PrGateChecked(_Result):
     problem: Problem | None = None
 
 
+class ReadyChecked(_Result):
+    """Whether a deploy or retry of `partition` could fail for a configuration reason
+    (`problems`, empty when none): asked right before anything is started."""
+
+    type: Literal["ready_checked"] = "ready_checked"
+    request: Annotated[DeployRequest | RetryRequest, Field(discriminator="type")]
+    partition: str
+    problems: list[Problem] = Field(default_factory=list)
+
+
 class Dispatched(_Result):
     """`amm.yml` was started for a partition (`run_id`), or could not be (`problem`)."""
 
@@ -229,6 +239,7 @@ Result = (
     | CardPosted
     | VaultsChecked
     | PrGateChecked
+    | ReadyChecked
     | Dispatched
     | RunConcluded
     | RunPosted

@@ -17,6 +17,7 @@ from bot.rollout.events import (
     DeployRequest,
     Dispatched,
     PrGateChecked,
+    ReadyChecked,
     RetryRequest,
     RunConcluded,
     RunMoved,
@@ -45,9 +46,49 @@ def open_gate(state: RolloutState) -> Effects:
 
 def on_deploy(state: RolloutState, event: DeployRequest, rules: Rules) -> Effects:
     assert event.partition is not None
+    return [fx.CheckReady(event, event.partition)]
+
+
+def on_retry(state: RolloutState, event: RetryRequest, rules: Rules) -> Effects:
+    red = next(p for p in state.partitions if p.status == "red")
+    return [fx.CheckReady(event, red.name)]
+
+
+def on_ready_checked(state: RolloutState, event: ReadyChecked, rules: Rules) -> Effects:
+    """Start only what cannot fail for a configuration reason; else say what to fix."""
+    request = event.request
+    why = refusal(state, request, rules)
+    if why is not None:  # the rollout moved while it was checked
+        return refuse(state, request, why)
+    if event.problems:
+        return refuse(state, request, not_ready(event, rules))
+    if isinstance(request, RetryRequest):
+        return start_partition(
+            state,
+            event.partition,
+            actor=request.user,
+            at=request.at,
+            retry=True,
+            redeploy=request.redeploy,
+        )
     if rules.pr_gate and not any(p.attempts for p in state.partitions):
-        return [fx.CheckPrGate(event)]
-    return start_partition(state, event.partition, actor=event.user, at=event.at, retry=False)
+        return [fx.CheckPrGate(request)]
+    return start_partition(state, event.partition, actor=request.user, at=request.at, retry=False)
+
+
+def not_ready(event: ReadyChecked, rules: Rules) -> str:
+    """Why nothing was started, each problem with its fix, and how to try again."""
+    name = event.partition
+    verb = "retry" if isinstance(event.request, RetryRequest) else "deploy"
+    lines = [f"I did not {verb} *{name}*: it would fail for a configuration reason."]
+    lines += [f"• {p.symptom} ({p.cause.rstrip('.')}). Fix: {p.fix}" for p in event.problems]
+    again = (
+        "`/creators-onboard retry`"
+        if verb == "retry"
+        else f"the *Deploy {name}* button (or `/creators-onboard deploy {name}`)"
+    )
+    lines.append(f"Nothing was started. When it is fixed, use {again} again.")
+    return "\n".join(lines)
 
 
 def on_pr_gate_checked(state: RolloutState, event: PrGateChecked, rules: Rules) -> Effects:
@@ -59,13 +100,6 @@ def on_pr_gate_checked(state: RolloutState, event: PrGateChecked, rules: Rules) 
         return refuse(state, request, why)
     assert request.partition is not None
     return start_partition(state, request.partition, actor=request.user, at=request.at, retry=False)
-
-
-def on_retry(state: RolloutState, event: RetryRequest, rules: Rules) -> Effects:
-    red = next(p for p in state.partitions if p.status == "red")
-    return start_partition(
-        state, red.name, actor=event.user, at=event.at, retry=True, redeploy=event.redeploy
-    )
 
 
 # Where a retry starts again, by the check that failed: the same check, then what follows.

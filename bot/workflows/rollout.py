@@ -46,6 +46,7 @@ class Rollout:
             fx.PostStep: self._post_step,
             fx.MarkDone: self._mark_done,
             fx.VerifyVaults: self._verify,
+            fx.CheckReady: self._ready,
             fx.CheckPrGate: self._pr_gate,
             fx.Dispatch: self._dispatch,
             fx.FollowRun: self._follow,
@@ -151,6 +152,9 @@ class Rollout:
 
     async def _verify(self, effect: fx.VerifyVaults) -> Event:
         return await checks.verify_vaults_step(effect.requested_by)
+
+    async def _ready(self, effect: fx.CheckReady) -> Event:
+        return await checks.ready_step(effect.request, effect.partition)
 
     async def _pr_gate(self, effect: fx.CheckPrGate) -> Event:
         return await checks.pr_gate_step(effect.request)

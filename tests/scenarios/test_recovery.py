@@ -98,6 +98,7 @@ async def test_a_smoke_failure_after_a_green_run_then_retry_smokes_again_without
         world.slack.assert_no_violations()
 
 
+@pytest.mark.usefixtures("aws_credentials")
 async def test_an_amplify_failure_then_retry_checks_amplify_again_without_a_dispatch(
     world: World,
 ) -> None:
@@ -128,6 +129,7 @@ async def test_an_amplify_failure_then_retry_checks_amplify_again_without_a_disp
         assert [c.name for c in green.checks] == ["amm.yml", "Amplify", "smoke test"]
 
 
+@pytest.mark.usefixtures("aws_credentials")
 async def test_an_amplify_failure_then_retry_redeploy_dispatches_once_and_checks_again(
     world: World,
 ) -> None:

@@ -80,6 +80,7 @@ def with_dev_amplify(world: World) -> None:
     world.config_overrides["partitions"] = partitions
 
 
+@pytest.mark.usefixtures("aws_credentials")
 @pytest.mark.parametrize("case", ["all_four", "tag_missing"])
 async def test_amplify_check_in_the_rollout(
     world: World, case: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from pydantic import SecretStr
@@ -15,6 +15,7 @@ from bot.integrations.bff.checks import (
     NON_AMAZON_URL,
     Context,
     Contract,
+    error_code,
     judge_auth_required,
     judge_burst,
     judge_error_path,
@@ -28,6 +29,8 @@ from bot.logging import get_logger
 from bot.pacing import Pacer
 
 log = get_logger(__name__)
+
+TokenVerdict = Literal["accepted", "refused", "unverified"]
 
 DEFAULT_PATH = "/api/amazon/import"
 DEFAULT_ASIN = "B08N5WRWNW"
@@ -93,6 +96,28 @@ class SmokeTester:
             "bff_smoke_tested", bff_url=base, ok=report.ok, failed=[c.name for c in report.failed]
         )
         return report
+
+    async def verify_token(self, bff_url: str, token: SecretStr) -> tuple[TokenVerdict, str]:
+        """Whether the BFF takes the token, by a request that changes nothing and never
+        reaches Amazon: the error path (a non-Amazon link), with the token and without.
+
+        "accepted": with the token the BFF judged the link (4xx UNRECOGNIZED_AMAZON_URL)
+        and without it refused (401); "refused": with the token it answered 401; else
+        "unverified", with what it answered instead (the second word says what was seen).
+        """
+        url = bff_url.rstrip("/") + self.path
+        with_token = await self._client.post(url, {"url": NON_AMAZON_URL}, token)
+        if with_token.failure:
+            return "unverified", with_token.failure
+        code, _ = error_code(with_token)
+        if with_token.status == 401 or code == "AUTHENTICATION_REQUIRED":
+            return "refused", f"HTTP {with_token.status} {code or ''}".strip()
+        if code != "UNRECOGNIZED_AMAZON_URL":
+            return "unverified", f"the import endpoint answered HTTP {with_token.status}"
+        without = await self._client.post(url, {"url": NON_AMAZON_URL}, None)
+        if without.status != 401:
+            return "unverified", "the BFF judges the link before it checks the token"
+        return "accepted", "the BFF took it on a request that does not reach Amazon"
 
     async def _judged(
         self,

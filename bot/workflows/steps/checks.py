@@ -21,11 +21,14 @@ from bot.integrations.github import (
     running_place,
 )
 from bot.logging import get_logger
+from bot.readiness import deploy_blockers
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
     Dispatched,
     PrGateChecked,
+    ReadyChecked,
+    RetryRequest,
     RunConcluded,
     RunMoved,
     SmokeDone,
@@ -54,6 +57,16 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
         report=report.model_dump(mode="json"),
         requested_by=requested_by,
     )
+
+
+@DBOS.step()
+async def ready_step(request: DeployRequest | RetryRequest, partition: str) -> ReadyChecked:
+    """Would deploying `partition` now fail for a configuration reason? (bot.readiness)"""
+    deps = current()
+    problems = await deploy_blockers(
+        deps.settings, deps.slack, deps.bff, partition, github=deps.github is not None
+    )
+    return ReadyChecked(at=now(), request=request, partition=partition, problems=problems)
 
 
 @DBOS.step()
