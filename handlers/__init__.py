@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
 from bot.rollout.port import Service
-from handlers import actions, commands, events
+from handlers import actions, commands, events, relay
 
 
 def register(app: AsyncApp, deps: Deps, service: Service) -> None:
@@ -14,3 +14,4 @@ def register(app: AsyncApp, deps: Deps, service: Service) -> None:
     commands.register(app, service, config)
     actions.register(app, service)
     events.register(app, service, config, deps.notifier)
+    relay.register(app, service)

@@ -19,8 +19,9 @@ from bot.blocks.ids import (
     RUNBOOK_ACTION_PATTERN,
     RUNBOOK_ACTION_PREFIX,
     STUCK,
+    ButtonRef,
     PartitionButton,
-    StepButton,
+    RolloutButton,
     decode_value,
 )
 from bot.rollout.events import (
@@ -56,10 +57,10 @@ def register(app: AsyncApp, service: Service) -> None:
         app.action(matcher)(ack=_ack, lazy=[on_press])
 
 
-def request_for(
-    action_id: str, ref: StepButton | PartitionButton, base: dict[str, Any]
-) -> Request | None:
+def request_for(action_id: str, ref: ButtonRef, base: dict[str, Any]) -> Request | None:
     """The request a button press makes; None for a button we don't know."""
+    if isinstance(ref, RolloutButton):
+        return None  # Reply opens a modal (handlers.relay): no request by itself
     if isinstance(ref, PartitionButton):
         if action_id == DEPLOY and ref.action == "deploy":
             return DeployRequest(partition=ref.partition, **base)

@@ -11,6 +11,7 @@ from bot.integrations.slack import SlackNotifier
 from bot.rollout.port import Service
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
+from handlers.relay import relay_dm
 
 
 async def _ack(ack: AsyncAck) -> None:
@@ -33,6 +34,8 @@ def register(app: AsyncApp, service: Service, config: FileConfig, notifier: Slac
         # Our own messages and edits come back as events too: answer people only.
         if event.get("bot_id") or event.get("subtype") or not event.get("channel"):
             return
+        if await relay_dm(service, notifier, event):
+            return  # words for the other person on the rollout: passed on
         # Posted directly (not with `say`): Bolt's `say` first fetches a thread's parent,
         # and fails when that parent is gone.
         await notifier.post(

@@ -23,6 +23,7 @@ from bot.app import create_app
 from bot.blocks.ids import (
     DEPLOY_ACTIONS,
     PING_DEVOPS,
+    REPLY,
     RERUN_VERIFY,
     STUCK,
     runbook_action_id,
@@ -70,7 +71,7 @@ def event_for(name: str, user: str, channel: str) -> dict[str, Any]:
 def button_ids() -> list[str]:
     """Every action id a block builder can put on a button."""
     ids = {runbook_action_id(a.id) for step in load_runbook().steps for a in step.actions}
-    ids |= {STUCK, PING_DEVOPS, RERUN_VERIFY, *DEPLOY_ACTIONS}
+    ids |= {STUCK, PING_DEVOPS, RERUN_VERIFY, REPLY, *DEPLOY_ACTIONS}
     return sorted(ids)
 
 

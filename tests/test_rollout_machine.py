@@ -21,6 +21,7 @@ from bot.rollout.events import (
     PrGateChecked,
     Quiet,
     ReadyChecked,
+    RelayRequest,
     Request,
     RetryRequest,
     RunConcluded,
@@ -609,6 +610,27 @@ def test_a_deploy_that_would_fail_for_a_configuration_reason_starts_nothing() ->
     )
     assert refused.state == halted
     assert "`/creators-onboard retry` again" in refused.effects[0].text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("step", ["prereq", "populate", "deploy_gate"])
+def test_either_person_may_pass_words_to_the_other_and_nobody_else(step: str) -> None:
+    state = state_at(step)
+    for user, to in ((OWNER, "devOps"), (DEVOPS, "accountOwner")):
+        outcome = machine.handle(state, RelayRequest(user=user, at=AT, text="a question"), RULES)
+        assert outcome.refused is None and outcome.state == state
+        relayed, audit = outcome.effects
+        assert relayed == fx.Relayed(user, "a question")
+        assert isinstance(audit, fx.Audit) and audit.detail == f"to {to} (10 characters)"
+        assert "question" not in audit.detail
+    stranger = machine.handle(state, RelayRequest(user=STRANGER, at=AT, text="hi"), RULES)
+    assert stranger.refused is not None and "Only" in stranger.refused
+    other_devops = rules(slack={"account_owners": [OWNER], "devops": [DEVOPS, "U0OTHER1"]})
+    outsider = machine.handle(state, RelayRequest(user="U0OTHER1", at=AT, text="hi"), other_devops)
+    assert outsider.refused is not None and "two people on this rollout" in outsider.refused
+    empty = machine.handle(state, RelayRequest(user=OWNER, at=AT, text="  "), RULES)
+    assert empty.refused is not None and "nothing to pass on" in empty.refused
+    done = state_at(step, status="complete")
+    assert machine.handle(done, RelayRequest(user=OWNER, at=AT, text="x"), RULES).refused
 
 
 def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:

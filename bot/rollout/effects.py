@@ -216,6 +216,16 @@ class DevopsPinged(Notice):
 
 
 @dataclass(frozen=True)
+class Relayed(Notice):
+    """One person's words for the other, shown in the other's thread with a Reply
+    button; the sender hears that they were passed on."""
+
+    by: str
+    text: str
+    buttons: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
 class CredentialsSent(Notice):
     """The owner has sent the four values (`how`): devOps, the ticket, engineering."""
 

@@ -82,6 +82,14 @@ class RetryRequest(_Request):
         return "redeploy" if self.redeploy else "retry"
 
 
+class RelayRequest(_Request):
+    """Words one person on the rollout typed for the other (a reply in their DM thread,
+    or the Reply modal), passed on as text."""
+
+    type: Literal["relay"] = "relay"
+    text: str
+
+
 class AbortRequest(_Request):
     type: Literal["abort"] = "abort"
     reason: str = ""
@@ -94,6 +102,7 @@ Request = (
     | DeployRequest
     | SmokeRequest
     | RetryRequest
+    | RelayRequest
     | AbortRequest
 )
 
@@ -267,5 +276,6 @@ REQUESTS = (
     DeployRequest,
     SmokeRequest,
     RetryRequest,
+    RelayRequest,
     AbortRequest,
 )

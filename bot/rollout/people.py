@@ -10,6 +10,7 @@ from bot.rollout.events import (
     HelpRequest,
     PersonUnreachable,
     Quiet,
+    RelayRequest,
     StepAction,
     StepPosted,
     ThreadsOpened,
@@ -100,6 +101,14 @@ def on_help(state: RolloutState, event: HelpRequest, rules: Rules) -> Effects:
     if event.kind == "stuck":
         return [fx.StepNews("troubleshooting", event.step)]
     return [fx.DevopsPinged(event.step, event.user)]
+
+
+def on_relay(state: RolloutState, event: RelayRequest, rules: Rules) -> Effects:
+    """One person's words for the other; the audit row says who to whom, not the words."""
+    to = "devOps" if event.user == state.owner else "accountOwner"
+    key = f"{state.rollout_id}:relay:{event.user}:{event.at}:{len(event.text)}"
+    detail = f"to {to} ({len(event.text)} characters)"
+    return [fx.Relayed(event.user, event.text), fx.Audit(event.user, "relay", "done", detail, key)]
 
 
 def on_verify(state: RolloutState, event: VerifyRequest, rules: Rules) -> Effects:

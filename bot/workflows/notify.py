@@ -14,9 +14,11 @@ from bot.blocks.deploy import (
     partition_green_blocks,
     run_message,
 )
+from bot.blocks.relay import relayed_blocks
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
+from bot.commands import as_text
 from bot.integrations.bff import SmokeReport
 from bot.integrations.vaults import VerificationReport
 from bot.rollout import effects as fx
@@ -65,6 +67,22 @@ async def _pinged(notice: fx.DevopsPinged, state: RolloutState, aud: Audience) -
     text = f":sos: <@{state.devops}>, <@{notice.by}> is stuck at *{step.title}* and asks for help."
     await post_in_thread(state, "accountOwner", text)
     await post_in_thread(state, "devOps", text, broadcast=True)
+
+
+async def _relayed(notice: fx.Relayed, state: RolloutState, aud: Audience) -> None:
+    """One person's words in the other's thread, as text (no ping, no link), with a Reply
+    button; the sender hears they were passed on."""
+    owner_speaks = notice.by == state.owner
+    to: Persona = "devOps" if owner_speaks else "accountOwner"
+    verb = "asks" if owner_speaks else "answers"
+    shown = as_text(notice.text, limit=2800)
+    blocks = to_dicts(relayed_blocks(state.rollout_id, notice.by, verb, shown))
+    await post_in_thread(state, to, f"<@{notice.by}> {verb}: {shown}", blocks)
+    other = state.devops if owner_speaks else state.owner
+    sender: Persona = "accountOwner" if owner_speaks else "devOps"
+    await post_in_thread(
+        state, sender, f"✉️ Passed on to <@{other}>. Their answer will appear in this thread."
+    )
 
 
 async def _sent(notice: fx.CredentialsSent, state: RolloutState, aud: Audience) -> None:
@@ -306,6 +324,7 @@ TELLERS: dict[str, Teller] = {
     "VerificationReported": _verification,
     "troubleshooting": _troubleshooting,
     "DevopsPinged": _pinged,
+    "Relayed": _relayed,
     "CredentialsSent": _sent,
     "gate_opened": _gate,
     "DeployStarted": _deploy_started,

@@ -331,6 +331,7 @@ class FakeSlack(LoopbackFake):
         self._home: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
+        self._opened: list[dict[str, Any]] = []
         self._responses: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -349,6 +350,7 @@ class FakeSlack(LoopbackFake):
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "apps.connections.open": self._apps_connections_open,
@@ -447,6 +449,10 @@ class FakeSlack(LoopbackFake):
         """The App Home view last published for ``user_id``."""
         views = self._home.get(user_id)
         return views[-1] if views else None
+
+    def opened_views(self) -> list[dict[str, Any]]:
+        """Modals opened with views.open, oldest first (with the trigger_id used)."""
+        return list(self._opened)
 
     def home_views(self, user_id: str) -> list[dict[str, Any]]:
         return list(self._home.get(user_id, []))
@@ -867,6 +873,27 @@ class FakeSlack(LoopbackFake):
         }
         self._home[user_id].append(published)
         return {"view": published}
+
+    async def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"]
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            self._violate("views.open", "view.type must be 'modal'", args)
+            raise _SlackError("invalid_arguments")
+        blocks = self._blocks("views.open", view.get("blocks", []), _MAX_VIEW_BLOCKS)
+        n = next(self._ids)
+        opened = {
+            **view,
+            "id": f"V0MODAL{n:05d}",
+            "team_id": self.team_id,
+            "blocks": blocks,
+            "state": {"values": {}},
+            "hash": f"{_FIRST_TS + n}.fakehash{n:04d}",
+            "app_id": API_APP_ID,
+            "bot_id": self.bot_id,
+            "trigger_id": str(args["trigger_id"]),
+        }
+        self._opened.append(opened)
+        return {"view": {k: v for k, v in opened.items() if k != "trigger_id"}}
 
     async def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         self._require_by_slack("users.info", args, "user")
