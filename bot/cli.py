@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+from bot.audit import add_parser as add_audit_parser
 from bot.logging import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "check", help="preflight: validate config and reach every system; changes nothing"
     )
+    add_audit_parser(sub)
     args = parser.parse_args(argv)
 
     settings = _load()
@@ -60,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+    if args.command == "audit":
+        from bot.audit import export
+
+        return asyncio.run(export(settings, rollout=args.rollout, fmt=args.format, out=sys.stdout))
     from bot.preflight import run_preflight
 
     return asyncio.run(run_preflight(settings, out=sys.stdout))

@@ -55,6 +55,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "devOps",
     ),
     Subcommand(
+        "audit",
+        "audit [rollout]",
+        "The latest transitions and refusals of a rollout, the latest one unless named "
+        "(devOps only).",
+        "devOps",
+    ),
+    Subcommand(
         "rotate",
         "rotate",
         "Rotate the credentials: new credential, handover, vaults, redeploy (devOps only).",

@@ -167,21 +167,15 @@ class Store:
         }
         await self._run(self._record, row)
 
-    def _entries(self, rollout_id: str | None, last: int | None) -> list[AuditEntry]:
-        query = sa.select(audit_log).order_by(audit_log.c.id.desc() if last else audit_log.c.id)
+    def _entries(self, rollout_id: str | None) -> list[AuditEntry]:
+        query = sa.select(audit_log).order_by(audit_log.c.id)
         if rollout_id is not None:
             query = query.where(audit_log.c.rollout_id == rollout_id)
-        if last:
-            query = query.limit(last)
         with self._engine.connect() as conn:
-            found = [
+            return [
                 AuditEntry(r.at, r.rollout_id, r.actor, r.action, r.outcome, r.detail)
                 for r in conn.execute(query)
             ]
-        return found[::-1] if last else found
 
-    async def entries(
-        self, rollout_id: str | None = None, *, last: int | None = None
-    ) -> list[AuditEntry]:
-        """The audit trail, oldest first: every row, or only the `last` ones."""
-        return await self._run(self._entries, rollout_id, last)
+    async def entries(self, rollout_id: str | None = None) -> list[AuditEntry]:
+        return await self._run(self._entries, rollout_id)

@@ -48,6 +48,10 @@ async def answer(service: Service, config: FileConfig, command: dict[str, Any]) 
         return {"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"}
     if parsed.name == "status":
         return {**status(await service.latest()), "response_type": "ephemeral"}
+    if parsed.name == "audit":
+        trail = await service.audit(user=user, rollout=parsed.args[0] if parsed.args else None)
+        shown = {"blocks": trail.blocks} if trail.blocks else {}
+        return {**_text(trail.accepted, trail.text), **shown}
     if parsed.name in ("start", "rotate"):
         mentions = parsed.mentions
         result = await service.start(

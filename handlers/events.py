@@ -25,7 +25,8 @@ def register(app: AsyncApp, service: Service, config: FileConfig, notifier: Slac
         user = str(event.get("user", ""))
         found = await service.latest()
         state = found.state if found else None
-        blocks = home_blocks(state, load_runbook(), viewer=user, config=config)
+        past = await service.past()
+        blocks = home_blocks(state, load_runbook(), viewer=user, config=config, past=past)
         await notifier.publish_home(user, blocks)
 
     app.event("app_home_opened")(ack=_ack, lazy=[publish_home])

@@ -36,6 +36,7 @@ SUBCOMMANDS = (
     "smoke <partition>",
     "retry [redeploy]",
     "abort <reason>",
+    "audit [rollout]",
     "rotate",
 )
 

@@ -1,6 +1,9 @@
-"""The App Home tab: the status board plus the viewer's own pending actions (pure)."""
+"""The App Home tab: the status board, the viewer's own pending actions and the rollouts
+that are over, with their outcome (pure)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     Block,
@@ -10,6 +13,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks.common import slack_date
 from bot.blocks.status import status_board_blocks
 from bot.rollout.roles import roles_of
 from bot.rollout.state import RolloutState
@@ -34,22 +38,49 @@ def pending_for(state: RolloutState, runbook: Runbook, viewer: str) -> list[str]
     return []
 
 
+# How each kind of rollout is named for people.
+_KIND = {"onboarding": "Onboarding", "rotation": "Credential rotation"}
+
+
+def past_line(state: RolloutState, *, ids: bool) -> str:
+    """A rollout that is over: what it was, how it ended and when (`ids`: its id too)."""
+    name = f"`{state.rollout_id}` " if ids else ""
+    when = slack_date(state.since)
+    kind = _KIND.get(state.kind, state.kind)
+    if state.status == "complete":
+        return f"✅ {name}{kind}: complete, {when}"
+    reason = f": {state.abort_reason}" if state.abort_reason else ""
+    return f"⏹ {name}{kind}: stopped {when}{reason}"
+
+
 def home_blocks(
-    state: RolloutState | None, runbook: Runbook, *, viewer: str, config: FileConfig
+    state: RolloutState | None,
+    runbook: Runbook,
+    *,
+    viewer: str,
+    config: FileConfig,
+    past: Sequence[RolloutState] = (),
 ) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Creators API onboarding")]
+    devops = "devOps" in roles_of(config, viewer)
     if state is None:
-        can_start = "devOps" in roles_of(config, viewer)
         hint = (
             "Start one with `/creators-onboard start`."
-            if can_start
+            if devops
             else "devOps starts one with `/creators-onboard start`."
         )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"No rollout yet. {hint}")))
-        return blocks
-    mine = pending_for(state, runbook, viewer)
-    text = "\n".join(f"• {line}" for line in mine) if mine else "Nothing is waiting on you."
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Your pending actions*\n{text}")))
-    blocks.append(DividerBlock())
-    blocks.extend(status_board_blocks(state, runbook))
+    else:
+        mine = pending_for(state, runbook, viewer)
+        text = "\n".join(f"• {line}" for line in mine) if mine else "Nothing is waiting on you."
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Your pending actions*\n{text}")))
+        blocks.append(DividerBlock())
+        blocks.extend(status_board_blocks(state, runbook))
+    earlier = [p for p in past if state is None or p.rollout_id != state.rollout_id]
+    if earlier:
+        lines = "\n".join(past_line(p, ids=devops) for p in earlier)
+        blocks.append(DividerBlock())
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=f"*Past rollouts*\n{lines}"[:3000]))
+        )
     return blocks

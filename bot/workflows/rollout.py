@@ -24,10 +24,10 @@ from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.workflows import notify, threads
+from bot.workflows.history import ROLLOUT_WORKFLOW
 from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, slack
 from bot.workflows.threads import Audience
 
-ROLLOUT_WORKFLOW = "rollout"
 # The published state: what the status board, App Home and the handlers read.
 STATE_EVENT = "state"
 

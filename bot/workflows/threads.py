@@ -126,8 +126,9 @@ async def refresh(state: RolloutState, aud: Audience) -> None:
     if channel and state.status_ts:
         board = to_dicts(status_board_blocks(state, runbook))
         await safe(steps.update_step(channel, state.status_ts, summary, board))
+    past = await safe(steps.past_rollouts_step()) or []
     for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(state, runbook, viewer=user, config=aud.config)
+        home = home_blocks(state, runbook, viewer=user, config=aud.config, past=past)
         await safe(steps.publish_home_step(user, to_dicts(home)))
 
 
