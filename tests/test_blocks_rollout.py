@@ -269,7 +269,8 @@ def test_partition_green_lists_the_checks() -> None:
         )
     )
     text = json.dumps(dicts, ensure_ascii=False)
-    assert "2025-01-01T01:00:00+00:00" in text and "amm.yml" in text and "smoke test" in text
+    assert "<!date^1735693200^" in text and "amm.yml" in text and "smoke test" in text
+    assert "2025-01-01T01:00:00+00:00" not in text  # each reader sees their own time
     assert not buttons(dicts)
 
 
@@ -279,7 +280,7 @@ def test_complete_names_every_partition_with_its_timestamp() -> None:
     text = json.dumps(dicts, ensure_ascii=False)
     assert COMPLETE_TEXT in text
     for name, when in stamps:
-        assert name in text and when in text
+        assert name in text and slack_date(when) in text and when not in text
     assert not buttons(dicts)
 
 
@@ -347,7 +348,7 @@ def test_status_board_renders_every_state(index: int) -> None:
 
 def test_status_board_shows_run_links_and_green_times() -> None:
     text = json.dumps(to_dicts(status_board_blocks(board_states()[0], RUNBOOK)))
-    assert "runs/2|run>" in text and "2025-01-01T01:00:00+00:00" in text
+    assert "runs/2|run>" in text and slack_date("2025-01-01T01:00:00+00:00") in text
 
 
 # -------------------------------------------------------------------------- App Home
@@ -470,3 +471,45 @@ def test_status_says_who_acts_now_and_since_when() -> None:
     assert pending_for(busy, RUNBOOK, DEVOPS) == []
     dev.stage = "smoke"
     assert "The bot is smoke-testing *dev*" in status_summary(busy, RUNBOOK)
+
+
+@pytest.mark.parametrize("gate", [None, 438])
+def test_the_deploy_gate_mentions_the_pull_request_only_when_one_gates_it(
+    gate: int | None,
+) -> None:
+    from bot.blocks.steps import step_blocks
+    from bot.workflows.threads import render_context
+
+    github = {"pull_request": gate} if gate else {}
+    config = FileConfig.model_validate({**CONFIG.model_dump(), "github": github})
+    blocks = step_blocks(RUNBOOK.step("deploy_gate"), "rollout-1", render_context(state(), config))
+    text = json.dumps(check(blocks), ensure_ascii=False)
+    assert ("pull request #438 in Arda-cards/infrastructure is merged" in text) == bool(gate)
+    assert "PR is merged" not in text and "{pr_gate}" not in text
+
+
+def test_the_owners_home_is_in_plain_words_and_lists_past_rollouts() -> None:
+    current = state(step="deploy_gate", rollout_id="rollout-2")
+    dev = current.partition("dev")
+    assert dev is not None
+    dev.status, dev.stage, dev.started_at = "running", "smoke", T0
+    aborted = state(rollout_id="rollout-1", status="aborted", abort_reason="wrong account")
+    done = state(rollout_id="rollout-0", status="complete", kind="rotation")
+    past = [aborted, done]
+    owner = json.dumps(
+        check(
+            home_blocks(current, RUNBOOK, viewer=OWNER, config=CONFIG, past=past), max_blocks=100
+        ),
+        ensure_ascii=False,
+    )
+    assert "The bot is setting things up. Nothing for you to do right now" in owner
+    for jargon in ("rollout-", "Partitions", "smoke", "dev"):
+        assert jargon not in owner, jargon
+    assert "Onboarding: stopped" in owner and "wrong account" in owner
+    assert "Credential rotation: complete" in owner
+    devops = json.dumps(
+        to_dicts(home_blocks(current, RUNBOOK, viewer=DEVOPS, config=CONFIG, past=past)),
+        ensure_ascii=False,
+    )
+    assert "Partitions" in devops and "`rollout-1` Onboarding: stopped" in devops
+    assert "The bot is smoke-testing *dev*" in devops

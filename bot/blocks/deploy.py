@@ -14,12 +14,17 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.common import button, duration
+from bot.blocks.common import button, duration, slack_date
 from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, partition_value
 from bot.rollout.state import RunProgress
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
+)
+# The same news for the account owner, in plain words.
+OWNER_COMPLETE_TEXT = (
+    "🎉 All done: Arda's Amazon Creators API connection is live everywhere, production "
+    "included, and every check on it passed. Thank you for your part!"
 )
 
 SECTION_MAX = 3000
@@ -200,8 +205,9 @@ def partition_green_blocks(
     checks: Sequence[tuple[str, bool, str]],
 ) -> list[Block]:
     run = f" (<{run_url}|run>)" if run_url else ""
+    when = slack_date(finished_at)
     return [
-        _section(f"✅ *{partition}* is green at {finished_at}{run}.\n" + check_lines(checks)),
+        _section(f"✅ *{partition}* is green since {when}{run}.\n" + check_lines(checks)),
     ]
 
 
@@ -210,6 +216,6 @@ def complete_blocks(timestamps: Sequence[tuple[str, str]]) -> list[Block]:
         HeaderBlock(text="Rollout complete 🎉"),
         _section(
             f"{COMPLETE_TEXT}.\n"
-            + "\n".join(f"• *{name}* deployed {when}" for name, when in timestamps)
+            + "\n".join(f"• *{name}* deployed {slack_date(when)}" for name, when in timestamps)
         ),
     ]

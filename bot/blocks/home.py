@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import slack_date
-from bot.blocks.status import status_board_blocks
+from bot.blocks.status import owner_summary, status_board_blocks
 from bot.rollout.roles import roles_of
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook
@@ -75,7 +75,11 @@ def home_blocks(
         text = "\n".join(f"• {line}" for line in mine) if mine else "Nothing is waiting on you."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Your pending actions*\n{text}")))
         blocks.append(DividerBlock())
-        blocks.extend(status_board_blocks(state, runbook))
+        if devops or viewer != state.owner:
+            blocks.extend(status_board_blocks(state, runbook))
+        else:  # the owner: where things stand in plain words, no ids or partitions
+            summary = owner_summary(state, runbook)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=summary)))
     earlier = [p for p in past if state is None or p.rollout_id != state.rollout_id]
     if earlier:
         lines = "\n".join(past_line(p, ids=devops) for p in earlier)

@@ -44,7 +44,7 @@ def partition_line(p: PartitionState) -> str:
     if p.run_url:
         text += f" (<{p.run_url}|run>)"
     if p.status == "green" and p.finished_at:
-        text += f" at {p.finished_at}"
+        text += f" since {slack_date(p.finished_at)}"
     if p.status == "red" and p.failed_check:
         text += f": {p.failed_check}"
     return text
@@ -92,6 +92,31 @@ def status_summary(state: RolloutState, runbook: Runbook) -> str:
     return "Rollout complete: all partitions green, smoke tests pass."
 
 
+def owner_summary(state: RolloutState, runbook: Runbook) -> str:
+    """Where things stand, for the account owner: plain words, no ids, no partitions."""
+    step = runbook.step(state.step)
+    if state.status == "complete":
+        return "🎉 All done: Arda's Amazon Creators API connection is live. Thank you!"
+    if state.status == "aborted":
+        return f"<@{state.devops}> stopped this setup. Nothing more to do for now."
+    if state.status == "active" and state.running is None and step.persona == "accountOwner":
+        return f"It's your turn: *{step.title}*, in the thread below."
+    if state.status == "halted":
+        who = f"<@{state.devops}> is looking into a problem on their side"
+    elif state.running is not None or step.persona == "bot":
+        who = "The bot is setting things up"
+    else:
+        who = f"<@{state.devops}> is taking care of the next part"
+    return f"{who}. Nothing for you to do right now: I'll message you here if that changes."
+
+
+def summary_for(persona: str, state: RolloutState, runbook: Runbook) -> str:
+    """The status line each person's progress message shows."""
+    if persona == "accountOwner":
+        return owner_summary(state, runbook)
+    return status_summary(state, runbook)
+
+
 def status_board_blocks(state: RolloutState, runbook: Runbook) -> list[Block]:
     title = f"Creators API rollout {state.rollout_id} — {_STATUS_TITLE[state.status]}"
     blocks: list[Block] = [
@@ -114,7 +139,7 @@ def status_board_blocks(state: RolloutState, runbook: Runbook) -> list[Block]:
             elements=[
                 MarkdownTextObject(
                     text=f"accountOwner <@{state.owner}> · devOps <@{state.devops}> · "
-                    f"started by <@{state.started_by}> at {state.started_at}"
+                    f"started by <@{state.started_by}> {slack_date(state.started_at)}"
                 )
             ]
         )

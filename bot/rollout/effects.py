@@ -125,10 +125,12 @@ class Smoke(Effect):
 
 @dataclass(frozen=True)
 class CloseCard(Effect):
-    """Take the buttons off a used card (a deploy gate, a halt card): who, what, when."""
+    """Take the buttons off a used card (a deploy gate, a halt card): who did what (`note`)
+    and when (`at`, shown in each reader's time)."""
 
     card: PostedCard
     note: str
+    at: str = ""
 
 
 @dataclass(frozen=True)

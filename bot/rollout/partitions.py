@@ -151,7 +151,7 @@ def start_partition(
     verb = "Redeploy" if redeploy else "Retry" if retry else "Deploy"
     effects: Effects = [
         record(state, actor=actor, action=f"{verb.lower()}:{name}", at=at, to_step=None),
-        *close_card(state, "halt" if retry else "gate", f"▶️ {verb} {name} — <@{actor}>, {at}"),
+        *close_card(state, "halt" if retry else "gate", f"▶️ {verb} {name} — <@{actor}>", at),
         fx.Sync(),
         fx.DeployStarted(name, ps.attempts, actor, stage if retry else None),
     ]

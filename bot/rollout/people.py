@@ -150,8 +150,8 @@ def on_abort(state: RolloutState, event: AbortRequest, rules: Rules) -> Effects:
     ]
     state.status = "aborted"
     state.abort_reason = f"{reason} (by <@{event.user}>)"
-    note = f"⏹ Aborted — <@{event.user}>, {event.at}"
-    effects += close_card(state, "halt", note) + close_card(state, "gate", note)
+    note = f"⏹ Aborted — <@{event.user}>"
+    effects += close_card(state, "halt", note, event.at) + close_card(state, "gate", note, event.at)
     running = state.running
     if running is not None:
         running.status = "red"

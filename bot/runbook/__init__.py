@@ -35,7 +35,17 @@ __all__ = [
 
 # The names a runbook text may use; the renderer fills them with str.format_map.
 PLACEHOLDERS: frozenset[str] = frozenset(
-    {"owner", "devops", "item_title", "vaults", "systems_vault", "issue", "partitions"}
+    {
+        "owner",
+        "devops",
+        "item_title",
+        "vaults",
+        "systems_vault",
+        "issue",
+        "partitions",
+        # The infrastructure pull request gate, in a sentence of its own (empty without one).
+        "pr_gate",
+    }
 )
 
 # A body must stay well under Slack's 3,000-character section limit once rendered

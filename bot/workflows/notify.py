@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.blocks.common import slack_date
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
+    OWNER_COMPLETE_TEXT,
     complete_blocks,
     deploy_gate_blocks,
     halt_card_blocks,
@@ -168,7 +170,9 @@ async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -
         ps.name, finished_at=ps.finished_at, run_url=ps.run_url, checks=checks
     )
     await post_in_thread(state, "devOps", f"{ps.name} is green", to_dicts(blocks))
-    await tell_engineering(state, aud.config, f"✅ *{ps.name}* green at {ps.finished_at}.")
+    await tell_engineering(
+        state, aud.config, f"✅ *{ps.name}* green since {slack_date(ps.finished_at)}."
+    )
 
 
 async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Event | None:
@@ -253,7 +257,7 @@ async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Au
 async def _completed(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     stamps = [(p.name, p.finished_at or "?") for p in state.partitions]
     blocks = to_dicts(complete_blocks(stamps))
-    await post_in_thread(state, "accountOwner", COMPLETE_TEXT, blocks, broadcast=True)
+    await post_in_thread(state, "accountOwner", OWNER_COMPLETE_TEXT, broadcast=True)
     await post_in_thread(state, "devOps", COMPLETE_TEXT, blocks)
     await tell_engineering(state, aud.config, f"🎉 {COMPLETE_TEXT}.", broadcast=True)
     body = f"{COMPLETE_TEXT}.\n\nPer-partition deploy timestamps:\n" + "\n".join(
@@ -270,7 +274,11 @@ async def _aborted(notice: fx.Aborted, state: RolloutState, aud: Audience) -> No
             f"\nThe `amm.yml` run for {notice.running} keeps going on GitHub{link}: "
             "cancel it there if it must not finish."
         )
-    await post_in_thread(state, "accountOwner", text)
+    owner = (
+        f":octagonal_sign: <@{notice.by}> stopped this setup: {notice.reason}\n"
+        "Nothing more to do for now: you'll hear from devOps if it starts again."
+    )
+    await post_in_thread(state, "accountOwner", owner)
     await post_in_thread(state, "devOps", text)
     await tell_engineering(state, aud.config, text)
     body = f"Rollout {state.rollout_id} aborted at {notice.at}: {notice.reason}"

@@ -133,7 +133,7 @@ class Rollout:
         await threads.mark_done(self.state, self.audience, effect)
 
     async def _close_card(self, effect: fx.CloseCard) -> None:
-        await threads.close_card(self.state, effect.card, effect.note)
+        await threads.close_card(self.state, effect.card, effect.note, effect.at)
 
     async def _reply(self, effect: fx.Reply) -> None:
         await threads.reply(effect)
