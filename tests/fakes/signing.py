@@ -92,6 +92,11 @@ def slash_command_body(
     return urllib.parse.urlencode(fields)
 
 
+def _user(user_id: str, team_id: str) -> dict[str, str]:
+    """The `user` of an interactivity payload."""
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
+
+
 def block_action_payload(
     user_id: str,
     action_id: str,
@@ -139,12 +144,7 @@ def block_action_payload(
         action["value"] = value
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {
-            "id": user_id,
-            "username": user_id.lower(),
-            "name": user_id.lower(),
-            "team_id": team_id,
-        },
+        "user": _user(user_id, team_id),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": container,
@@ -228,12 +228,7 @@ def view_submission_body(
     payload = {
         "type": "view_submission",
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
-        "user": {
-            "id": user_id,
-            "username": user_id.lower(),
-            "name": user_id.lower(),
-            "team_id": team_id,
-        },
+        "user": _user(user_id, team_id),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "trigger_id": _unique("13345224609.") + ".fakeTrigger",

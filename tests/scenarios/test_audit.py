@@ -4,19 +4,15 @@ exports the trail as CSV or JSON."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-import os
-from pathlib import Path
 
 from bot.audit import export
 from tests.scenario import DEVOPS, OWNER, STRANGER, World, eventually
 from tests.scenarios.test_handover import start
+from tests.scenarios.test_preflight_truth import run_cli
 
-REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / ".venv" / "bin" / "creators-onboard"
 REASON = "the owner is changing the Associates account"
 
 
@@ -90,20 +86,10 @@ async def test_the_trail_exports_as_csv_and_json(world: World) -> None:
     assert json.loads(out.getvalue()) == rows
 
     # The command line, as an operator runs it.
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    proc = await asyncio.create_subprocess_exec(
-        str(CLI),
-        "audit",
-        "--rollout",
-        "1",
-        "--format",
-        "json",
-        env={**env, **world.env()},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, stdout, stderr = await run_cli(
+        "audit", "--rollout", "1", "--format", "json", env=world.env(), cwd=world.tmp
     )
-    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode == 0, stderr.decode()
+    assert code == 0, stderr
     assert json.loads(stdout) == rows
 
 

@@ -11,40 +11,22 @@ person can fix from Slack and says which; the bot refuses the deploy for the one
 from __future__ import annotations
 
 import asyncio
-import io
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.blocks.ids import DEPLOY
-from bot.preflight import run_preflight
 from bot.readiness import serve_refusals
 from bot.settings import Settings, load_settings
 from tests.fakes.amplify import APP_ID
 from tests.scenario import DEVOPS, ENG, World, eventually
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
+from tests.test_preflight import closed_port, preflight, row_lines
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = REPO / ".venv" / "bin" / "python"
-
-
-async def check(settings: Settings) -> tuple[int, str]:
-    out = io.StringIO()
-    code = await run_preflight(settings, out=out)
-    return code, out.getvalue()
-
-
-def row(text: str, name: str) -> str:
-    """A row of the table with its fix line."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line[7:].startswith(name + " "):
-            nxt = lines[i + 1] if i + 1 < len(lines) else ""
-            return line + ("\n" + nxt if nxt.strip().startswith("fix:") else "")
-    raise AssertionError(f"no row {name!r} in:\n{text}")
 
 
 def settings_without(world: World, *names: str, **values: str) -> Settings:
@@ -53,9 +35,9 @@ def settings_without(world: World, *names: str, **values: str) -> Settings:
     return load_settings(env)
 
 
-async def serve(world: World, env: dict[str, str]) -> tuple[int, str]:
-    """`creators-onboard serve` as a process with exactly `env` (plus PATH); its exit
-    status and what it printed. It must not start: a bot that started is killed."""
+async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """`creators-onboard <args>` as a process with exactly `env` (plus PATH): its exit
+    status, stdout and stderr. A process still running after 30 s is killed."""
     if not PYTHON.exists():
         pytest.skip("needs the project's .venv")
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "HOME")}
@@ -63,9 +45,9 @@ async def serve(world: World, env: dict[str, str]) -> tuple[int, str]:
         str(PYTHON),
         "-m",
         "bot",
-        "serve",
+        *args,
         env={**keep, **env},
-        cwd=str(world.tmp),
+        cwd=str(cwd),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -76,7 +58,13 @@ async def serve(world: World, env: dict[str, str]) -> tuple[int, str]:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    return proc.returncode or 0, out.decode() + err.decode()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def serve(world: World, env: dict[str, str]) -> tuple[int, str]:
+    """`serve`, which must refuse to start: its exit status and what it printed."""
+    code, out, err = await run_cli("serve", env=env, cwd=world.tmp)
+    return code, out + err
 
 
 def aws_isolated() -> dict[str, str]:
@@ -112,12 +100,12 @@ async def refused_deploy(world: World, partition: str, *needles: str) -> str:
 async def test_a_missing_bff_token_is_red_refuses_serve_and_never_reaches_a_dispatch(
     world: World,
 ) -> None:
-    code, text = await check(settings_without(world, "BFF_TOKEN_DEV"))
+    code, text = await preflight(settings_without(world, "BFF_TOKEN_DEV"))
     assert code == 1
-    line = row(text, "bff:dev token")
+    line = row_lines(text, "bff:dev token")
     assert line.startswith("RED") and "BFF_TOKEN_DEV is not set" in line
     assert "fix: put dev's BFF smoke-test bearer token in BFF_TOKEN_DEV" in line
-    assert row(text, "bff:stage token").startswith("GREEN")
+    assert row_lines(text, "bff:stage token").startswith("GREEN")
 
     env = {k: v for k, v in world.env().items() if k != "BFF_TOKEN_DEV"}
     status, output = await serve(world, env)
@@ -133,9 +121,9 @@ async def test_a_missing_bff_token_is_red_refuses_serve_and_never_reaches_a_disp
 
 
 async def test_a_token_the_bff_refuses_is_red(world: World) -> None:
-    code, text = await check(settings_without(world, BFF_TOKEN_STAGE="not-the-stage-token"))
+    code, text = await preflight(settings_without(world, BFF_TOKEN_STAGE="not-the-stage-token"))
     assert code == 1
-    line = row(text, "bff:stage token")
+    line = row_lines(text, "bff:stage token")
     assert line.startswith("RED") and "refused the token in BFF_TOKEN_STAGE" in line
     assert "not-the-stage-token" not in text
 
@@ -147,9 +135,9 @@ async def test_the_bot_outside_the_engineering_channel_is_red_and_deploys_wait_f
     world: World,
 ) -> None:
     world.slack.set_member(ENG, False)
-    code, text = await check(world.settings())
+    code, text = await preflight(world.settings())
     assert code == 1
-    line = row(text, "slack: engineering channel")
+    line = row_lines(text, "slack: engineering channel")
     assert line.startswith("RED") and "not a member of #engineering (C0ENG123)" in line
     assert "/invite @Creators Onboard" in line
     # Fixable from Slack: serve starts, and the deploy waits for the invitation.
@@ -161,15 +149,15 @@ async def test_the_bot_outside_the_engineering_channel_is_red_and_deploys_wait_f
         await deploy(world, "dev")
         await wait_partition(world, "dev", "green")
         assert len(world.github.dispatches) == 1
-    code, text = await check(world.settings())
-    assert row(text, "slack: engineering channel").startswith("GREEN")
+    code, text = await preflight(world.settings())
+    assert row_lines(text, "slack: engineering channel").startswith("GREEN")
 
 
 async def test_an_engineering_channel_given_by_name_is_red_with_the_fix(world: World) -> None:
     world.config_overrides["slack"] = {**world.config()["slack"], "engineering_channel": "#eng"}
-    code, text = await check(world.settings())
+    code, text = await preflight(world.settings())
     assert code == 1
-    line = row(text, "config: engineering channel")
+    line = row_lines(text, "config: engineering channel")
     assert line.startswith("RED") and "'#eng', which is not a channel ID" in line
     assert "Channel ID" in line and "C0123ABCD" in line
     status, output = await serve(world, world.env())
@@ -179,18 +167,11 @@ async def test_an_engineering_channel_given_by_name_is_red_with_the_fix(world: W
 # --------------------------------------------------------------- database unreachable
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def test_an_unreachable_database_is_red_and_serve_refuses_to_start(world: World) -> None:
     url = f"postgresql://bot:hunter2-db-pass@127.0.0.1:{closed_port()}/creators"
-    code, text = await check(settings_without(world, DATABASE_URL=url))
+    code, text = await preflight(settings_without(world, DATABASE_URL=url))
     assert code == 1
-    line = row(text, "database")
+    line = row_lines(text, "database")
     assert line.startswith("RED") and "cannot be used" in line
     assert "fix: check the host, port, name, user and password in DATABASE_URL" in line
     assert "hunter2-db-pass" not in text
@@ -203,10 +184,10 @@ async def test_an_unreachable_database_is_red_and_serve_refuses_to_start(world: 
 async def test_a_writable_database_is_green_with_its_schema(world: World) -> None:
     async with world.bot():
         pass  # the bot creates its tables
-    code, text = await check(world.settings())
+    code, text = await preflight(world.settings())
     assert code == 0, text
-    assert "reachable and writable" in row(text, "database")
-    assert row(text, "database: schema").startswith("GREEN")
+    assert "reachable and writable" in row_lines(text, "database")
+    assert row_lines(text, "database: schema").startswith("GREEN")
 
 
 # --------------------------------------------------------------- AWS credentials
@@ -222,15 +203,15 @@ async def test_missing_aws_credentials_are_red_refuse_serve_and_never_reach_a_di
     world: World,
 ) -> None:
     with_amplify(world)
-    code, text = await check(world.settings())
+    code, text = await preflight(world.settings())
     assert code == 1
-    line = row(text, "amplify:dev")
+    line = row_lines(text, "amplify:dev")
     assert line.startswith("RED") and f"no AWS credentials to check dev's Amplify app {APP_ID}" in (
         line
     )
     assert "fix: give the bot an AWS identity allowed amplify:GetApp" in line
     # The partitions without an app are a warning, not a failure.
-    assert row(text, "amplify:stage").startswith("WARN")
+    assert row_lines(text, "amplify:stage").startswith("WARN")
 
     status, output = await serve(world, {**world.env(), **aws_isolated()})
     assert status == 2 and "amplify:dev" in output and "no AWS credentials" in output, output
@@ -243,11 +224,11 @@ async def test_missing_aws_credentials_are_red_refuse_serve_and_never_reach_a_di
 @pytest.mark.usefixtures("aws_credentials")
 async def test_aws_credentials_and_a_known_region_are_green(world: World) -> None:
     with_amplify(world)
-    code, text = await check(world.settings())
+    code, text = await preflight(world.settings())
     assert code == 0, text
-    assert "AWS credentials found (env)" in row(text, "amplify:dev")
+    assert "AWS credentials found (env)" in row_lines(text, "amplify:dev")
     partitions: list[dict[str, Any]] = world.config()["partitions"]
     partitions[0]["region"] = "us-east-9"
     world.config_overrides["partitions"] = partitions
-    code, text = await check(world.settings())
-    assert "'us-east-9' is not a region Amplify runs in" in row(text, "amplify:dev")
+    code, text = await preflight(world.settings())
+    assert "'us-east-9' is not a region Amplify runs in" in row_lines(text, "amplify:dev")

@@ -12,6 +12,7 @@ import pytest
 
 from bot.blocks.ids import DEPLOY, REDEPLOY, RETRY
 from bot.integrations.amplify import AmplifyChecker
+from tests.fakes.amplify import APP_ID, app_response, branch_response
 from tests.scenario import DEVOPS, World, eventually
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
 from tests.scenarios.test_rollout_more import amplify_stub, devops_thread, with_dev_amplify
@@ -38,6 +39,16 @@ async def halt_card(world: World, partition: str) -> str:
 
     card = await eventually(newest, what=f"the {partition} halt card")
     return json.dumps(card.blocks, ensure_ascii=False)
+
+
+async def halt(world: World, failed: str, partition: str = "dev") -> str:
+    """Reach the gate, deploy `partition` and wait for it to halt at the `failed` check;
+    the halt card's text."""
+    await to_gate(world)
+    await deploy(world, partition)
+    state = await world.wait(lambda s: s.status == "halted", f"the {failed} halt", timeout=40)
+    assert state.partition(partition).failed_check == failed
+    return await halt_card(world, partition)
 
 
 def fix_commands(card: str) -> list[str]:
@@ -68,11 +79,7 @@ async def test_a_smoke_failure_after_a_green_run_then_retry_smokes_again_without
 ) -> None:
     world.bff.set_behaviour("dev", "error:AMAZON_RATE_LIMITED")
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        state = await world.wait(lambda s: s.status == "halted", "the smoke halt")
-        assert state.partition("dev").failed_check == "smoke"
-        card = await halt_card(world, "dev")
+        card = await halt(world, "smoke")
         assert "Smoke-test dev again" in card and "Redeploy dev" in card
         # The fix names the command that repeats the smoke test (not `smoke dev`, which
         # only reports).
@@ -102,21 +109,10 @@ async def test_a_smoke_failure_after_a_green_run_then_retry_smokes_again_without
 async def test_an_amplify_failure_then_retry_checks_amplify_again_without_a_dispatch(
     world: World,
 ) -> None:
-    with_dev_amplify(world)
-    missing_tag = {k: v for k, v in FOUR.items() if k != "AMAZON_ASSOCIATE_TAG"}
-    client, stubber = amplify_stub(missing_tag, {})
-    # The second check (after Retry) finds all four.
-    stubber.add_response("get_app", {"app": {**amplify_app(FOUR)}}, {"appId": "d123abc"})
-    stubber.add_response(
-        "get_branch", amplify_branch({}), {"appId": "d123abc", "branchName": "main"}
-    )
+    stubber = with_amplify_missing_the_tag_once(world)
     async with world.bot() as running:
-        running.deps.amplify = AmplifyChecker(client_factory=lambda region: client)
-        await to_gate(world)
-        await deploy(world, "dev")
-        state = await world.wait(lambda s: s.status == "halted", "the Amplify halt")
-        assert state.partition("dev").failed_check == "amplify"
-        card = await halt_card(world, "dev")
+        running.deps.amplify = AmplifyChecker(client_factory=lambda region: stubber.client)
+        card = await halt(world, "amplify")
         assert "Check Amplify again" in card
         # The variables' fix redeploys (a new run writes them); Retry checks them again.
         assert fix_commands(card) == ["/creators-onboard retry redeploy"]
@@ -133,19 +129,10 @@ async def test_an_amplify_failure_then_retry_checks_amplify_again_without_a_disp
 async def test_an_amplify_failure_then_retry_redeploy_dispatches_once_and_checks_again(
     world: World,
 ) -> None:
-    with_dev_amplify(world)
-    missing_tag = {k: v for k, v in FOUR.items() if k != "AMAZON_ASSOCIATE_TAG"}
-    client, stubber = amplify_stub(missing_tag, {})
-    stubber.add_response("get_app", {"app": {**amplify_app(FOUR)}}, {"appId": "d123abc"})
-    stubber.add_response(
-        "get_branch", amplify_branch({}), {"appId": "d123abc", "branchName": "main"}
-    )
+    stubber = with_amplify_missing_the_tag_once(world)
     async with world.bot() as running:
-        running.deps.amplify = AmplifyChecker(client_factory=lambda region: client)
-        await to_gate(world)
-        await deploy(world, "dev")
-        await world.wait(lambda s: s.status == "halted", "the Amplify halt")
-        (command,) = fix_commands(await halt_card(world, "dev"))
+        running.deps.amplify = AmplifyChecker(client_factory=lambda region: stubber.client)
+        (command,) = fix_commands(await halt(world, "amplify"))
         await type_command(world, command)
         await wait_partition(world, "dev", "green")
         assert dispatched(world) == ["dev", "dev"]  # exactly one new run
@@ -157,10 +144,7 @@ async def test_a_failed_run_then_retry_dispatches_one_new_run(world: World) -> N
         inputs={"partition": "dev"}, conclusion="failure", fail_step="Check for drift"
     )
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        await world.wait(lambda s: s.status == "halted", "the run halt")
-        card = await halt_card(world, "dev")
+        card = await halt(world, "run")
         assert "Deploy dev again" in card and REDEPLOY not in card  # Retry is the new run
         assert "step *Check for drift*" in card
         assert fix_commands(card) == ["/creators-onboard retry"]
@@ -180,11 +164,7 @@ async def test_a_run_that_could_not_be_followed_is_followed_again_not_dispatched
     world.config_overrides["github"] = {**github, "run_timeout_minutes": 0.01}
     world.github.script_run({"partition": "dev"}, ["queued"] * 1000)
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        state = await world.wait(lambda s: s.status == "halted", "the follow halt")
-        assert state.partition("dev").failed_check == "follow"
-        card = await halt_card(world, "dev")
+        card = await halt(world, "follow")
         assert "Follow the run again" in card and "Redeploy dev" in card
         assert fix_commands(card) == ["/creators-onboard retry"]
         assert "resumes following it (no second dispatch)" in card
@@ -199,9 +179,7 @@ async def test_a_run_that_could_not_be_followed_is_followed_again_not_dispatched
 async def test_a_redeploy_press_after_a_smoke_failure_dispatches_a_new_run(world: World) -> None:
     world.bff.set_behaviour("dev", "error:AMAZON_UPSTREAM_UNAVAILABLE")
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        await world.wait(lambda s: s.status == "halted", "the smoke halt")
+        await halt(world, "smoke")
         world.bff.set_behaviour("dev", "ok")
         message, button = await world.wait_button(DEVOPS, REDEPLOY)
         assert button["text"]["text"] == "Redeploy dev"
@@ -226,11 +204,7 @@ async def test_a_failed_dispatch_then_retry_starts_or_adopts_exactly_one_run(
         world.github.mode = "204"
         world.github.appear_after_lists = 1000
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        state = await world.wait(lambda s: s.status == "halted", "the dispatch halt", timeout=40)
-        assert state.partition("dev").failed_check == "dispatch"
-        card = await halt_card(world, "dev")
+        card = await halt(world, "dispatch")
         assert "Retry the dispatch" in card
         assert fix_commands(card) == ["/creators-onboard retry"]
         world.github.deny_write = False
@@ -243,13 +217,12 @@ async def test_a_failed_dispatch_then_retry_starts_or_adopts_exactly_one_run(
         assert len(world.github.dispatches) == 1 and len(world.github.runs) == 1
 
 
-def amplify_app(variables: dict[str, str]) -> dict[str, Any]:
-    from tests.fakes.amplify import app_response
-
-    return dict(app_response(variables)["app"])
-
-
-def amplify_branch(variables: dict[str, str]) -> dict[str, Any]:
-    from tests.fakes.amplify import branch_response
-
-    return branch_response(variables)
+def with_amplify_missing_the_tag_once(world: World) -> Any:
+    """dev has an Amplify app whose first check finds AMAZON_ASSOCIATE_TAG missing and
+    whose second finds all four (a stubbed botocore client: moto has no Amplify)."""
+    with_dev_amplify(world)
+    missing_tag = {k: v for k, v in FOUR.items() if k != "AMAZON_ASSOCIATE_TAG"}
+    _, stubber = amplify_stub(missing_tag, {})
+    stubber.add_response("get_app", app_response(FOUR), {"appId": APP_ID})
+    stubber.add_response("get_branch", branch_response({}), {"appId": APP_ID, "branchName": "main"})
+    return stubber
