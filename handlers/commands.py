@@ -97,8 +97,8 @@ def request_for(
     if name == "retry":
         if parsed.args and parsed.args[0].lower() != "redeploy":
             return (
-                f"`{COMMAND} retry` repeats the check that halted the rollout; "
-                f"`{COMMAND} retry redeploy` runs amm.yml again first. Nothing else follows it."
+                f"`{COMMAND} retry` repeats the check that halted the rollout, and "
+                f"`{COMMAND} retry redeploy` runs amm.yml again first: retry takes nothing else."
             )
         return RetryRequest(redeploy=bool(parsed.args), **base)
     return VerifyRequest(**base)
