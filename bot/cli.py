@@ -9,6 +9,7 @@ import os
 import sys
 from importlib.metadata import version
 
+from bot.audit import add_parser as add_audit_parser
 from bot.logging import configure_logging
 from bot.settings import (
     ConfigError,
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
             epilog=variables_help(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+    add_audit_parser(sub)
     sandbox = sub.add_parser(
         "sandbox",
         help="rehearse the whole rollout in a browser against local stand-ins (no accounts)",
@@ -114,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         secrets=settings.secret_values(),
     )
     if args.command == "serve":
+        from bot.preflight import refuse_to_serve
         from bot.server import serve
+
+        if asyncio.run(refuse_to_serve(settings, out=sys.stderr)):
+            return 2
 
         try:
             asyncio.run(serve(settings))
@@ -126,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+    if args.command == "audit":
+        from bot.audit import export
+
+        return asyncio.run(export(settings, rollout=args.rollout, fmt=args.format, out=sys.stdout))
     from bot.preflight import run_preflight
 
     return asyncio.run(run_preflight(settings, out=sys.stdout))

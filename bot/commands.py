@@ -41,11 +41,24 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Run the smoke test against a partition's BFF again (devOps only).",
         "devOps",
     ),
-    Subcommand("retry", "retry", "Retry the step that halted the rollout (devOps only).", "devOps"),
+    Subcommand(
+        "retry",
+        "retry [redeploy]",
+        "Repeat the check that halted the rollout and carry on; `redeploy` runs amm.yml again "
+        "first (devOps only).",
+        "devOps",
+    ),
     Subcommand(
         "abort",
         "abort <reason>",
         "Stop the rollout for good, with a reason everyone will see (devOps only).",
+        "devOps",
+    ),
+    Subcommand(
+        "audit",
+        "audit [rollout]",
+        "The latest transitions and refusals of a rollout, the latest one unless named "
+        "(devOps only).",
         "devOps",
     ),
     Subcommand(
@@ -67,6 +80,20 @@ BY_NAME = {s.name: s for s in SUBCOMMANDS}
 # A person, as Slack sends them: escaped (`<@U123|alice>`, `<@U123>`: the command's
 # should_escape is on) or as typed (`@alice`: escaping off, or a name Slack did not match).
 _PERSON = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|(?<![\w<@])@([A-Za-z0-9][\w.\-]*)")
+# A URL scheme, as Slack and Linear would turn it into a link.
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,20}):(//)")
+# What a person types is shown at most this long (a Block Kit text field holds 3,000).
+TYPED_MAX = 500
+
+
+def as_text(typed: str, limit: int = TYPED_MAX) -> str:
+    """Text a person typed, made safe to show anywhere the bot writes: Slack's control
+    characters escaped (so `<!channel>`, `<@U…>` and `<url|label>` show as typed and ping
+    or link nobody), URL schemes defanged (`https[:]//…`, so neither Slack nor Linear
+    makes a link of it) and the length capped."""
+    text = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SCHEME.sub(r"\1[:]//", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -1,51 +1,40 @@
 """`creators-onboard check`: reach every system, change nothing, print one row per check.
 
-Every check only reads: Slack `auth.test`, `op whoami` and one `op vault list`, Linear's
-viewer and the configured issue, GitHub's workflow and its file on the ref, and one
-plain GET per partition's BFF. The checks run concurrently; a check that crashes becomes
-a red row of its own instead of taking the table down. Rows carry names, statuses and
-the remote systems' error texts, never a secret value (the table is scrubbed of every
-configured secret and of token-shaped text before it is printed).
+Green means a rollout will not fail for a configuration reason. Every check only reads:
+the configuration and its ids, the database (reachable, writable, schema), Slack
+`auth.test` and the bot's membership of the engineering channel (`conversations.info`),
+`op whoami` and one `op vault list`, Linear's viewer and the configured issue, GitHub's
+workflow and its file on the ref, each partition's BFF (a plain GET, and its token tried
+on the error path, which never reaches Amazon), and the AWS credentials and region of
+each configured Amplify app (`bot.readiness` holds the rows `serve` and a deploy ask
+again). The checks run concurrently; a check that crashes becomes a red row of its own
+instead of taking the table down. Rows carry names, statuses and the remote systems'
+error texts, never a secret value (the table is scrubbed of every configured secret and
+of token-shaped text before it is printed).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TextIO
 
 import aiohttp
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 
-from bot.deps import github_client, linear_client, slack_client, vault_reader
+from bot import readiness
+from bot.deps import github_client, linear_client, slack_client, smoke_tester, vault_reader
 from bot.integrations.errors import IntegrationError
 from bot.integrations.vaults import VaultError
 from bot.logging import REDACTOR, Redactor
-from bot.runbook.problem import Problem
+from bot.readiness import Row
+from bot.readiness import red as _red
 from bot.settings import Settings
 from bot.watches.texts import token_steps
 
 # A BFF that takes longer than this to answer anything counts as unreachable.
 BFF_TIMEOUT_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: green with what was found, or red with its problem."""
-
-    name: str
-    detail: str = ""
-    problem: Problem | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-
-def _red(name: str, symptom: str, cause: str, fix: str) -> Row:
-    return Row(name, problem=Problem(symptom=symptom, cause=cause, fix=fix, where=name))
 
 
 Check = Callable[[Settings, aiohttp.ClientSession], Awaitable[list[Row]]]
@@ -82,13 +71,18 @@ async def check_config(settings: Settings, _: aiohttp.ClientSession) -> list[Row
                 "set slack.engineering_channel to a channel ID (C…) and invite the bot there",
             )
         )
-    return rows
+    return rows + readiness.check_ids(settings)
+
+
+async def check_database(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
+    return await readiness.check_database(settings)
 
 
 async def check_slack(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
     env = settings.env
+    client = slack_client(settings)
     try:
-        resp = await slack_client(settings).auth_test()
+        resp = await client.auth_test()
     except SlackApiError as exc:
         error = exc.response.get("error", "unknown_error")
         return [
@@ -109,7 +103,8 @@ async def check_slack(settings: Settings, _: aiohttp.ClientSession) -> list[Row]
                 "check SLACK_API_URL and the network/proxy",
             )
         ]
-    return [Row("slack", f"authorised as {resp.get('user')} in {resp.get('team')}")]
+    authorised = Row("slack", f"authorised as {resp.get('user')} in {resp.get('team')}")
+    return [authorised, *await readiness.check_channel(settings, client)]
 
 
 def _error_row(name: str, exc: IntegrationError) -> Row:
@@ -262,16 +257,30 @@ async def _check_bff(session: aiohttp.ClientSession, index: int, name: str, url:
 
 
 async def check_bff(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
-    """Each partition's BFF answers HTTP at all (any status counts as reachable)."""
+    """Each partition's BFF answers HTTP at all (any status counts as reachable), and its
+    smoke-test token is present and, where the BFF can tell, accepted."""
     partitions = settings.config.partitions
-    return list(
-        await asyncio.gather(
-            *(_check_bff(session, i, p.name, p.bff_url) for i, p in enumerate(partitions))
-        )
+    reachable = await asyncio.gather(
+        *(_check_bff(session, i, p.name, p.bff_url) for i, p in enumerate(partitions))
     )
+    tokens = await readiness.bff_token_rows(settings, partitions, smoke_tester(settings, session))
+    return [row for pair in zip(reachable, tokens, strict=True) for row in pair]
 
 
-CHECKS: list[Check] = [check_config, check_slack, check_op, check_linear, check_github, check_bff]
+async def check_amplify(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
+    return await readiness.aws_rows(settings, settings.config.partitions)
+
+
+CHECKS: list[Check] = [
+    check_config,
+    check_database,
+    check_slack,
+    check_op,
+    check_linear,
+    check_github,
+    check_bff,
+    check_amplify,
+]
 
 
 def _line(row: Row) -> str:
@@ -286,7 +295,7 @@ def render(rows: list[Row], redactor: Redactor | None = None) -> str:
     width = max((len(r.name) for r in rows), default=10)
     lines = []
     for row in rows:
-        mark = "GREEN" if row.ok else "RED  "
+        mark = "RED  " if not row.ok else "WARN " if row.warning else "GREEN"
         lines.append(f"{mark}  {row.name.ljust(width)}  {_line(row)}")
         if row.problem is not None and row.problem.fix:
             lines.append(f"{'':5}  {'':{width}}  fix: {row.problem.fix}")
@@ -333,5 +342,22 @@ async def run_preflight(
     rows = await collect(settings, checks)
     print(render(rows, Redactor(settings.secret_values())), file=out)
     red = sum(not r.ok for r in rows)
-    print(f"\n{len(rows) - red} green, {red} red", file=out)
+    warnings = sum(r.ok and r.warning for r in rows)
+    noted = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+    print(f"\n{len(rows) - red - warnings} green{noted}, {red} red", file=out)
     return 1 if red else 0
+
+
+async def refuse_to_serve(settings: Settings, *, out: TextIO) -> bool:
+    """Whether `serve` must not start: prints the rows that forbid it, each with its fix."""
+    rows = await readiness.serve_refusals(settings)
+    if not rows:
+        return False
+    print(
+        "creators-onboard: serve refuses to start: this configuration would fail a rollout, "
+        "and no one can fix it from Slack:",
+        file=out,
+    )
+    print(render(rows, Redactor(settings.secret_values())), file=out)
+    print("`creators-onboard check` shows every row.", file=out)
+    return True

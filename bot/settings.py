@@ -78,6 +78,8 @@ class GitHubSection(_Strict):
     pull_request: int | None = None
     poll_interval_seconds: float = 10.0
     run_timeout_minutes: float = 90.0
+    # How often, at most, the run's message is edited with its progress.
+    progress_interval_seconds: float = Field(default=30.0, gt=0)
     # After an ambiguous dispatch failure (5xx, timeout), how long to look for the run it
     # may have started before dispatching again.
     run_appear_timeout_seconds: float = 30.0

@@ -36,6 +36,22 @@ audit_log = sa.Table(
 )
 
 
+class DatabaseUnavailable(Exception):
+    """The database named by DATABASE_URL cannot be reached, opened or written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"DATABASE_URL: the database cannot be used ({reason})")
+        self.reason = reason
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own first line about what went wrong (never the URL's password:
+    drivers do not repeat it)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return (text.splitlines()[0] if text else type(orig).__name__)[:300]
+
+
 def sqlalchemy_url(database_url: str) -> str:
     if database_url.startswith("postgresql://"):
         return "postgresql+psycopg://" + database_url[len("postgresql://") :]
@@ -70,6 +86,37 @@ class Store:
 
     async def create_tables(self) -> None:
         await self._run(_metadata.create_all, self._engine)
+
+    def _probe(self) -> None:
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("CREATE TEMP TABLE co_probe (x int) ON COMMIT DROP"))
+                conn.execute(sa.text("INSERT INTO co_probe VALUES (1)"))
+            else:
+                # Takes SQLite's write lock on the file itself, then writes nothing.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.rollback()
+
+    async def probe(self) -> None:
+        """Connect and prove the database takes writes, writing nothing that stays;
+        DatabaseUnavailable says why not."""
+        try:
+            await self._run(self._probe)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise DatabaseUnavailable(_reason(exc)) from None
+
+    def _pending(self) -> list[str]:
+        with self._engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
+        return [t.name for t in _metadata.sorted_tables if t.name not in present]
+
+    async def pending_migrations(self) -> list[str]:
+        """What `serve` still has to create or change in our schema before it can run
+        (empty when the schema is current)."""
+        try:
+            return await self._run(self._pending)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise DatabaseUnavailable(_reason(exc)) from None
 
     def dispose(self) -> None:
         self._engine.dispose()

@@ -8,7 +8,7 @@ from bot.deps import Deps
 from bot.integrations.slack import SlackDirectory
 from bot.rollout.port import Service
 from bot.watches.port import WatchPort
-from handlers import actions, commands, events, watches
+from handlers import actions, commands, events, relay, watches
 
 
 def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) -> None:
@@ -18,3 +18,4 @@ def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) ->
     actions.register(app, service)
     watches.register(app, service, ongoing)
     events.register(app, service, config, deps.notifier, ongoing)
+    relay.register(app, service)

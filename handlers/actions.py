@@ -13,13 +13,15 @@ from bot.blocks.ids import (
     DEPLOY,
     DEPLOY_ACTIONS,
     PING_DEVOPS,
+    REDEPLOY,
     RERUN_VERIFY,
     RETRY,
     RUNBOOK_ACTION_PATTERN,
     RUNBOOK_ACTION_PREFIX,
     STUCK,
+    ButtonRef,
     PartitionButton,
-    StepButton,
+    RolloutButton,
     decode_value,
 )
 from bot.rollout.events import (
@@ -55,15 +57,17 @@ def register(app: AsyncApp, service: Service) -> None:
         app.action(matcher)(ack=_ack, lazy=[on_press])
 
 
-def request_for(
-    action_id: str, ref: StepButton | PartitionButton, base: dict[str, Any]
-) -> Request | None:
+def request_for(action_id: str, ref: ButtonRef, base: dict[str, Any]) -> Request | None:
     """The request a button press makes; None for a button we don't know."""
+    if isinstance(ref, RolloutButton):
+        return None  # Reply opens a modal (handlers.relay): no request by itself
     if isinstance(ref, PartitionButton):
         if action_id == DEPLOY and ref.action == "deploy":
             return DeployRequest(partition=ref.partition, **base)
         if action_id == RETRY and ref.action == "retry":
             return RetryRequest(**base)
+        if action_id == REDEPLOY and ref.action == "redeploy":
+            return RetryRequest(redeploy=True, **base)
         if action_id == ABORT and ref.action == "abort":
             return AbortRequest(reason=f"Abort pressed on the {ref.partition} halt card", **base)
         return None

@@ -76,6 +76,10 @@ async def answer(
     if parsed.name == "status":
         board = await watches.board() if watches is not None else []
         return {**status(await service.latest(), board), "response_type": "ephemeral"}
+    if parsed.name == "audit":
+        trail = await service.audit(user=user, rollout=parsed.args[0] if parsed.args else None)
+        shown = {"blocks": trail.blocks} if trail.blocks else {}
+        return {**_text(trail.accepted, trail.text), **shown}
     if _starts(parsed):
         if parsed.typed_names:
             names = ", ".join(f"`{n}`" for n in parsed.typed_names)
@@ -173,7 +177,12 @@ def request_for(
             return f"Say why, so everyone knows: `{COMMAND} abort <reason>`."
         return AbortRequest(reason=parsed.rest, **base)
     if name == "retry":
-        return RetryRequest(**base)
+        if parsed.args and parsed.args[0].lower() != "redeploy":
+            return (
+                f"`{COMMAND} retry` repeats the check that halted the rollout, and "
+                f"`{COMMAND} retry redeploy` runs amm.yml again first: retry takes nothing else."
+            )
+        return RetryRequest(redeploy=bool(parsed.args), **base)
     return VerifyRequest(**base)
 
 

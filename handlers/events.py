@@ -12,6 +12,7 @@ from bot.rollout.port import Service
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
 from bot.watches.port import Message, WatchPort
+from handlers.relay import relay_dm
 
 
 async def _ack(ack: AsyncAck) -> None:
@@ -32,7 +33,10 @@ def register(
         found = await service.latest()
         state = found.state if found else None
         board = await watches.board()
-        blocks = home_blocks(state, load_runbook(), viewer=user, config=config, watches=board)
+        past = await service.past()
+        blocks = home_blocks(
+            state, load_runbook(), viewer=user, config=config, watches=board, past=past
+        )
         await notifier.publish_home(user, blocks)
 
     app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
@@ -45,6 +49,8 @@ def register(
             return
         if event.get("channel_type", "im") != "im":
             return
+        if await relay_dm(service, notifier, event):
+            return  # words for the other person on the rollout: passed on
         # Posted directly (not with `say`): Bolt's `say` first fetches a thread's parent,
         # and fails when that parent is gone.
         await notifier.post(

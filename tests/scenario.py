@@ -60,6 +60,7 @@ class World:
         self.tmp = tmp
         self.database_url = database_url or f"sqlite:///{tmp / 'bot.sqlite'}"
         self.slack = FakeSlack(token=BOT_TOKEN)
+        self.slack.add_channel(ENG, "engineering", member=True)
         self.linear = FakeLinear(api_key=LINEAR_KEY, issue="PDEV-446")
         self.github = FakeGitHub(token=GITHUB_TOKEN)
         self.bff = FakeBFF(tokens={p: f"bff-token-{p}-0123456789" for p in PARTITIONS})

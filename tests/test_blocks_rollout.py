@@ -8,25 +8,28 @@ most one primary button.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.blocks.common import duration, slack_date
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
     complete_blocks,
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
+    run_message,
 )
 from bot.blocks.home import home_blocks, pending_for
-from bot.blocks.ids import ABORT, DEPLOY, RETRY, PartitionButton, decode_value
+from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, PartitionButton, decode_value
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import to_dicts
 from bot.integrations.bff import SmokeCheck, SmokeReport
-from bot.rollout.state import PartitionState, RolloutState
+from bot.rollout.state import PartitionState, RolloutState, RunProgress, Transition
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
 from bot.runbook.rollback import RollbackContext, rollback_steps
@@ -36,6 +39,7 @@ RUNBOOK = load_runbook()
 ORDER = ["dev", "stage", "demo", "prod"]
 OWNER, DEVOPS = "U0OWNER1", "U0DEVOPS1"
 LONG = "x" * 5000
+T0 = "2025-01-01T00:00:00+00:00"
 CONFIG = FileConfig.model_validate({"slack": {"account_owners": [OWNER], "devops": [DEVOPS]}})
 
 
@@ -143,6 +147,8 @@ def test_halt_card_for_prod_names_us_east_2_and_the_rollback_procedure() -> None
             fix="Read the log.",
             rollback=rollback,
             untouched=[],
+            failed_at="job *deploy*, step *Check for drift*",
+            log_url="https://github.com/Arda-cards/infrastructure/actions/runs/7/job/71",
         )
     )
     text = json.dumps(dicts, ensure_ascii=False)
@@ -150,11 +156,54 @@ def test_halt_card_for_prod_names_us_east_2_and_the_rollback_procedure() -> None
     assert "Rollback procedure for prod" in text
     assert "us-east-2" in text and "Alpha001" in text
     assert "no later partitions" in text
+    assert "*Failed at:* job *deploy*, step *Check for drift*" in text
+    assert "<https://github.com/Arda-cards/infrastructure/actions/runs/7/job/71|its log>" in text
     by_id = {b["action_id"]: b for b in buttons(dicts)}
+    # A failed run: Retry is the new run, so there is no separate Redeploy.
     assert set(by_id) == {RETRY, ABORT}
     assert by_id[RETRY]["style"] == "primary" and by_id[ABORT]["style"] == "danger"
-    assert by_id[RETRY]["text"]["text"] == "Retry prod"
+    assert by_id[RETRY]["text"]["text"] == "Deploy prod again"
     assert "/creators-onboard abort <reason>" in text
+
+
+@pytest.mark.parametrize(
+    ("failed", "label", "redeploy", "words"),
+    [
+        ("dispatch", "Retry the dispatch", False, "adopting the run the failed attempt"),
+        ("run", "Deploy dev again", False, "dispatches a new `amm.yml` run"),
+        ("follow", "Follow the run again", True, "same `amm.yml` run to its end (no new run)"),
+        ("amplify", "Check Amplify again", True, "Amplify variables of dev again (no new run)"),
+        ("smoke", "Smoke-test dev again", True, "smoke test of dev again (no new run)"),
+    ],
+)
+def test_the_halt_card_says_what_retry_repeats_and_offers_redeploy_where_retry_does_not(
+    failed: str, label: str, redeploy: bool, words: str
+) -> None:
+    dicts = check(
+        halt_card_blocks(
+            "rollout-1",
+            "dev",
+            check="x",
+            symptom="s",
+            cause="c",
+            fix="f",
+            rollback=["r"],
+            untouched=["stage"],
+            failed_check=failed,
+        )
+    )
+    text = json.dumps(dicts, ensure_ascii=False)
+    by_id = {b["action_id"]: b for b in buttons(dicts)}
+    assert by_id[RETRY]["text"]["text"] == label and by_id[RETRY]["style"] == "primary"
+    assert decode_value(by_id[RETRY]["value"]) == PartitionButton("rollout-1", "dev", "retry")
+    assert words in text and "`/creators-onboard retry`" in text
+    assert (REDEPLOY in by_id) == redeploy
+    assert ("/creators-onboard retry redeploy" in text) == redeploy
+    if redeploy:
+        assert by_id[REDEPLOY]["text"]["text"] == "Redeploy dev"
+        assert "style" not in by_id[REDEPLOY]
+        ref = decode_value(by_id[REDEPLOY]["value"])
+        assert ref == PartitionButton("rollout-1", "dev", "redeploy")
 
 
 def test_rollback_differs_for_prod_only() -> None:
@@ -162,11 +211,35 @@ def test_rollback_differs_for_prod_only() -> None:
     prod = rollback_steps(ctx("prod", "us-east-2"))
     assert len(prod) == len(dev) + 1
     assert not any("us-east-2" in line for line in dev)
-    for steps, name in ((dev, "dev"), (prod, "prod")):
+    for steps in (dev, prod):
         joined = "\n".join(steps)
-        assert f"Retry {name}" in joined and "Abort rollout" in joined
-        assert "AMAZON_ASSOCIATE_TAG" in joined and "/creators-onboard verify" in joined
+        assert "Retry button" in joined and "Abort rollout" in joined
+        assert "/creators-onboard verify" in joined and "retry redeploy" in joined
     assert "stage, demo, prod" in dev[0]
+
+
+@pytest.mark.parametrize("failed", ["dispatch", "run", "follow", "amplify", "smoke"])
+def test_rollback_reads_a_failed_run_only_when_the_run_failed(failed: str) -> None:
+    log = "https://github.com/Arda-cards/infrastructure/actions/runs/7000001/job/70000011"
+    steps = rollback_steps(
+        replace(ctx("dev"), failed_check=failed, failed_at="job deploy, step Deploy", log_url=log)
+    )
+    joined = "\n".join(steps)
+    assert ("failed at job deploy, step Deploy" in joined) == (failed == "run")
+    assert (f"<{log}|its log>" in joined) == (failed == "run")
+    assert "which job failed" not in joined
+    if failed in ("amplify", "smoke"):
+        assert "run succeeded" in joined
+    assert ("AMAZON_ASSOCIATE_TAG" in joined) == (failed == "amplify")
+
+
+def test_rolling_back_a_credential_restores_the_vault_before_re_running() -> None:
+    """amm.sh reads 1Password when it runs: re-running an old run deploys today's values."""
+    joined = "\n".join(rollback_steps(ctx("stage")))
+    assert "vault's *current* values" in joined
+    assert "`Arda-StageOAM`" in joined and "*Item history*" in joined
+    restore = joined.index("restore the previous values")
+    assert restore < joined.index("re-run that last successful `amm.yml` run")
 
 
 def test_halt_card_survives_enormous_diagnoses() -> None:
@@ -196,7 +269,8 @@ def test_partition_green_lists_the_checks() -> None:
         )
     )
     text = json.dumps(dicts, ensure_ascii=False)
-    assert "2025-01-01T01:00:00+00:00" in text and "amm.yml" in text and "smoke test" in text
+    assert "<!date^1735693200^" in text and "amm.yml" in text and "smoke test" in text
+    assert "2025-01-01T01:00:00+00:00" not in text  # each reader sees their own time
     assert not buttons(dicts)
 
 
@@ -206,7 +280,7 @@ def test_complete_names_every_partition_with_its_timestamp() -> None:
     text = json.dumps(dicts, ensure_ascii=False)
     assert COMPLETE_TEXT in text
     for name, when in stamps:
-        assert name in text and when in text
+        assert name in text and slack_date(when) in text and when not in text
     assert not buttons(dicts)
 
 
@@ -274,7 +348,7 @@ def test_status_board_renders_every_state(index: int) -> None:
 
 def test_status_board_shows_run_links_and_green_times() -> None:
     text = json.dumps(to_dicts(status_board_blocks(board_states()[0], RUNBOOK)))
-    assert "runs/2|run>" in text and "2025-01-01T01:00:00+00:00" in text
+    assert "runs/2|run>" in text and slack_date("2025-01-01T01:00:00+00:00") in text
 
 
 # -------------------------------------------------------------------------- App Home
@@ -313,3 +387,129 @@ def test_home_view_inside_limits(index: int) -> None:
     s = board_states()[index]
     for viewer in (OWNER, DEVOPS):
         check(home_blocks(s, RUNBOOK, viewer=viewer, config=CONFIG), max_blocks=100)
+
+
+# ------------------------------------------------------------ progress, who acts now
+
+
+RUN_URL = "https://github.com/Arda-cards/infrastructure/actions/runs/7"
+
+
+@pytest.mark.parametrize(
+    ("progress", "expected"),
+    [
+        (None, "🔄 `amm.yml` for *dev*: <" + RUN_URL + "|run 7>. I'm following it."),
+        (
+            RunProgress(status="queued", run_started=T0, at="2025-01-01T00:00:40+00:00"),
+            "🕒 `amm.yml` for *dev*: <" + RUN_URL + "|run 7> is queued, waiting for a runner "
+            "(40 s so far).",
+        ),
+        (
+            RunProgress(
+                status="in_progress",
+                job="deploy",
+                step="Check for drift",
+                run_started=T0,
+                at="2025-01-01T00:02:05+00:00",
+            ),
+            "🔄 `amm.yml` for *dev*: <" + RUN_URL + "|run 7> is running job *deploy*, step "
+            "*Check for drift* (2 min 05 s so far).",
+        ),
+        (
+            RunProgress(
+                status="completed",
+                conclusion="success",
+                run_started=T0,
+                at="2025-01-01T01:02:00+00:00",
+            ),
+            "✅ `amm.yml` for *dev*: <" + RUN_URL + "|run 7> succeeded after 1 h 02 min.",
+        ),
+        (
+            RunProgress(
+                status="completed",
+                conclusion="failure",
+                job="deploy",
+                step="Check for drift",
+                run_started=T0,
+                at="2025-01-01T00:03:00+00:00",
+            ),
+            "❌ `amm.yml` for *dev*: <" + RUN_URL + "|run 7> ended with 'failure' at job "
+            "*deploy*, step *Check for drift* after 3 min 00 s.",
+        ),
+    ],
+)
+def test_the_run_message_says_where_the_run_stands_and_for_how_long(
+    progress: RunProgress | None, expected: str
+) -> None:
+    assert run_message("dev", 7, RUN_URL, progress) == expected
+
+
+def test_slack_dates_show_each_reader_their_own_time() -> None:
+    assert slack_date(T0) == "<!date^1735689600^{date_short_pretty} at {time}|2025-01-01 00:00 UTC>"
+    assert slack_date("2025-01-01T02:00:00+02:00").startswith("<!date^1735689600^")
+    assert slack_date("not a time") == "not a time"
+    assert duration(T0, "2025-01-01T00:00:09+00:00") == "9 s"
+    assert duration(None, T0) is None
+
+
+def test_status_says_who_acts_now_and_since_when() -> None:
+    waiting = state(history=[Transition(at=T0, actor=DEVOPS, action="x", from_step="verify")])
+    assert f"Waiting on <@{DEVOPS}> (devOps) since <!date^1735689600^" in status_summary(
+        waiting, RUNBOOK
+    )
+    busy = state()
+    dev = busy.partition("dev")
+    assert dev is not None
+    dev.status, dev.stage, dev.started_at = "running", "run", "2025-01-01T00:10:00+00:00"
+    dev.progress = RunProgress(status="in_progress", job="deploy", step="Deploy", at=T0)
+    summary = status_summary(busy, RUNBOOK)
+    assert "The bot is following the `amm.yml` run of *dev* (job *deploy*, step *Deploy*)" in (
+        summary
+    )
+    assert "since <!date^1735690200^" in summary and "Waiting" not in summary
+    # Nobody has anything to press while the bot works.
+    assert pending_for(busy, RUNBOOK, DEVOPS) == []
+    dev.stage = "smoke"
+    assert "The bot is smoke-testing *dev*" in status_summary(busy, RUNBOOK)
+
+
+@pytest.mark.parametrize("gate", [None, 438])
+def test_the_deploy_gate_mentions_the_pull_request_only_when_one_gates_it(
+    gate: int | None,
+) -> None:
+    from bot.blocks.steps import step_blocks
+    from bot.workflows.threads import render_context
+
+    github = {"pull_request": gate} if gate else {}
+    config = FileConfig.model_validate({**CONFIG.model_dump(), "github": github})
+    blocks = step_blocks(RUNBOOK.step("deploy_gate"), "rollout-1", render_context(state(), config))
+    text = json.dumps(check(blocks), ensure_ascii=False)
+    assert ("pull request #438 in Arda-cards/infrastructure is merged" in text) == bool(gate)
+    assert "PR is merged" not in text and "{pr_gate}" not in text
+
+
+def test_the_owners_home_is_in_plain_words_and_lists_past_rollouts() -> None:
+    current = state(step="deploy_gate", rollout_id="rollout-2")
+    dev = current.partition("dev")
+    assert dev is not None
+    dev.status, dev.stage, dev.started_at = "running", "smoke", T0
+    aborted = state(rollout_id="rollout-1", status="aborted", abort_reason="wrong account")
+    done = state(rollout_id="rollout-0", status="complete", kind="rotation")
+    past = [aborted, done]
+    owner = json.dumps(
+        check(
+            home_blocks(current, RUNBOOK, viewer=OWNER, config=CONFIG, past=past), max_blocks=100
+        ),
+        ensure_ascii=False,
+    )
+    assert "The bot is setting things up. Nothing for you to do right now" in owner
+    for jargon in ("rollout-", "Partitions", "smoke", "dev"):
+        assert jargon not in owner, jargon
+    assert "Onboarding: stopped" in owner and "wrong account" in owner
+    assert "Credential rotation: complete" in owner
+    devops = json.dumps(
+        to_dicts(home_blocks(current, RUNBOOK, viewer=DEVOPS, config=CONFIG, past=past)),
+        ensure_ascii=False,
+    )
+    assert "Partitions" in devops and "`rollout-1` Onboarding: stopped" in devops
+    assert "The bot is smoke-testing *dev*" in devops

@@ -49,6 +49,7 @@ CONTEXT = {
     "issue": "PDEV-446",
     "partitions": "dev → stage → demo → prod",
     "rotation_reason": "routine hygiene: the credential is old",
+    "pr_gate": "",
 }
 PLACEHOLDER_LEFT = re.compile(r"\{[a-z_]+\}")
 
@@ -320,7 +321,11 @@ def test_progress_for_owner() -> None:
     assert lines[0].startswith("✅ *Prerequisites*")
     assert lines[1].startswith("▶️ *Registration*")
     assert lines[2].startswith("◻️ *Handover*")
-    assert ROLLOUT in _all_text(dicts)
+    # The owner is not shown the rollout's id; devOps is.
+    assert ROLLOUT not in _all_text(dicts)
+    assert ROLLOUT in _all_text(
+        check_message(progress_blocks(RUNBOOK, "devOps", "verify", ROLLOUT))
+    )
 
 
 def test_progress_for_owner_after_handover_is_all_done() -> None:

@@ -18,6 +18,8 @@ from bot.integrations.github import (
     GitHubError,
     Run,
     conclusion_diagnosis,
+    failed_place,
+    running_place,
 )
 from tests.fakes.github import FakeGitHub
 
@@ -378,3 +380,72 @@ async def test_fake_flags_requests_that_break_the_spec(
     assert "method not allowed" in text
     with pytest.raises(AssertionError):
         fake.assert_no_violations()
+
+
+async def test_jobs_name_the_running_step_then_the_failed_one(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    """The jobs endpoint as GitHub serves it (validated against the spec): while the run
+    moves, the step in progress; once it failed, the failed job and step with its log."""
+    fake.script_run(
+        STAGE,
+        ["queued", "in_progress", "in_progress", "completed:failure"],
+        fail_step="Check for drift",
+    )
+    gh = client(fake, session)
+    result = await gh.dispatch(STAGE, not_before=now())
+    assert await gh.jobs(result.run_id) == []  # queued: no job yet
+    places = []
+    while True:
+        run, _ = await gh.get_run(result.run_id)
+        assert run is not None
+        jobs = await gh.jobs(result.run_id)
+        if run.completed:
+            break
+        if run.status == "in_progress":
+            places.append(running_place(jobs))
+    assert places and all(p is not None and p.job == "deploy" for p in places)
+    steps = [p.step for p in places if p]
+    # The step in progress moves forward through the job's steps, before the drift check.
+    assert len(set(steps)) == 2 and all(s in fake.job_steps for s in steps)
+    assert [fake.job_steps.index(s) for s in steps] == sorted(
+        fake.job_steps.index(s) for s in steps
+    )
+    failed = failed_place(jobs)
+    assert failed is not None
+    assert (failed.job, failed.step) == ("deploy", "Check for drift")
+    assert failed.url and f"/actions/runs/{result.run_id}/job/" in failed.url
+    problem = conclusion_diagnosis(run, partition="stage", failed=failed)
+    assert problem is not None
+    assert "job *deploy*, step *Check for drift*" in problem.symptom
+    assert failed.url in problem.fix and "log of the failed step" in problem.fix
+    assert running_place(jobs) is None
+    fake.assert_no_violations()
+
+
+async def test_a_successful_run_has_no_failed_place(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.script_run(STAGE, ["completed:success"])
+    gh = client(fake, session)
+    result = await gh.dispatch(STAGE, not_before=now())
+    await gh.get_run(result.run_id)
+    jobs = await gh.jobs(result.run_id)
+    assert [s.conclusion for s in jobs[0].steps] == ["success"] * len(fake.job_steps)
+    assert failed_place(jobs) is None
+    fake.assert_no_violations()
+
+
+async def test_observe_returns_the_run_as_it_stands_when_the_window_ends(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    """A run that moves by the clock: `observe` hands it back unfinished when its window
+    ends (a progress report), `follow` waits for the conclusion."""
+    fake.script_timed_run(STAGE, [("queued", 0.3), ("in_progress", 0.6), ("completed:success", 0)])
+    gh = client(fake, session)
+    result = await gh.dispatch(STAGE, not_before=now())
+    early = await gh.observe(result.run_id, poll_interval=0.02, within=0.05)
+    assert early.status == "queued" and not early.completed
+    run = await gh.follow(result.run_id, poll_interval=0.02, timeout=5)
+    assert run.succeeded
+    fake.assert_no_violations()

@@ -12,6 +12,7 @@ from bot.blocks.ids import (
     CHECKIN_NO_SALES,
     DEPLOY,
     PING_DEVOPS,
+    REDEPLOY,
     RERUN_VERIFY,
     RETRY,
     START_ROTATION,
@@ -108,6 +109,7 @@ async def press(service: FakeService, user: str, action_id: str, value: str) -> 
         (RERUN_VERIFY, step_value("rollout-1", "prereq", "rerun_verify"), VerifyRequest),
         (DEPLOY, partition_value("rollout-1", "dev", "deploy"), DeployRequest),
         (RETRY, partition_value("rollout-1", "stage", "retry"), RetryRequest),
+        (REDEPLOY, partition_value("rollout-1", "stage", "redeploy"), RetryRequest),
         (ABORT, partition_value("rollout-1", "stage", "abort"), AbortRequest),
     ],
 )
@@ -123,6 +125,8 @@ async def test_a_press_becomes_one_request_for_the_buttons_rollout(
     assert request.user == DEVOPS and request.channel == "D0DM"
     assert request.response_url == "https://r"
     assert key.startswith(f"{DEVOPS}:")
+    if isinstance(request, RetryRequest):
+        assert request.redeploy == (action_id == REDEPLOY)
 
 
 async def test_the_verify_button_never_carries_a_step_or_role() -> None:
@@ -194,7 +198,8 @@ def command(text: str, user: str = DEVOPS) -> dict[str, Any]:
         ("verify", VerifyRequest, {}),
         ("deploy stage", DeployRequest, {"partition": "stage"}),
         ("smoke prod", SmokeRequest, {"partition": "prod"}),
-        ("retry", RetryRequest, {}),
+        ("retry", RetryRequest, {"redeploy": False}),
+        ("retry redeploy", RetryRequest, {"redeploy": True}),
         ("abort the owner left", AbortRequest, {"reason": "the owner left"}),
     ],
 )
@@ -210,7 +215,10 @@ async def test_commands_become_requests_keyed_by_trigger_id(
         assert getattr(request, name) == value
 
 
-@pytest.mark.parametrize(("text", "needle"), [("deploy", "Which partition"), ("abort", "Say why")])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("deploy", "Which partition"), ("abort", "Say why"), ("retry now", "retry redeploy")],
+)
 async def test_a_command_missing_its_argument_says_what_is_missing(text: str, needle: str) -> None:
     service = FakeService()
     answered = await answer(service, CONFIG, command(text))  # type: ignore[arg-type]

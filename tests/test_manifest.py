@@ -34,8 +34,9 @@ SUBCOMMANDS = (
     "verify",
     "deploy <partition>",
     "smoke <partition>",
-    "retry",
+    "retry [redeploy]",
     "abort <reason>",
+    "audit [rollout]",
     "rotate",
 )
 
@@ -138,9 +139,11 @@ def test_least_privilege_scopes() -> None:
     scopes = declared_bot_scopes()
     assert sorted(scopes) == [
         "channels:history",
+        "channels:read",
         "chat:write",
         "commands",
         "groups:history",
+        "groups:read",
         "im:history",
         "im:write",
         "users:read",

@@ -24,6 +24,7 @@ from bot.blocks.ids import (
     CHECKIN_ACTIONS,
     DEPLOY_ACTIONS,
     PING_DEVOPS,
+    REPLY,
     RERUN_VERIFY,
     START_ROTATION,
     STUCK,
@@ -74,7 +75,15 @@ def event_for(name: str, user: str, channel: str) -> dict[str, Any]:
 def button_ids() -> list[str]:
     """Every action id a block builder can put on a button."""
     ids = {runbook_action_id(a.id) for step in load_runbook().steps for a in step.actions}
-    ids |= {STUCK, PING_DEVOPS, RERUN_VERIFY, *DEPLOY_ACTIONS, *CHECKIN_ACTIONS, START_ROTATION}
+    ids |= {
+        STUCK,
+        PING_DEVOPS,
+        RERUN_VERIFY,
+        REPLY,
+        *DEPLOY_ACTIONS,
+        *CHECKIN_ACTIONS,
+        START_ROTATION,
+    }
     return sorted(ids)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.integrations.bff.checks import NON_AMAZON_URL
 from bot.preflight import CHECKS, Row, collect, render, run_preflight
 from bot.settings import Settings, load_settings
 from tests.fakes.op_fixture import SYSTEMS_VAULT
@@ -89,14 +90,22 @@ def closed_port() -> int:
 async def test_all_green_prints_every_row_and_exits_zero(world: World) -> None:
     code, text = await preflight(world.settings())
     assert code == 0, text
-    expected = ["config", "slack", "op", "linear", "linear: PDEV-446", "github"]
+    expected = ["config", "database", "slack", "slack: engineering channel", "op"]
+    expected += ["linear", "linear: PDEV-446", "github"]
     expected += [f"op: {VAULTS[p]}" for p in PARTITIONS] + [f"op: {SYSTEMS_VAULT}"]
-    expected += [f"bff:{p}" for p in PARTITIONS]
+    expected += [f"bff:{p}" for p in PARTITIONS] + [f"bff:{p} token" for p in PARTITIONS]
     for name in expected:
         assert is_green(text, name), row_lines(text, name)
     assert "RED" not in text
     assert "signed in as service account" in row_lines(text, "op")
-    assert f"{len(expected)} green, 0 red" in text
+    assert "member of #engineering (C0ENG123)" in row_lines(text, "slack: engineering channel")
+    # Each token was tried on the error path, which never reaches Amazon.
+    assert "BFF_TOKEN_DEV accepted" in row_lines(text, "bff:dev token")
+    # No partition has an Amplify app here: a warning each, not a failure.
+    for p in PARTITIONS:
+        line = row_lines(text, f"amplify:{p}")
+        assert line.startswith("WARN") and f"Amplify not checked: not configured for {p}" in line
+    assert f"{len(expected)} green, 4 warnings, 0 red" in text
     assert_no_secret(text, secrets_of(world))
 
 
@@ -105,7 +114,7 @@ async def test_checks_change_nothing(world: World) -> None:
     code, _ = await preflight(world.settings())
     assert code == 0
     slack_methods = {c.method for c in world.slack.calls()}
-    assert slack_methods <= {"auth.test"}, slack_methods
+    assert slack_methods <= {"auth.test", "conversations.info"}, slack_methods
     assert set(world.linear.operations()) <= {"Viewer", "IssueVisible"}
     assert world.linear.comments_on() == []
     assert all(r.method in ("GET", "HEAD") for r in world.github.requests)
@@ -113,8 +122,10 @@ async def test_checks_change_nothing(world: World) -> None:
     assert world.op.item_reads() == []
     commands = {tuple(c["argv"][:2]) for c in world.op.calls()}
     assert commands <= {("whoami", "--format"), ("vault", "list")}, commands
-    # The BFF only saw plain GETs, never the import endpoint.
-    assert all(r.method in ("GET", "HEAD") for r in world.bff.requests)
+    # The BFF saw plain GETs and the error path (a non-Amazon link), never a product.
+    assert world.bff.requests
+    for r in world.bff.requests:
+        assert r.url in (None, NON_AMAZON_URL), r  # None: refused (401) before reading it
 
 
 async def test_checks_run_concurrently(world: World) -> None:

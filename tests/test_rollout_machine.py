@@ -20,9 +20,13 @@ from bot.rollout.events import (
     HelpRequest,
     PrGateChecked,
     Quiet,
+    ReadyChecked,
+    RelayRequest,
     Request,
     RetryRequest,
     RunConcluded,
+    RunMoved,
+    RunPosted,
     SmokeDone,
     SmokeRequest,
     StepAction,
@@ -31,7 +35,14 @@ from bot.rollout.events import (
     parse_event,
 )
 from bot.rollout.rules import Rules, refusal
-from bot.rollout.state import PartitionState, PostedCard, RolloutState, Transition
+from bot.rollout.state import (
+    CheckResult,
+    PartitionState,
+    PostedCard,
+    RolloutState,
+    RunProgress,
+    Transition,
+)
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
 from bot.settings import FileConfig
@@ -95,6 +106,18 @@ def running(name: str, doing: str, run_id: int | None = 7, **done: str) -> Rollo
 def kinds(effects: list[fx.Effect]) -> list[str]:
     """Each effect by name (a notice by its key)."""
     return [e.key if isinstance(e, fx.Notice) else type(e).__name__ for e in effects]
+
+
+def ask(
+    state: RolloutState, request: DeployRequest | RetryRequest, rules_: Rules = RULES
+) -> machine.Outcome:
+    """A deploy or retry, through its readiness check (found ready) to what it starts."""
+    asked = machine.handle(state, request, rules_)
+    assert asked.refused is None, asked.refused
+    (check,) = asked.effects
+    assert isinstance(check, fx.CheckReady)
+    ready = ReadyChecked(at=AT, request=request, partition=check.partition)
+    return machine.handle(asked.state, ready, rules_)
 
 
 def requests(user: str, step: str) -> dict[str, Request]:
@@ -376,7 +399,7 @@ def test_quiet_nudges_the_person_whose_turn_it_is_and_never_during_a_run() -> No
 def test_deploy_closes_the_gate_and_dispatches() -> None:
     state = at_gate()
     state.gate = PostedCard(ts="1.1", text="Ready to deploy dev", blocks=[])
-    outcome = machine.handle(state, DeployRequest(user=DEVOPS, at=AT, partition="dev"), RULES)
+    outcome = ask(state, DeployRequest(user=DEVOPS, at=AT, partition="dev"))
     dev = outcome.state.partition("dev")
     assert dev is not None and dev.status == "running" and dev.stage == "dispatch"
     assert outcome.state.gate is None
@@ -385,7 +408,7 @@ def test_deploy_closes_the_gate_and_dispatches() -> None:
 
 def test_pr_gate_is_checked_before_the_first_deploy_only() -> None:
     gated = rules(github={"pull_request": 438})
-    first = machine.handle(at_gate(), DeployRequest(user=DEVOPS, at=AT, partition="dev"), gated)
+    first = ask(at_gate(), DeployRequest(user=DEVOPS, at=AT, partition="dev"), gated)
     assert kinds(first.effects) == ["CheckPrGate"]
     request = DeployRequest(user=DEVOPS, at=AT, partition="dev")
     blocked = machine.handle(
@@ -395,9 +418,7 @@ def test_pr_gate_is_checked_before_the_first_deploy_only() -> None:
     assert blocked.state.partition("dev").status == "pending"  # type: ignore[union-attr]
     ok = machine.handle(first.state, PrGateChecked(at=AT, request=request), gated)
     assert "Dispatch" in kinds(ok.effects)
-    later = machine.handle(
-        at_gate(dev="green"), DeployRequest(user=DEVOPS, at=AT, partition="stage"), gated
-    )
+    later = ask(at_gate(dev="green"), DeployRequest(user=DEVOPS, at=AT, partition="stage"), gated)
     assert "Dispatch" in kinds(later.effects)
 
 
@@ -410,7 +431,7 @@ def test_a_dispatched_run_is_followed_and_its_conclusion_comes_back_as_an_event(
     done = machine.handle(
         outcome.state, RunConcluded(at=AT, partition="dev", run_id=41, conclusion="success"), RULES
     )
-    assert kinds(done.effects) == ["Smoke"]  # no Amplify configured
+    assert kinds(done.effects) == ["run_progress", "Smoke"]  # no Amplify configured
 
 
 def test_amplify_is_checked_when_configured() -> None:
@@ -425,7 +446,7 @@ def test_amplify_is_checked_when_configured() -> None:
         RunConcluded(at=AT, partition="dev", run_id=7, conclusion="success"),
         with_amplify,
     )
-    assert kinds(done.effects) == ["CheckAmplify"]
+    assert kinds(done.effects) == ["run_progress", "CheckAmplify"]
     red = machine.handle(
         done.state, AmplifyChecked(at=AT, partition="dev", problem=PROBLEM), with_amplify
     )
@@ -464,7 +485,7 @@ def test_a_run_that_could_not_be_followed_halts_and_a_retry_resumes_following_it
         RULES,
     )
     assert outcome.state.partition("dev").failed_check == "follow"  # type: ignore[union-attr]
-    retried = machine.handle(outcome.state, RetryRequest(user=DEVOPS, at=AT), RULES)
+    retried = ask(outcome.state, RetryRequest(user=DEVOPS, at=AT))
     assert "Dispatch" not in kinds(retried.effects)
     assert kinds(retried.effects)[-1] == "FollowRun"
 
@@ -476,9 +497,199 @@ def test_dispatch_failure_halts_and_retry_dispatches_again() -> None:
         RULES,
     )
     assert outcome.state.status == "halted"
-    retried = machine.handle(outcome.state, RetryRequest(user=DEVOPS, at=AT), RULES)
+    retried = ask(outcome.state, RetryRequest(user=DEVOPS, at=AT))
     assert kinds(retried.effects)[-1] == "Dispatch"
     assert retried.state.status == "active"
+
+
+LATER = "2026-01-01T00:05:00+00:00"
+
+# The result that halts dev at each check (dev running at the stage before it).
+HALTS: dict[str, tuple[str, Any]] = {
+    "dispatch": ("dispatch", Dispatched(at=AT, partition="dev", problem=PROBLEM)),
+    "run": (
+        "run",
+        RunConcluded(at=AT, partition="dev", run_id=7, conclusion="failure", problem=PROBLEM),
+    ),
+    "follow": (
+        "run",
+        RunConcluded(at=AT, partition="dev", run_id=7, problem=PROBLEM, followed=False),
+    ),
+    "amplify": ("amplify", AmplifyChecked(at=AT, partition="dev", problem=PROBLEM)),
+    "smoke": ("smoke", SmokeDone(at=AT, partition="dev", ok=False, problem=PROBLEM)),
+}
+
+
+def halted_at(failed: str) -> RolloutState:
+    stage, result = HALTS[failed]
+    state = running("dev", stage, run_id=None if stage == "dispatch" else 7)
+    dev = state.partition("dev")
+    assert dev is not None
+    dev.dispatched_since = AT
+    if stage in ("amplify", "smoke"):
+        dev.checks = [CheckResult(name="amm.yml", detail="run succeeded")]
+    outcome = machine.handle(state, result, RULES)
+    assert outcome.state.status == "halted"
+    assert outcome.state.partition("dev").failed_check == failed  # type: ignore[union-attr]
+    return outcome.state
+
+
+# failed check, redeploy → the effect the retry ends with (what it starts doing)
+RETRIES = [
+    ("dispatch", False, "Dispatch"),
+    ("run", False, "Dispatch"),
+    ("follow", False, "FollowRun"),
+    ("amplify", False, "CheckAmplify"),
+    ("smoke", False, "Smoke"),
+    ("follow", True, "Dispatch"),
+    ("amplify", True, "Dispatch"),
+    ("smoke", True, "Dispatch"),
+    ("run", True, "Dispatch"),
+]
+
+
+@pytest.mark.parametrize(("failed", "redeploy", "last"), RETRIES)
+def test_retry_repeats_the_failed_check_and_dispatches_only_when_it_must(
+    failed: str, redeploy: bool, last: str
+) -> None:
+    retried = ask(halted_at(failed), RetryRequest(user=DEVOPS, at=LATER, redeploy=redeploy))
+    assert retried.refused is None and retried.state.status == "active"
+    effects = kinds(retried.effects)
+    assert effects[-1] == last
+    assert effects.count("Dispatch") == (last == "Dispatch")
+    dev = retried.state.partition("dev")
+    assert dev is not None and dev.status == "running" and dev.failed_check is None
+    assert dev.attempts == 2
+    started = next(e for e in retried.effects if isinstance(e, fx.DeployStarted))
+    assert started.resumed == {"Dispatch": "dispatch", "FollowRun": "run"}.get(
+        last, last.removeprefix("Check").lower()
+    )
+    audit = next(e for e in retried.effects if isinstance(e, fx.Audit))
+    assert audit.action == ("redeploy:dev" if redeploy else "retry:dev")
+    if last == "Dispatch":
+        dispatch = retried.effects[-1]
+        assert isinstance(dispatch, fx.Dispatch)
+        # A failed dispatch is looked for from its own start (it may have started a run);
+        # anything else dispatches anew from now.
+        keep = failed == "dispatch" and not redeploy
+        assert dispatch.not_before == (AT if keep else LATER)
+        assert dev.run_id is None and dev.checks == []
+    else:
+        assert dev.run_id == 7
+    if last in ("CheckAmplify", "Smoke"):
+        # What went green before the repeated check stays listed for the green message.
+        assert [c.name for c in dev.checks] == ["amm.yml"]
+    if last == "Smoke":
+        smoke = retried.effects[-1]
+        assert isinstance(smoke, fx.Smoke) and smoke.key == "dev:2"  # a fresh durable id
+
+
+def test_a_failed_run_names_its_failing_job_and_step() -> None:
+    outcome = machine.handle(
+        running("prod", "run", dev="green", stage="green", demo="green"),
+        RunConcluded(
+            at=AT,
+            partition="prod",
+            run_id=7,
+            conclusion="failure",
+            problem=PROBLEM,
+            failed_job="deploy",
+            failed_step="Check for drift",
+            log_url="https://github.com/o/r/actions/runs/7/job/71",
+        ),
+        RULES,
+    )
+    prod = outcome.state.partition("prod")
+    assert prod is not None and prod.failed_check == "run"
+    assert (prod.failed_job, prod.failed_step) == ("deploy", "Check for drift")
+    assert prod.log_url == "https://github.com/o/r/actions/runs/7/job/71"
+    assert outcome.state.halt_reason == "prod: amm.yml run failure at Check for drift"
+    retried = ask(outcome.state, RetryRequest(user=DEVOPS, at=LATER))
+    prod = retried.state.partition("prod")
+    assert prod is not None and prod.failed_job is prod.failed_step is prod.log_url is None
+
+
+def test_a_run_moving_edits_its_message_and_its_end_is_shown_too() -> None:
+    state = running("dev", "run")
+    posted = machine.handle(state, RunPosted(partition="dev", run_id=7, ts="5.5"), RULES)
+    assert posted.effects == [] and posted.state.partition("dev").run_ts == "5.5"  # type: ignore[union-attr]
+    progress = RunProgress(
+        status="in_progress", job="deploy", step="Check for drift", run_started=AT, at=LATER
+    )
+    moved = machine.handle(
+        posted.state, RunMoved(at=LATER, partition="dev", run_id=7, progress=progress), RULES
+    )
+    assert kinds(moved.effects) == ["run_progress"]
+    assert moved.state.partition("dev").progress == progress  # type: ignore[union-attr]
+    # A report about another run (an earlier attempt) changes nothing.
+    stale = machine.handle(
+        moved.state, RunMoved(at=LATER, partition="dev", run_id=6, progress=progress), RULES
+    )
+    assert stale.effects == [] and stale.state == moved.state
+    ended = machine.handle(
+        moved.state,
+        RunConcluded(at=LATER, partition="dev", run_id=7, conclusion="success", run_started=AT),
+        RULES,
+    )
+    assert kinds(ended.effects)[0] == "run_progress"
+    final = ended.state.partition("dev").progress  # type: ignore[union-attr]
+    assert final is not None and (final.status, final.conclusion) == ("completed", "success")
+    assert final.run_started == AT
+
+
+def test_a_deploy_that_would_fail_for_a_configuration_reason_starts_nothing() -> None:
+    """The readiness check before a dispatch: problems → refused with each fix, the gate
+    stays; the rollout moved meanwhile → refused with the current reason."""
+    state = at_gate()
+    state.gate = PostedCard(ts="1.1", text="Ready to deploy dev", blocks=[])
+    request = DeployRequest(user=DEVOPS, at=AT, partition="dev")
+    asked = machine.handle(state, request, RULES)
+    assert asked.effects == [fx.CheckReady(request, "dev")] and asked.state == state
+    token = Problem(
+        symptom="BFF_TOKEN_DEV is not set.", cause="It is unset.", fix="Set BFF_TOKEN_DEV."
+    )
+    not_ready = machine.handle(
+        state, ReadyChecked(at=AT, request=request, partition="dev", problems=[token]), RULES
+    )
+    assert kinds(not_ready.effects) == ["Reply", "Audit"]
+    reply = not_ready.effects[0]
+    assert isinstance(reply, fx.Reply)
+    assert "I did not deploy *dev*" in reply.text and "Fix: Set BFF_TOKEN_DEV." in reply.text
+    assert "Nothing was started" in reply.text and "*Deploy dev* button" in reply.text
+    assert not_ready.state == state  # the gate is still open, nothing is running
+    moved = running("dev", "run")
+    late = machine.handle(moved, ReadyChecked(at=AT, request=request, partition="dev"), RULES)
+    assert kinds(late.effects) == ["Reply", "Audit"] and late.state == moved
+    retry = RetryRequest(user=DEVOPS, at=AT)
+    halted = halted_at("smoke")
+    asked = machine.handle(halted, retry, RULES)
+    assert asked.effects == [fx.CheckReady(retry, "dev")]
+    refused = machine.handle(
+        halted, ReadyChecked(at=AT, request=retry, partition="dev", problems=[token]), RULES
+    )
+    assert refused.state == halted
+    assert "`/creators-onboard retry` again" in refused.effects[0].text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("step", ["prereq", "populate", "deploy_gate"])
+def test_either_person_may_pass_words_to_the_other_and_nobody_else(step: str) -> None:
+    state = state_at(step)
+    for user, to in ((OWNER, "devOps"), (DEVOPS, "accountOwner")):
+        outcome = machine.handle(state, RelayRequest(user=user, at=AT, text="a question"), RULES)
+        assert outcome.refused is None and outcome.state == state
+        relayed, audit = outcome.effects
+        assert relayed == fx.Relayed(user, "a question")
+        assert isinstance(audit, fx.Audit) and audit.detail == f"to {to} (10 characters)"
+        assert "question" not in audit.detail
+    stranger = machine.handle(state, RelayRequest(user=STRANGER, at=AT, text="hi"), RULES)
+    assert stranger.refused is not None and "Only" in stranger.refused
+    other_devops = rules(slack={"account_owners": [OWNER], "devops": [DEVOPS, "U0OTHER1"]})
+    outsider = machine.handle(state, RelayRequest(user="U0OTHER1", at=AT, text="hi"), other_devops)
+    assert outsider.refused is not None and "two people on this rollout" in outsider.refused
+    empty = machine.handle(state, RelayRequest(user=OWNER, at=AT, text="  "), RULES)
+    assert empty.refused is not None and "nothing to pass on" in empty.refused
+    done = state_at(step, status="complete")
+    assert machine.handle(done, RelayRequest(user=OWNER, at=AT, text="x"), RULES).refused
 
 
 def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:
@@ -598,6 +809,11 @@ def test_events_round_trip_through_json() -> None:
         RunConcluded(at=AT, partition="dev", run_id=1, problem=PROBLEM),
         StepAction(user=OWNER, at=AT, step="prereq", action="eligible"),
         PrGateChecked(at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev")),
+        RetryRequest(user=DEVOPS, at=AT, redeploy=True),
+        ReadyChecked(at=AT, request=RetryRequest(user=DEVOPS, at=AT), partition="dev"),
+        ReadyChecked(
+            at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev"), partition="dev"
+        ),
     ):
         assert parse_event(event.model_dump(mode="json")) == event
 
@@ -614,6 +830,7 @@ RESULTS = [
     AmplifyChecked(at=AT, partition="dev", problem=PROBLEM),
     SmokeDone(at=AT, partition="dev", ok=True),
     SmokeDone(at=AT, partition="dev", ok=False, problem=PROBLEM),
+    RunMoved(at=AT, partition="dev", run_id=1, progress=RunProgress(status="queued", at=AT)),
 ]
 
 

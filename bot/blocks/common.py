@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Literal
 
 from slack_sdk.models.blocks import (
@@ -27,6 +28,37 @@ ACTIONS_ELEMENTS_MAX = 25
 def escape_mrkdwn(text: str) -> str:
     """Escape the three characters Slack treats specially in mrkdwn (&, <, >)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_date(iso: str, fmt: str = "{date_short_pretty} at {time}") -> str:
+    """An ISO time as Slack's date formatting: each reader sees it in their own time zone
+    (the fallback, in UTC, is for clients that cannot format it). Not for Linear."""
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return escape_mrkdwn(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{fmt}|{fallback}>"
+
+
+def duration(start: str | None, end: str | None) -> str | None:
+    """How long from one ISO time to another, in words ("3 min 12 s"); None if unknown."""
+    if not start or not end:
+        return None
+    try:
+        seconds = int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+    except ValueError:
+        return None
+    seconds = max(0, seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
 
 
 def truncate(text: str, limit: int) -> str:

@@ -14,12 +14,17 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.common import button
-from bot.blocks.ids import ABORT, DEPLOY, RETRY, partition_value
-from bot.rollout.state import amplify_not_checked
+from bot.blocks.common import button, duration, slack_date
+from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, partition_value
+from bot.rollout.state import RunProgress, amplify_not_checked
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
+)
+# The same news for the account owner, in plain words.
+OWNER_COMPLETE_TEXT = (
+    "🎉 All done: Arda's Amazon Creators API connection is live everywhere, production "
+    "included, and every check on it passed. Thank you for your part!"
 )
 
 SECTION_MAX = 3000
@@ -70,6 +75,34 @@ def deploy_gate_blocks(
     ]
 
 
+def run_message(
+    partition: str, run_id: int | None, run_url: str | None, progress: RunProgress | None
+) -> str:
+    """The run's message in devOps' thread, edited as the run moves: queued, the job and
+    step in progress, then how it ended — each with the time since the run started."""
+    link = f"<{run_url}|run {run_id}>" if run_url else f"run {run_id}"
+    lead = f"`amm.yml` for *{partition}*: {link}"
+    if progress is None:
+        return f"🔄 {lead}. I'm following it."
+    took = duration(progress.run_started, progress.at)
+    so_far = f" ({took} so far)" if took else ""
+    where = ""
+    if progress.job:
+        where = f" job *{progress.job}*" + (f", step *{progress.step}*" if progress.step else "")
+    if progress.status == "queued":
+        return f"🕒 {lead} is queued, waiting for a runner{so_far}."
+    if progress.status == "lost":
+        return f"⚠️ {lead}: I could not follow it to its end (see the halt card)."
+    if progress.status != "completed":
+        doing = f"is running{where}" if where else "is running"
+        return f"🔄 {lead} {doing}{so_far}."
+    after = f" after {took}" if took else ""
+    if progress.conclusion == "success":
+        return f"✅ {lead} succeeded{after}."
+    at = f" at{where}" if where else ""
+    return f"❌ {lead} ended with '{progress.conclusion}'{at}{after}."
+
+
 def used_card(blocks: Sequence[dict[str, Any]], note: str) -> list[dict[str, Any]]:
     """A card whose buttons were used: same text, no buttons, who did what and when."""
     kept = [b for b in blocks if b.get("type") != "actions"]
@@ -84,6 +117,32 @@ def check_lines(checks: Sequence[tuple[str, bool | None, str]]) -> str:
     return "\n".join(f"{marks[ok]} *{name}* — {detail}" for name, ok, detail in checks)
 
 
+# What Retry does after each failed check: the button's label and what it repeats. Only
+# a failed dispatch or a failed run is dispatched again (see bot.rollout.partitions).
+RETRY_WORDS: dict[str, tuple[str, str]] = {
+    "dispatch": (
+        "Retry the dispatch",
+        "starts `amm.yml` for {p} again — adopting the run the failed attempt may have "
+        "started instead of starting a second one —",
+    ),
+    "run": ("Deploy {p} again", "dispatches a new `amm.yml` run for {p}"),
+    "follow": (
+        "Follow the run again",
+        "follows the same `amm.yml` run to its end (no new run)",
+    ),
+    "amplify": ("Check Amplify again", "checks the Amplify variables of {p} again (no new run)"),
+    "smoke": ("Smoke-test {p} again", "runs the smoke test of {p} again (no new run)"),
+}
+# Where Redeploy is offered besides Retry: where Retry would not dispatch.
+REDEPLOY_AFTER = ("follow", "amplify", "smoke")
+
+
+def retry_words(failed_check: str | None, partition: str) -> tuple[str, str]:
+    """(button label, what Retry does) after a halt at `failed_check`."""
+    label, what = RETRY_WORDS.get(failed_check or "run", RETRY_WORDS["run"])
+    return label.format(p=partition), what.format(p=partition)
+
+
 def halt_card_blocks(
     rollout_id: str,
     partition: str,
@@ -94,43 +153,62 @@ def halt_card_blocks(
     fix: str,
     rollback: Sequence[str],
     untouched: Sequence[str],
+    failed_check: str | None = "run",
+    failed_at: str | None = None,
+    log_url: str | None = None,
 ) -> list[Block]:
+    """The halt card: what failed (the job and step of a failed run, with its log), why, the
+    fix, the rollback procedure, and Retry (the failed check again) / Redeploy / Abort."""
     later = ", ".join(untouched) if untouched else "no later partitions"
-    blocks: list[Block] = [
+    label, what = retry_words(failed_check, partition)
+    redeploy = failed_check in REDEPLOY_AFTER
+    where = ""
+    if failed_at:
+        log = f" — <{log_url}|its log>" if log_url else ""
+        where = f"*Failed at:* {failed_at}{log}\n"
+    buttons = [
+        button(label, RETRY, partition_value(rollout_id, partition, "retry"), style="primary")
+    ]
+    choices = f"*{label}* (`/creators-onboard retry`) {what}, then carries on in order."
+    if redeploy:
+        buttons.append(
+            button(
+                f"Redeploy {partition}",
+                REDEPLOY,
+                partition_value(rollout_id, partition, "redeploy"),
+            )
+        )
+        choices += (
+            f"\n*Redeploy {partition}* (`/creators-onboard retry redeploy`) dispatches a new "
+            f"`amm.yml` run for {partition} first — the run reads the vaults when it runs, so "
+            "use it after changing a vault value — then carries on in order."
+        )
+    buttons.append(
+        button(
+            "Abort rollout", ABORT, partition_value(rollout_id, partition, "abort"), style="danger"
+        )
+    )
+    commands = "`/creators-onboard retry`" + (
+        " / `/creators-onboard retry redeploy`" if redeploy else ""
+    )
+    return [
         HeaderBlock(text=f"Rollout halted at {partition}: {check}"[:150]),
         _section(
-            f"*Symptom:* {symptom}\n*Likely cause:* {cause}\n*Fix:* {fix}\n\n"
+            f"{where}*Symptom:* {symptom}\n*Likely cause:* {cause}\n*Fix:* {fix}\n\n"
             f"Nothing after {partition} was touched ({later})."
         ),
         _section(
             f"*Rollback procedure for {partition}*\n"
             + "\n".join(f"{n}. {line}" for n, line in enumerate(rollback, 1))
         ),
-        ActionsBlock(
-            elements=[
-                button(
-                    f"Retry {partition}",
-                    RETRY,
-                    partition_value(rollout_id, partition, "retry"),
-                    style="primary",
-                ),
-                button(
-                    "Abort rollout",
-                    ABORT,
-                    partition_value(rollout_id, partition, "abort"),
-                    style="danger",
-                ),
-            ]
-        ),
+        _section(choices),
+        ActionsBlock(elements=buttons),
         ContextBlock(
             elements=[
-                MarkdownTextObject(
-                    text="Or type `/creators-onboard retry` / `/creators-onboard abort <reason>`."
-                )
+                MarkdownTextObject(text=f"Or type {commands} / `/creators-onboard abort <reason>`.")
             ]
         ),
     ]
-    return blocks
 
 
 def partition_green_blocks(
@@ -141,8 +219,9 @@ def partition_green_blocks(
     checks: Sequence[tuple[str, bool | None, str]],
 ) -> list[Block]:
     run = f" (<{run_url}|run>)" if run_url else ""
+    when = slack_date(finished_at)
     return [
-        _section(f"✅ *{partition}* is green at {finished_at}{run}.\n" + check_lines(checks)),
+        _section(f"✅ *{partition}* is green since {when}{run}.\n" + check_lines(checks)),
     ]
 
 
@@ -151,6 +230,6 @@ def complete_blocks(timestamps: Sequence[tuple[str, str]]) -> list[Block]:
         HeaderBlock(text="Rollout complete 🎉"),
         _section(
             f"{COMPLETE_TEXT}.\n"
-            + "\n".join(f"• *{name}* deployed {when}" for name, when in timestamps)
+            + "\n".join(f"• *{name}* deployed {slack_date(when)}" for name, when in timestamps)
         ),
     ]

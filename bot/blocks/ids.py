@@ -1,9 +1,10 @@
 """Action ids and button values: the contract between the block builders and the handlers.
 
 A runbook button has the action id ``co:<action>`` and the value
-``{"rollout": …, "step": …, "action": …}``; a deploy-phase button (deploy, retry, abort)
-names a partition instead of a step. The value only says which message a press came
-from: what the press may do is judged against the rollout's current state.
+``{"rollout": …, "step": …, "action": …}``; a deploy-phase button (deploy, retry,
+redeploy, abort) names a partition instead of a step; a button about the whole rollout
+(Reply) names neither. The value only says which message a press came from: what the
+press may do is judged against the rollout's current state.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ STUCK = "co_stuck"
 PING_DEVOPS = "co_ping_devops"
 DEPLOY = "co_deploy"
 RETRY = "co_retry"
+REDEPLOY = "co_redeploy"
 ABORT = "co_abort"
-DEPLOY_ACTIONS = (DEPLOY, RETRY, ABORT)
+DEPLOY_ACTIONS = (DEPLOY, RETRY, REDEPLOY, ABORT)
+# The Reply button under a relayed message, and the modal it opens.
+REPLY = "co_reply"
+REPLY_MODAL = "co_reply_modal"
+REPLY_BLOCK = "reply"
+REPLY_INPUT = "text"
 
 # Slack's limits for a button.
 ACTION_ID_MAX = 255
@@ -45,14 +52,22 @@ class StepButton:
 
 @dataclass(frozen=True)
 class PartitionButton:
-    """A deploy-phase button: deploy, retry or abort, for one partition."""
+    """A deploy-phase button: deploy, retry, redeploy or abort, for one partition."""
 
     rollout_id: str
     partition: str
     action: str
 
 
-ButtonRef = StepButton | PartitionButton
+@dataclass(frozen=True)
+class RolloutButton:
+    """A button about the rollout as a whole (Reply)."""
+
+    rollout_id: str
+    action: str
+
+
+ButtonRef = StepButton | PartitionButton | RolloutButton
 
 
 def runbook_action_id(action_id: str) -> str:
@@ -77,6 +92,11 @@ def partition_value(rollout_id: str, partition: str, action: str) -> str:
     return _encode({"rollout": rollout_id, "partition": partition, "action": action})
 
 
+def rollout_value(rollout_id: str, action: str) -> str:
+    """The value of a button about the rollout as a whole."""
+    return _encode({"rollout": rollout_id, "action": action})
+
+
 def decode_value(value: str) -> ButtonRef:
     """Parse a value made by `step_value`/`partition_value`; ValueError on anything else."""
     try:
@@ -86,6 +106,7 @@ def decode_value(value: str) -> ButtonRef:
     if not isinstance(data, dict) or set(data) not in (
         {"rollout", "step", "action"},
         {"rollout", "partition", "action"},
+        {"rollout", "action"},
     ):
         raise ValueError(f"button value has the wrong shape: {_preview(value)}")
     fields = list(data.values())
@@ -93,7 +114,9 @@ def decode_value(value: str) -> ButtonRef:
         raise ValueError(f"button value fields must be short non-empty strings: {_preview(value)}")
     if "step" in data:
         return StepButton(data["rollout"], data["step"], data["action"])
-    return PartitionButton(data["rollout"], data["partition"], data["action"])
+    if "partition" in data:
+        return PartitionButton(data["rollout"], data["partition"], data["action"])
+    return RolloutButton(data["rollout"], data["action"])
 
 
 def _preview(value: object) -> str:

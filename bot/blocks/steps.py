@@ -21,6 +21,7 @@ from bot.blocks.common import (
     pack,
     section,
     sections,
+    slack_date,
     truncate,
 )
 from bot.blocks.common import context as context_block
@@ -111,7 +112,8 @@ def done_step_blocks(
     blocks: list[Block] = [header(render_text(step.title, context))]
     blocks += sections(render_text(step.text(rotation=rotation), context))
     who = actor if actor.startswith("<") else f"<@{actor}>"
-    blocks.append(context_block(f"✅ {escape_mrkdwn(action_label)} — {who}, {escape_mrkdwn(when)}"))
+    # An ISO time shows in each reader's own time zone (slack_date); other text as it is.
+    blocks.append(context_block(f"✅ {escape_mrkdwn(action_label)} — {who}, {slack_date(when)}"))
     return _checked(blocks, step)
 
 
@@ -188,14 +190,11 @@ def progress_blocks(
         else:
             icon = "◻️"
         lines.append(f"{icon} *{escape_mrkdwn(phase.name)}* — {escape_mrkdwn(phase.summary)}")
-    blocks: list[Block] = [
-        header(PROGRESS_TITLE),
-        context_block(
-            f"Your part as the {PERSONA_NAMES[persona]} · rollout `{escape_mrkdwn(rollout_id)}`"
-            if persona != "bot"
-            else f"All phases · rollout `{escape_mrkdwn(rollout_id)}`"
-        ),
-    ]
+    rollout = f" · rollout `{escape_mrkdwn(rollout_id)}`"
+    if persona == "accountOwner":
+        rollout = ""  # the owner is not shown ids: "rollout-1" means nothing to them
+    who = f"Your part as the {PERSONA_NAMES[persona]}" if persona != "bot" else "All phases"
+    blocks: list[Block] = [header(PROGRESS_TITLE), context_block(who + rollout)]
     blocks += sections("\n".join(lines))
     status = status_line or ("🎉 All done. Thank you!" if finished else "")
     if status:

@@ -29,13 +29,22 @@ def owner_line(role: Role, people: Mapping[Role, str]) -> str:
 
 
 def handoff_blocks(
-    items: Sequence[texts.HandoffItem], people: Mapping[Role, str], *, title: bool = True
+    items: Sequence[texts.HandoffItem],
+    people: Mapping[Role, str],
+    *,
+    title: bool = True,
+    reader: Role | None = None,
 ) -> list[Block]:
-    """What each person keeps after the rollout; every item names its owner."""
+    """What each person keeps after the rollout; every item names its owner. For the
+    accountOwner (`reader`), devOps' items are one plain sentence instead of the
+    technical details, which are devOps' to read."""
     blocks: list[Block] = [header("What's yours to keep")] if title else []
     blocks.append(section(texts.HANDOFF_INTRO))
-    for n, item in enumerate(items, 1):
+    shown = [i for i in items if reader != "accountOwner" or i.owner == "accountOwner"]
+    for n, item in enumerate(shown, 1):
         blocks += sections(f"*{n}. {item.title}* — {owner_line(item.owner, people)}\n{item.body}")
+    if len(shown) < len(items):
+        blocks.append(section(texts.devops_keeps_for_owner(people.get("devOps", ""))))
     return blocks
 
 

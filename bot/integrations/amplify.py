@@ -88,6 +88,28 @@ class AmplifyReport(BaseModel):
         return [name for name in REQUIRED_VARIABLES if name in self.source]
 
 
+def aws_credentials() -> str | None:
+    """Where the AWS credentials the bot would use come from (botocore's chain: "env",
+    "shared-credentials-file", "iam-role", …), or None when it finds none. Reads no API:
+    only the environment, the config files and, on AWS hosts, the instance metadata."""
+    import botocore.session  # lazily, like the client
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        credentials = botocore.session.get_session().get_credentials()
+    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        log.warning("aws_credentials_unreadable", error=type(exc).__name__)
+        return None
+    return None if credentials is None else str(getattr(credentials, "method", "") or "found")
+
+
+def amplify_regions() -> set[str]:
+    """The regions Amplify is offered in, from botocore's own endpoint data (offline)."""
+    import boto3
+
+    return set(boto3.session.Session().get_available_regions("amplify"))
+
+
 def default_client_factory(region: str) -> AmplifyClient:
     import boto3  # imported lazily: never build a client (or read credentials) at import
 
@@ -117,8 +139,9 @@ def _missing_problem(
         cause="The amm.yml run did not write the variables, or it read an incomplete vault "
         f"item for {partition}.",
         fix=f"Check the 'Amazon Creators API' item in the {partition} vault has all four "
-        f"fields, re-run the deploy for this partition (`/creators-onboard deploy {partition}`), "
-        "then check again. Do not copy values by hand into Amplify.",
+        "fields, then redeploy this partition (`/creators-onboard retry redeploy`: a new run "
+        "writes the variables, then the bot checks them again). Do not copy values by hand "
+        "into Amplify.",
         where=partition,
     )
 
@@ -196,7 +219,8 @@ class AmplifyChecker:
                 "No AWS credentials are available to the bot's process (environment, profile "
                 "or instance role).",
                 "Give the bot an AWS identity with amplify:GetApp and amplify:GetBranch on the "
-                "partition apps (e.g. AWS_PROFILE or an instance/task role), then retry.",
+                "partition apps (e.g. AWS_PROFILE or an instance/task role), restart the bot, then "
+                "`/creators-onboard retry`.",
             )
         if isinstance(exc, NoRegionError):
             return _error(
@@ -208,7 +232,8 @@ class AmplifyChecker:
             return _error(
                 f"Cannot reach the Amplify API in {region}.",
                 "A network problem, or the region name is misspelt.",
-                f"Check partitions[{partition}].region and the bot's network, then retry.",
+                f"Check partitions[{partition}].region and the bot's network, then "
+                "`/creators-onboard retry`.",
                 retryable=True,
             )
         if isinstance(exc, ClientError):
@@ -243,7 +268,7 @@ class AmplifyChecker:
                     f"AWS refused to show Amplify app {app_id} in {region} ({code}).",
                     "The bot's AWS identity lacks amplify:GetApp / amplify:GetBranch on it.",
                     "Grant amplify:GetApp and amplify:GetBranch on the partition apps to the "
-                    "bot's AWS role, then retry.",
+                    "bot's AWS role, then `/creators-onboard retry`.",
                     status=403,
                 )
             if code in {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
@@ -251,7 +276,8 @@ class AmplifyChecker:
                 return _error(
                     f"AWS rejected the bot's credentials ({code}).",
                     "The AWS credentials are invalid or expired.",
-                    "Refresh the bot's AWS credentials (or its role session), then retry.",
+                    "Refresh the bot's AWS credentials (or its role session), then "
+                    "`/creators-onboard retry`.",
                     status=403,
                 )
             if code in {"LimitExceededException", "TooManyRequestsException", "Throttling",
@@ -259,19 +285,19 @@ class AmplifyChecker:
                 return _error(
                     "AWS is throttling Amplify API calls.",
                     "Too many Amplify API calls in a short time.",
-                    "Wait a minute and retry.",
+                    "Wait a minute, then `/creators-onboard retry`.",
                     retryable=True,
                     status=429,
                 )
             return _error(
                 f"Amplify answered {code or 'an error'} for app {app_id} in {region}: {message}",
                 "An unexpected Amplify API error.",
-                "Retry; if it persists, check the AWS Health dashboard.",
+                "`/creators-onboard retry`; if it persists, check the AWS Health dashboard.",
                 retryable=code in {"InternalFailureException", "ServiceUnavailable"},
             )
         return _error(
             f"The Amplify check for {partition} failed ({type(exc).__name__}).",
             "An unexpected error while calling AWS.",
-            "Retry; if it persists, check the bot's AWS configuration.",
+            "`/creators-onboard retry`; if it persists, check the bot's AWS configuration.",
             retryable=True,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from bot.rollout.events import DeployRequest, Request
+from bot.rollout.events import DeployRequest, Request, RetryRequest
 from bot.rollout.state import PostedCard
 from bot.runbook.problem import Problem
 
@@ -63,6 +63,15 @@ class VerifyVaults(Effect):
 
 
 @dataclass(frozen=True)
+class CheckReady(Effect):
+    """Would a deploy (or retry) of `partition` fail for a configuration reason — the
+    engineering channel, the BFF token, AWS for Amplify, GitHub? Reports `ReadyChecked`."""
+
+    request: DeployRequest | RetryRequest
+    partition: str
+
+
+@dataclass(frozen=True)
 class CheckPrGate(Effect):
     """Is the infrastructure pull request merged? Reports `PrGateChecked`."""
 
@@ -81,10 +90,12 @@ class Dispatch(Effect):
 
 @dataclass(frozen=True)
 class FollowRun(Effect):
-    """Follow the run in a child workflow, which reports `RunConcluded` to the inbox."""
+    """Follow the run in a child workflow, which reports `RunConcluded` to the inbox.
+    `attempt` tells a retried follow of the same run from the first one."""
 
     partition: str
     run_id: int
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,7 @@ class CancelFollow(Effect):
     """Stop following a run (the rollout was aborted); the run itself goes on."""
 
     run_id: int
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -113,10 +125,12 @@ class Smoke(Effect):
 
 @dataclass(frozen=True)
 class CloseCard(Effect):
-    """Take the buttons off a used card (a deploy gate, a halt card): who, what, when."""
+    """Take the buttons off a used card (a deploy gate, a halt card): who did what (`note`)
+    and when (`at`, shown in each reader's time)."""
 
     card: PostedCard
     note: str
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +195,8 @@ class Told(Notice):
 
 @dataclass(frozen=True)
 class PartitionNews(Told):
-    """About one partition: "gate_opened" (its deploy button), "run_started", "green"."""
+    """About one partition: "gate_opened" (its deploy button), "run_started" (the run's
+    message), "run_progress" (that message edited: where the run stands), "green"."""
 
     partition: str
 
@@ -214,6 +229,16 @@ class DevopsPinged(Notice):
 
 
 @dataclass(frozen=True)
+class Relayed(Notice):
+    """One person's words for the other, shown in the other's thread with a Reply
+    button; the sender hears that they were passed on."""
+
+    by: str
+    text: str
+    buttons: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
 class CredentialsSent(Notice):
     """The owner has sent the four values (`how`): devOps, the ticket, engineering."""
 
@@ -223,11 +248,13 @@ class CredentialsSent(Notice):
 
 @dataclass(frozen=True)
 class DeployStarted(Notice):
-    """A deploy or retry of a partition began (engineering's thread)."""
+    """A deploy or retry of a partition began (engineering's thread); a retry names the
+    stage it resumes at (`resumed`)."""
 
     partition: str
     attempt: int
     by: str
+    resumed: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from bot.rollout.state import CardSlot, PersonaThread
+from bot.rollout.state import CardSlot, PersonaThread, RunProgress
 from bot.runbook.problem import Problem
 
 BOT = "bot"
@@ -71,7 +71,23 @@ class SmokeRequest(_Request):
 
 
 class RetryRequest(_Request):
+    """Retry the halted partition from the check that failed; `redeploy` dispatches
+    `amm.yml` again first, whatever failed."""
+
     type: Literal["retry"] = "retry"
+    redeploy: bool = False
+
+    @property
+    def name(self) -> str:
+        return "redeploy" if self.redeploy else "retry"
+
+
+class RelayRequest(_Request):
+    """Words one person on the rollout typed for the other (a reply in their DM thread,
+    or the Reply modal), passed on as text."""
+
+    type: Literal["relay"] = "relay"
+    text: str
 
 
 class AbortRequest(_Request):
@@ -86,6 +102,7 @@ Request = (
     | DeployRequest
     | SmokeRequest
     | RetryRequest
+    | RelayRequest
     | AbortRequest
 )
 
@@ -143,6 +160,16 @@ class PrGateChecked(_Result):
     problem: Problem | None = None
 
 
+class ReadyChecked(_Result):
+    """Whether a deploy or retry of `partition` could fail for a configuration reason
+    (`problems`, empty when none): asked right before anything is started."""
+
+    type: Literal["ready_checked"] = "ready_checked"
+    request: Annotated[DeployRequest | RetryRequest, Field(discriminator="type")]
+    partition: str
+    problems: list[Problem] = Field(default_factory=list)
+
+
 class Dispatched(_Result):
     """`amm.yml` was started for a partition (`run_id`), or could not be (`problem`)."""
 
@@ -155,7 +182,9 @@ class Dispatched(_Result):
 
 class RunConcluded(_Result):
     """A followed run ended: `problem` is None when it succeeded. `followed` is False
-    when the run could not be followed to its end (GitHub unreachable, timeout)."""
+    when the run could not be followed to its end (GitHub unreachable, timeout). A failed
+    run names the job and step that failed and the job's log (`log_url`) when GitHub
+    listed them."""
 
     type: Literal["run_concluded"] = "run_concluded"
     partition: str
@@ -164,6 +193,31 @@ class RunConcluded(_Result):
     url: str | None = None
     problem: Problem | None = None
     followed: bool = True
+    failed_job: str | None = None
+    failed_step: str | None = None
+    log_url: str | None = None
+    # When the run started, for the time it took.
+    run_started: str | None = None
+
+
+class RunPosted(_Result):
+    """The message about a partition's run was posted (`ts`), to be edited as it moves."""
+
+    type: Literal["run_posted"] = "run_posted"
+    at: str = ""
+    partition: str
+    run_id: int
+    ts: str
+
+
+class RunMoved(_Result):
+    """A followed run's progress, reported by the follow workflow at most once per
+    `github.progress_interval_seconds`."""
+
+    type: Literal["run_moved"] = "run_moved"
+    partition: str
+    run_id: int
+    progress: RunProgress
 
 
 class AmplifyChecked(_Result):
@@ -197,8 +251,11 @@ Result = (
     | CardPosted
     | VaultsChecked
     | PrGateChecked
+    | ReadyChecked
     | Dispatched
     | RunConcluded
+    | RunPosted
+    | RunMoved
     | AmplifyChecked
     | SmokeDone
     | Quiet
@@ -222,5 +279,6 @@ REQUESTS = (
     DeployRequest,
     SmokeRequest,
     RetryRequest,
+    RelayRequest,
     AbortRequest,
 )

@@ -1,5 +1,10 @@
 """Transitions of phases 7–9: each partition in order — dispatch, run, Amplify, smoke —
-then green (the next gate, or completion) or a halt that touches nothing later."""
+then green (the next gate, or completion) or a halt that touches nothing later.
+
+A halt records the check that failed; a retry repeats that check and what follows it
+(`RESUME`). Only a failed dispatch or a failed run is dispatched again — or any halt
+when devOps explicitly asks to redeploy.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ from bot.rollout.events import (
     DeployRequest,
     Dispatched,
     PrGateChecked,
+    ReadyChecked,
     RetryRequest,
     RunConcluded,
+    RunMoved,
+    RunPosted,
     SmokeDone,
     SmokeRequest,
 )
@@ -21,8 +29,11 @@ from bot.rollout.record import Effects, close_card, record, refuse
 from bot.rollout.rules import Rules, refusal
 from bot.rollout.state import (
     CheckResult,
+    FailedCheck,
     PartitionState,
     RolloutState,
+    RunProgress,
+    Stage,
     amplify_not_checked,
 )
 from bot.runbook.problem import Problem
@@ -36,9 +47,49 @@ def open_gate(state: RolloutState) -> Effects:
 
 def on_deploy(state: RolloutState, event: DeployRequest, rules: Rules) -> Effects:
     assert event.partition is not None
+    return [fx.CheckReady(event, event.partition)]
+
+
+def on_retry(state: RolloutState, event: RetryRequest, rules: Rules) -> Effects:
+    red = next(p for p in state.partitions if p.status == "red")
+    return [fx.CheckReady(event, red.name)]
+
+
+def on_ready_checked(state: RolloutState, event: ReadyChecked, rules: Rules) -> Effects:
+    """Start only what cannot fail for a configuration reason; else say what to fix."""
+    request = event.request
+    why = refusal(state, request, rules)
+    if why is not None:  # the rollout moved while it was checked
+        return refuse(state, request, why)
+    if event.problems:
+        return refuse(state, request, not_ready(event, rules))
+    if isinstance(request, RetryRequest):
+        return start_partition(
+            state,
+            event.partition,
+            actor=request.user,
+            at=request.at,
+            retry=True,
+            redeploy=request.redeploy,
+        )
     if rules.pr_gate and not any(p.attempts for p in state.partitions):
-        return [fx.CheckPrGate(event)]
-    return start_partition(state, event.partition, actor=event.user, at=event.at, retry=False)
+        return [fx.CheckPrGate(request)]
+    return start_partition(state, event.partition, actor=request.user, at=request.at, retry=False)
+
+
+def not_ready(event: ReadyChecked, rules: Rules) -> str:
+    """Why nothing was started, each problem with its fix, and how to try again."""
+    name = event.partition
+    verb = "retry" if isinstance(event.request, RetryRequest) else "deploy"
+    lines = [f"I did not {verb} *{name}*: it would fail for a configuration reason."]
+    lines += [f"• {p.symptom} ({p.cause.rstrip('.')}). Fix: {p.fix}" for p in event.problems]
+    again = (
+        "`/creators-onboard retry`"
+        if verb == "retry"
+        else f"the *Deploy {name}* button (or `/creators-onboard deploy {name}`)"
+    )
+    lines.append(f"Nothing was started. When it is fixed, use {again} again.")
+    return "\n".join(lines)
 
 
 def on_pr_gate_checked(state: RolloutState, event: PrGateChecked, rules: Rules) -> Effects:
@@ -52,40 +103,80 @@ def on_pr_gate_checked(state: RolloutState, event: PrGateChecked, rules: Rules) 
     return start_partition(state, request.partition, actor=request.user, at=request.at, retry=False)
 
 
-def on_retry(state: RolloutState, event: RetryRequest, rules: Rules) -> Effects:
-    red = next(p for p in state.partitions if p.status == "red")
-    return start_partition(state, red.name, actor=event.user, at=event.at, retry=True)
+# Where a retry starts again, by the check that failed: the same check, then what follows.
+RESUME: dict[FailedCheck, Stage] = {
+    "dispatch": "dispatch",  # look for the run the failed attempt started, else dispatch
+    "run": "dispatch",  # the run itself failed: a new run
+    "follow": "run",  # follow the same run again (no second dispatch)
+    "amplify": "amplify",
+    "smoke": "smoke",
+    "aborted": "dispatch",
+}
 
 
-def start_partition(state: RolloutState, name: str, *, actor: str, at: str, retry: bool) -> Effects:
+def resume_stage(ps: PartitionState, *, redeploy: bool = False) -> Stage:
+    """The stage a retry of `ps` starts at (a redeploy always dispatches)."""
+    if redeploy or ps.failed_check is None:
+        return "dispatch"
+    stage = RESUME[ps.failed_check]
+    if stage != "dispatch" and ps.run_id is None:
+        return "dispatch"  # nothing to resume from
+    return stage
+
+
+def start_partition(
+    state: RolloutState,
+    name: str,
+    *,
+    actor: str,
+    at: str,
+    retry: bool,
+    redeploy: bool = False,
+) -> Effects:
     ps = _partition(state, name)
-    resume = retry and ps.failed_check == "follow" and ps.run_id is not None
+    stage = resume_stage(ps, redeploy=redeploy) if retry else "dispatch"
+    # A dispatch that failed is looked for from its own start: it may have started a run.
+    since = (
+        ps.dispatched_since if retry and ps.failed_check == "dispatch" and not redeploy else None
+    )
     ps.attempts += 1
     ps.status = "running"
     ps.started_at = at
     ps.failed_check = ps.detail = None
-    ps.checks = []
+    ps.failed_job = ps.failed_step = ps.log_url = None
+    if stage in ("dispatch", "run"):
+        ps.checks = []  # what went green before the resumed check stays listed
+        ps.run_ts = ps.progress = None
     state.status = "active"
     state.halt_reason = None
-    verb = "Retry" if retry else "Deploy"
+    verb = "Redeploy" if redeploy else "Retry" if retry else "Deploy"
     effects: Effects = [
         record(state, actor=actor, action=f"{verb.lower()}:{name}", at=at, to_step=None),
-        *close_card(state, "halt" if retry else "gate", f"▶️ {verb} {name} — <@{actor}>, {at}"),
+        *close_card(state, "halt" if retry else "gate", f"▶️ {verb} {name} — <@{actor}>", at),
         fx.Sync(),
-        fx.DeployStarted(name, ps.attempts, actor),
+        fx.DeployStarted(name, ps.attempts, actor, stage if retry else None),
     ]
-    if resume:
+    if stage == "run":
         assert ps.run_id is not None
         ps.stage = "run"
         return [
             *effects,
             fx.PartitionNews("run_started", name),
             fx.Sync(),
-            fx.FollowRun(name, ps.run_id),
+            fx.FollowRun(name, ps.run_id, ps.attempts),
         ]
+    if stage == "amplify":
+        ps.stage = "amplify"
+        return [*effects, fx.CheckAmplify(name)]
+    if stage == "smoke":
+        return [*effects, *smoke_next(ps)]
     ps.run_id = ps.run_url = None
     ps.stage = "dispatch"
-    return [*effects, fx.Dispatch(name, not_before=at, earlier_runs=tuple(ps.earlier_runs))]
+    ps.dispatched_since = since or at
+    dispatch = fx.Dispatch(
+        name, not_before=ps.dispatched_since, earlier_runs=tuple(ps.earlier_runs)
+    )
+    return [*effects, dispatch]
 
 
 def _in_stage(state: RolloutState, name: str, stage: str) -> PartitionState | None:
@@ -110,29 +201,57 @@ def on_dispatched(state: RolloutState, event: Dispatched, rules: Rules) -> Effec
     return [
         fx.PartitionNews("run_started", ps.name),
         fx.Sync(),
-        fx.FollowRun(ps.name, event.run_id),
+        fx.FollowRun(ps.name, event.run_id, ps.attempts),
     ]
+
+
+def on_run_posted(state: RolloutState, event: RunPosted, rules: Rules) -> Effects:
+    ps = state.partition(event.partition)
+    if ps is not None and ps.run_id == event.run_id:
+        ps.run_ts = event.ts
+    return []
+
+
+def on_run_moved(state: RolloutState, event: RunMoved, rules: Rules) -> Effects:
+    """The run moved (or time passed): its message shows where it stands now."""
+    ps = _in_stage(state, event.partition, "run")
+    if ps is None or ps.run_id != event.run_id:
+        return []
+    ps.progress = event.progress
+    return [fx.PartitionNews("run_progress", ps.name)]
 
 
 def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> Effects:
     ps = _in_stage(state, event.partition, "run")
     if ps is None or ps.run_id != event.run_id:
         return []  # a late word from an earlier, abandoned run
+    ps.progress = RunProgress(
+        status="completed" if event.followed else "lost",
+        conclusion=event.conclusion,
+        job=event.failed_job,
+        step=event.failed_step,
+        run_started=event.run_started or (ps.progress.run_started if ps.progress else None),
+        at=event.at,
+    )
+    ended = [fx.PartitionNews("run_progress", ps.name)]
     if not event.followed:
         problem = event.problem or _unknown("The run could not be followed.")
-        return halt(
-            state, ps.name, "follow", "the amm.yml run could not be followed", problem, at=event.at
-        )
+        title = "the amm.yml run could not be followed"
+        return ended + halt(state, ps.name, "follow", title, problem, at=event.at)
     ps.run_url = event.url or ps.run_url
     if event.problem is not None:
+        ps.failed_job, ps.failed_step = event.failed_job, event.failed_step
+        ps.log_url = event.log_url
         title = f"amm.yml run {event.conclusion}"
-        return halt(state, ps.name, "run", title, event.problem, at=event.at)
+        if event.failed_step:
+            title += f" at {event.failed_step}"
+        return ended + halt(state, ps.name, "run", title, event.problem, at=event.at)
     ps.checks.append(CheckResult(name="amm.yml", detail="run succeeded"))
     if rules.has_amplify(ps.name):
         ps.stage = "amplify"
-        return [fx.CheckAmplify(ps.name)]
+        return [*ended, fx.CheckAmplify(ps.name)]
     ps.checks.append(CheckResult(name="Amplify", detail=amplify_not_checked(ps.name), skipped=True))
-    return smoke_next(ps)
+    return ended + smoke_next(ps)
 
 
 def smoke_next(ps: PartitionState) -> Effects:
@@ -192,7 +311,7 @@ def green(state: RolloutState, ps: PartitionState, *, at: str) -> Effects:
 def halt(
     state: RolloutState,
     name: str,
-    check: str,
+    check: FailedCheck,
     title: str,
     problem: Problem,
     *,
@@ -223,5 +342,5 @@ def _unknown(symptom: str) -> Problem:
     return Problem(
         symptom=symptom,
         cause="No details were reported.",
-        fix="Look at the run on GitHub, then retry.",
+        fix="Look at the run on GitHub, then `/creators-onboard retry`.",
     )

@@ -10,6 +10,7 @@ from bot.rollout.events import (
     HelpRequest,
     PersonUnreachable,
     Quiet,
+    RelayRequest,
     StepAction,
     StepPosted,
     ThreadsOpened,
@@ -108,6 +109,14 @@ def on_help(state: RolloutState, event: HelpRequest, rules: Rules) -> Effects:
     return [fx.DevopsPinged(event.step, event.user)]
 
 
+def on_relay(state: RolloutState, event: RelayRequest, rules: Rules) -> Effects:
+    """One person's words for the other; the audit row says who to whom, not the words."""
+    to = "devOps" if event.user == state.owner else "accountOwner"
+    key = f"{state.rollout_id}:relay:{event.user}:{event.at}:{len(event.text)}"
+    detail = f"to {to} ({len(event.text)} characters)"
+    return [fx.Relayed(event.user, event.text), fx.Audit(event.user, "relay", "done", detail, key)]
+
+
 def on_verify(state: RolloutState, event: VerifyRequest, rules: Rules) -> Effects:
     return [fx.VerifyVaults(requested_by=event.user)]
 
@@ -152,8 +161,8 @@ def on_abort(state: RolloutState, event: AbortRequest, rules: Rules) -> Effects:
     ]
     state.status = "aborted"
     state.abort_reason = f"{reason} (by <@{event.user}>)"
-    note = f"⏹ Aborted — <@{event.user}>, {event.at}"
-    effects += close_card(state, "halt", note) + close_card(state, "gate", note)
+    note = f"⏹ Aborted — <@{event.user}>"
+    effects += close_card(state, "halt", note, event.at) + close_card(state, "gate", note, event.at)
     running = state.running
     if running is not None:
         running.status = "red"
@@ -161,7 +170,7 @@ def on_abort(state: RolloutState, event: AbortRequest, rules: Rules) -> Effects:
         running.failed_check = "aborted"
         running.detail = "rollout aborted while the run was in progress"
         if running.run_id is not None:
-            effects.append(fx.CancelFollow(running.run_id))
+            effects.append(fx.CancelFollow(running.run_id, running.attempts))
     effects.append(
         fx.Aborted(
             by=event.user,

@@ -6,9 +6,9 @@ fake. Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.rollout.events import Request
 from bot.rollout.state import RolloutKind, RolloutState
@@ -25,6 +25,8 @@ class Answer:
     accepted: bool
     text: str = ""
     rollout_id: str | None = None
+    # Block Kit (JSON-ready) to show with the text, when there is more than a line to say.
+    blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,15 @@ class Service(Protocol):
 
     async def latest(self) -> Found | None:
         """The active rollout, else the newest one ever."""
+        ...
+
+    async def past(self, limit: int = 5) -> list[RolloutState]:
+        """The newest rollouts that are over, newest first."""
+        ...
+
+    async def audit(self, *, user: str, rollout: str | None) -> Answer:
+        """A rollout's latest transitions and refusals, for devOps (`rollout`: its id or
+        number; the latest rollout when None)."""
         ...
 
 

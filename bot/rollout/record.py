@@ -34,12 +34,12 @@ def record(
     return fx.Audit(actor, action, "done", detail, f"{state.rollout_id}:{len(state.history)}")
 
 
-def close_card(state: RolloutState, slot: CardSlot, note: str) -> Effects:
+def close_card(state: RolloutState, slot: CardSlot, note: str, at: str = "") -> Effects:
     """Take the buttons off a used card (the open gate or halt card) so nobody presses them
-    again."""
+    again; `note` says who did what, `at` when."""
     card = state.card(slot)
     if slot == "gate":
         state.gate = None
     else:
         state.halt_card = None
-    return [fx.CloseCard(card, note)] if card is not None else []
+    return [fx.CloseCard(card, note, at)] if card is not None else []

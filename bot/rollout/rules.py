@@ -14,6 +14,7 @@ from bot.rollout.events import (
     AbortRequest,
     DeployRequest,
     HelpRequest,
+    RelayRequest,
     Request,
     RetryRequest,
     SmokeRequest,
@@ -60,7 +61,7 @@ def where(state: RolloutState, runbook: Runbook) -> str:
 
 def required_role(request: Request, state: RolloutState | None, runbook: Runbook) -> Role | None:
     """The role a request needs; None when either person on the rollout may ask."""
-    if isinstance(request, HelpRequest):
+    if isinstance(request, HelpRequest | RelayRequest):
         return None
     if isinstance(request, StepAction):
         if state is None:
@@ -80,6 +81,7 @@ def _what(request: Request, state: RolloutState | None, runbook: Runbook) -> str
         "smoke": "run a smoke test",
         "retry": "retry a halted partition",
         "abort": "abort the rollout",
+        "relay": "pass a message",
     }.get(request.type, "do that")
 
 
@@ -93,7 +95,7 @@ def refusal(state: RolloutState | None, request: Request, rules: Rules) -> str |
     if denied is not None:
         return denied
     if state is None:
-        if isinstance(request, StepAction | HelpRequest):
+        if isinstance(request, StepAction | HelpRequest | RelayRequest):
             return "The rollout is still starting; try again in a moment."
         return None
     if state.finished:
@@ -111,6 +113,8 @@ def refusal(state: RolloutState | None, request: Request, rules: Rules) -> str |
         return None
     if isinstance(request, AbortRequest):
         return None if request.reason.strip() else "Say why: `/creators-onboard abort <reason>`."
+    if isinstance(request, RelayRequest):
+        return _relay(state, request)
     return deploy_refusal(state, request, runbook)
 
 
@@ -125,6 +129,19 @@ def role_refusal(state: RolloutState | None, request: Request, rules: Rules) -> 
     if needed in roles:
         return None
     return refuse_role(rules.config, needed, what=_what(request, state, rules.runbook))
+
+
+def _relay(state: RolloutState, request: RelayRequest) -> str | None:
+    if request.user not in (state.owner, state.devops):
+        return (
+            f"Only the two people on this rollout (<@{state.owner}> and <@{state.devops}>) "
+            "can pass messages to each other through me."
+        )
+    if state.owner == state.devops:
+        return "You are both the account owner and devOps on this rollout: nobody to pass it to."
+    if not request.text.strip():
+        return "There is nothing to pass on: write your message, then send it."
+    return None
 
 
 def _visited(state: RolloutState, step_id: str) -> bool:

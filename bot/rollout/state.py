@@ -18,6 +18,9 @@ RolloutStatus = Literal["active", "halted", "complete", "aborted"]
 PartitionStatusName = Literal["pending", "running", "green", "red"]
 # What the bot is doing for a running partition, in order.
 Stage = Literal["dispatch", "run", "amplify", "smoke"]
+# The check a halt stopped at: a stage, or "follow" (the run could not be followed to its
+# end), or "aborted".
+FailedCheck = Literal["dispatch", "follow", "run", "amplify", "smoke", "aborted"]
 # The messages whose buttons must go once used.
 CardSlot = Literal["gate", "halt"]
 
@@ -51,6 +54,18 @@ def amplify_not_checked(partition: str) -> str:
     return f"Amplify not checked: not configured for {partition}"
 
 
+class RunProgress(BaseModel):
+    """Where a followed run stands: its status (queued, in_progress, completed), the job and
+    step in progress (or that failed), when it started and when this was seen."""
+
+    status: str
+    conclusion: str | None = None
+    job: str | None = None
+    step: str | None = None
+    run_started: str | None = None
+    at: str
+
+
 class PartitionState(BaseModel):
     name: str
     status: PartitionStatusName = "pending"
@@ -59,8 +74,18 @@ class PartitionState(BaseModel):
     run_url: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
-    failed_check: str | None = None
+    failed_check: FailedCheck | None = None
     detail: str | None = None
+    # Where a failed run failed: its job, its step and the job's log.
+    failed_job: str | None = None
+    failed_step: str | None = None
+    log_url: str | None = None
+    # The `not_before` of the latest dispatch: a retried dispatch looks for a run from then
+    # on, so it adopts a run the failed attempt may have started.
+    dispatched_since: str | None = None
+    # The run's message in devOps' thread, edited as the run moves, and what it shows.
+    run_ts: str | None = None
+    progress: RunProgress | None = None
     attempts: int = 0
     # Every run dispatched for this partition, so a retry never adopts an old one.
     earlier_runs: list[int] = Field(default_factory=list)
@@ -100,6 +125,15 @@ class RolloutState(BaseModel):
     halt_card: PostedCard | None = None
     # On-demand smoke tests asked for so far (each gets its own durable id).
     smoke_requests: int = 0
+
+    @property
+    def since(self) -> str:
+        """When whoever acts now began: the running partition's start, else the last
+        transition (the step people stand on, a halt), else the rollout's start."""
+        running = self.running
+        if running is not None and running.started_at:
+            return running.started_at
+        return self.history[-1].at if self.history else self.started_at
 
     def waiting_on(self, runbook: Runbook) -> Persona | None:
         if self.status != "active":

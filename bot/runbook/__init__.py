@@ -44,6 +44,8 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "issue",
         "partitions",
         "rotation_reason",
+        # The infrastructure pull request gate, in a sentence of its own (empty without one).
+        "pr_gate",
     }
 )
 

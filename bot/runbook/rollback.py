@@ -1,7 +1,14 @@
 """Rollback guidance per partition, shown on every halt card. Pure text, no I/O.
 
-Every partition gets a rollback procedure. Prod gets its own notes: a latent bug that
-fires only on prod is met last, when a rollback matters most.
+What the procedure says depends on the check that failed: only a failed run has a log
+to read; after a smoke or Amplify failure the run succeeded, so the partition already
+runs with the vault's current values. `amm.sh` reads 1Password when it runs, so
+re-running an earlier successful `amm.yml` run deploys the vault's CURRENT values:
+rolling back a bad credential means restoring the item's previous values in the vault
+first (1Password keeps every item's history), then re-running.
+
+Prod gets its own notes: a latent bug that fires only on prod is met last, when a
+rollback matters most.
 """
 
 from __future__ import annotations
@@ -19,30 +26,80 @@ class RollbackContext:
     ref: str
     run_url: str | None
     later: list[str]
+    # The check that failed (dispatch, follow, run, amplify, smoke); for a failed run, where
+    # it failed ("job deploy, step Check for drift") and that job's log.
+    failed_check: str | None = "run"
+    failed_at: str | None = None
+    log_url: str | None = None
+    item_title: str = "Amazon Creators API"
+
+
+def _what_happened(ctx: RollbackContext) -> str:
+    """What the failed check left behind, and where to read about it."""
+    run = f"<{ctx.run_url}|the run>" if ctx.run_url else "the run"
+    if ctx.failed_check == "run":
+        log = f"<{ctx.log_url}|its log>" if ctx.log_url else f"the log of {run}"
+        where = f" at {ctx.failed_at}" if ctx.failed_at else ""
+        return (
+            f"The `{ctx.workflow}` run for {ctx.partition} failed{where}: read {log} in "
+            f"{ctx.repository}. A run that failed part-way may have changed some of "
+            f"{ctx.partition}'s settings and not others."
+        )
+    if ctx.failed_check == "dispatch":
+        return (
+            f"No `{ctx.workflow}` run was started for {ctx.partition}, so nothing was deployed: "
+            f"{ctx.partition} keeps its previous deploy."
+        )
+    if ctx.failed_check == "follow":
+        return (
+            f"The bot lost sight of {run}: look at it on GitHub. It may still be going, or "
+            "it may have finished; nothing failed as far as the bot knows."
+        )
+    return (
+        f"The `{ctx.workflow}` run succeeded: {ctx.partition} now runs with the values the "
+        f"run read from `{ctx.vault}`, and the {_check_name(ctx.failed_check)} after it "
+        "failed."
+    )
+
+
+def _check_name(check: str | None) -> str:
+    return {"amplify": "Amplify check", "smoke": "smoke test"}.get(check or "", "check")
 
 
 def rollback_steps(ctx: RollbackContext) -> list[str]:
     """The numbered procedure for one halted partition."""
     later = ", ".join(ctx.later) if ctx.later else "none"
-    run = f"<{ctx.run_url}|the failed run>" if ctx.run_url else "the failed run"
     steps = [
         f"Nothing later in the order was touched: {later} keep their previous deploy. "
         "Leave them alone until this partition is green again.",
-        f"Read {run} in {ctx.repository} to see which job failed; the halt card above "
-        "names the check that went red.",
-        f"To restore the previous behaviour of *{ctx.partition}*, open the last *successful* "
-        f"`{ctx.workflow}` run for {ctx.partition} in the Actions tab and use "
-        "*Re-run all jobs*: it redeploys the configuration that worked before. "
-        "If the new Amplify variables are the problem, remove AMAZON_CREATORS_CREDENTIAL_ID, "
-        "AMAZON_CREATORS_CREDENTIAL_SECRET, AMAZON_CREATORS_CREDENTIAL_VERSION and "
-        f"AMAZON_ASSOCIATE_TAG from the {ctx.partition} Amplify app ({ctx.region}) "
-        "and redeploy its branch.",
-        f"If the credential itself is wrong, fix the item in `{ctx.vault}` (all four vaults "
-        "must hold the same values), run `/creators-onboard verify`, then retry.",
-        f"When the cause is fixed, press *Retry {ctx.partition}* (or `/creators-onboard retry`): "
-        "the bot deploys and smoke-tests this partition again and continues in order. "
-        "If the rollout must stop, press *Abort rollout* (or `/creators-onboard abort <reason>`).",
+        _what_happened(ctx),
+        f"To put *{ctx.partition}* back as it was: `amm.sh` reads the partition's 1Password "
+        "vault when it runs, so re-running the last *successful* "
+        f"`{ctx.workflow}` run for {ctx.partition} (Actions tab → that run → *Re-run all "
+        "jobs*) redeploys its code with the vault's *current* values, not the ones that "
+        "worked before.",
+        f"If the new credential is what broke {ctx.partition}: in `{ctx.vault}`, open "
+        f"*{ctx.item_title}* → *Item history*, restore the previous values, then re-run that "
+        f"last successful `{ctx.workflow}` run (or press *Redeploy {ctx.partition}*, which "
+        "dispatches a new run that reads the restored values). Then abort this rollout: the "
+        "other vaults still hold the new credential.",
+        f"If the credential is right but a vault item is wrong (a typo, a missing field), fix "
+        f"it in `{ctx.vault}` (all four vaults must hold the same values), run "
+        "`/creators-onboard verify`, then press *Redeploy* (`/creators-onboard retry "
+        "redeploy`) so a new run reads the fixed item.",
+        "When the cause is fixed, press the Retry button (`/creators-onboard retry`): it "
+        "repeats the check that failed and carries on in order. If the rollout must stop, "
+        "press *Abort rollout* (or `/creators-onboard abort <reason>`).",
     ]
+    if ctx.failed_check == "amplify":
+        steps.insert(
+            2,
+            f"If the Amplify variables are wrong, don't edit them by hand: fix the item in "
+            f"`{ctx.vault}` and redeploy, so AMAZON_CREATORS_CREDENTIAL_ID, "
+            "AMAZON_CREATORS_CREDENTIAL_SECRET, AMAZON_CREATORS_CREDENTIAL_VERSION and "
+            f"AMAZON_ASSOCIATE_TAG on the {ctx.partition} Amplify app ({ctx.region}) come "
+            "from the vault.",
+        )
     if ctx.partition == "prod":
         steps.insert(
             1,

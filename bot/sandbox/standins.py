@@ -48,6 +48,8 @@ class StandIns:
         self.workdir = workdir
         self.secrets = secrets
         self.slack = FakeSlack(token=secrets.bot_token, team="Arda (rehearsal)")
+        # The bot has been invited to the engineering channel, as the README asks.
+        self.slack.add_channel(ENGINEERING, "engineering", member=True)
         self.github = FakeGitHub(token=secrets.github_token)
         self.linear = FakeLinear(api_key=secrets.linear_key, issue=ISSUE)
         self.bff = FakeBFF(tokens=dict(secrets.bff_tokens))

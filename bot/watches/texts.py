@@ -93,6 +93,16 @@ def handoff_items(*, systems_vault: str, next_runs: Mapping[str, str | None]) ->
 HANDOFF_INTRO = "The rollout is done. From now on, this is what each of you keeps:"
 
 
+def devops_keeps_for_owner(devops: str) -> str:
+    """devOps' part of the hand-off, told to the accountOwner in plain words."""
+    who = f"<@{devops}> (devOps)" if devops else "devOps"
+    return (
+        f"{who} looks after the rest: replacing the credential when it is needed (you will "
+        "be asked to make a new one then), keeping an eye on how many product lookups "
+        "Amazon allows, and keeping the deploy's access to 1Password working."
+    )
+
+
 def handoff_plain(items: list[HandoffItem]) -> str:
     """The hand-off as plain text for the ticket (no Slack mentions: roles by name)."""
     lines = [HANDOFF_INTRO, ""]

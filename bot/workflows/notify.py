@@ -7,23 +7,28 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.common import slack_date
 from bot.blocks.deploy import (
     COMPLETE_TEXT,
+    OWNER_COMPLETE_TEXT,
     complete_blocks,
     deploy_gate_blocks,
     halt_card_blocks,
     partition_green_blocks,
+    run_message,
 )
+from bot.blocks.relay import relayed_blocks
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
 from bot.blocks.watches import handoff_blocks
+from bot.commands import as_text
 from bot.integrations.bff import SmokeReport
 from bot.integrations.vaults import VerificationReport
 from bot.rollout import effects as fx
-from bot.rollout.events import CardPosted, Event
+from bot.rollout.events import CardPosted, Event, RunPosted
 from bot.rollout.roles import Role
-from bot.rollout.state import RolloutState
+from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook.model import Persona
 from bot.runbook.rollback import RollbackContext, rollback_steps
 from bot.watches.model import WATCHES, schedule_of
@@ -31,7 +36,7 @@ from bot.watches.rules import next_run
 from bot.watches.texts import handoff_items, handoff_plain
 from bot.workflows.steps import now_step
 from bot.workflows.steps.linear import start_linear_log
-from bot.workflows.steps.slack import dm_step
+from bot.workflows.steps.slack import dm_step, update_step
 from bot.workflows.threads import (
     Audience,
     linear,
@@ -73,6 +78,22 @@ async def _pinged(notice: fx.DevopsPinged, state: RolloutState, aud: Audience) -
     await post_in_thread(state, "devOps", text, broadcast=True)
 
 
+async def _relayed(notice: fx.Relayed, state: RolloutState, aud: Audience) -> None:
+    """One person's words in the other's thread, as text (no ping, no link), with a Reply
+    button; the sender hears they were passed on."""
+    owner_speaks = notice.by == state.owner
+    to: Persona = "devOps" if owner_speaks else "accountOwner"
+    verb = "asks" if owner_speaks else "answers"
+    shown = as_text(notice.text, limit=2800)
+    blocks = to_dicts(relayed_blocks(state.rollout_id, notice.by, verb, shown))
+    await post_in_thread(state, to, f"<@{notice.by}> {verb}: {shown}", blocks)
+    other = state.devops if owner_speaks else state.owner
+    sender: Persona = "accountOwner" if owner_speaks else "devOps"
+    await post_in_thread(
+        state, sender, f"✉️ Passed on to <@{other}>. Their answer will appear in this thread."
+    )
+
+
 async def _sent(notice: fx.CredentialsSent, state: RolloutState, aud: Audience) -> None:
     """The owner has sent the credentials: tell devOps, the ticket and engineering."""
     how = notice.how or "the channel you agreed on"
@@ -110,21 +131,46 @@ async def _gate(notice: fx.PartitionNews, state: RolloutState, aud: Audience) ->
     return CardPosted(slot="gate", ts=ts, text=text, blocks=blocks) if ts else None
 
 
+# What a retry repeats, by the stage it resumes at.
+_RESUMED = {
+    "dispatch": "with a new `amm.yml` run",
+    "run": "following the same run again",
+    "amplify": "from the Amplify check (no new run)",
+    "smoke": "from the smoke test (no new run)",
+}
+
+
 async def _deploy_started(notice: fx.DeployStarted, state: RolloutState, aud: Audience) -> None:
-    await tell_engineering(
-        state,
-        aud.config,
-        f"🔄 Deploying *{notice.partition}* (attempt {notice.attempt}), started by <@{notice.by}>.",
-    )
+    if notice.resumed is None:
+        text = f"🔄 Deploying *{notice.partition}* (attempt {notice.attempt}), started by "
+    else:
+        how = _RESUMED.get(notice.resumed, "")
+        text = f"🔁 Retrying *{notice.partition}* {how} (attempt {notice.attempt}), asked by "
+    await tell_engineering(state, aud.config, f"{text}<@{notice.by}>.")
 
 
-async def _run_started(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
+async def _run_started(
+    notice: fx.PartitionNews, state: RolloutState, aud: Audience
+) -> Event | None:
+    """The run's message in devOps' thread (edited as the run moves), and engineering."""
     ps = state.partition(notice.partition)
-    assert ps is not None
+    assert ps is not None and ps.run_id is not None
+    ts = await post_in_thread(
+        state, "devOps", run_message(ps.name, ps.run_id, ps.run_url, ps.progress)
+    )
     link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
-    text = f"🔄 `amm.yml` for *{ps.name}*: {link}"
-    await post_in_thread(state, "devOps", f"{text}. I'm following it.")
-    await tell_engineering(state, aud.config, text)
+    await tell_engineering(state, aud.config, f"🔄 `amm.yml` for *{ps.name}*: {link}")
+    return RunPosted(partition=ps.name, run_id=ps.run_id, ts=ts) if ts else None
+
+
+async def _run_progress(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
+    """The run's message, edited: where the run stands now and for how long."""
+    ps = state.partition(notice.partition)
+    thread = state.threads.get("devOps")
+    if ps is None or ps.run_ts is None or thread is None:
+        return
+    text = run_message(ps.name, ps.run_id, ps.run_url, ps.progress)
+    await safe(update_step(thread.channel, ps.run_ts, text, None))
 
 
 async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
@@ -138,7 +184,9 @@ async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -
     )
     await post_in_thread(state, "devOps", f"{ps.name} is green", to_dicts(blocks))
     skipped = "".join(f" ⚠️ {c.detail}." for c in ps.checks if c.skipped)
-    await tell_engineering(state, aud.config, f"✅ *{ps.name}* green at {ps.finished_at}.{skipped}")
+    await tell_engineering(
+        state, aud.config, f"✅ *{ps.name}* green since {slack_date(ps.finished_at)}.{skipped}"
+    )
 
 
 async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Event | None:
@@ -148,6 +196,7 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
     assert part is not None and ps is not None
     later = state.order[state.order.index(name) + 1 :]
     gh = aud.config.github
+    failed_at = failed_place(ps)
     rollback = rollback_steps(
         RollbackContext(
             partition=name,
@@ -158,6 +207,10 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
             ref=gh.ref,
             run_url=ps.run_url,
             later=later,
+            failed_check=ps.failed_check,
+            failed_at=failed_at,
+            log_url=ps.log_url,
+            item_title=aud.config.onepassword.item_title,
         )
     )
     problem = notice.problem
@@ -176,6 +229,9 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
             fix=problem.fix,
             rollback=rollback,
             untouched=later,
+            failed_check=ps.failed_check,
+            failed_at=failed_at,
+            log_url=ps.log_url,
         )
     )
     ts = await post_in_thread(state, "devOps", card_text, card_blocks, broadcast=True)
@@ -197,6 +253,13 @@ async def _halted(notice: fx.Halted, state: RolloutState, aud: Audience) -> Even
     return CardPosted(slot="halt", ts=ts, text=card_text, blocks=card_blocks)
 
 
+def failed_place(ps: PartitionState) -> str | None:
+    """Where a failed run failed, in words ("job *deploy*, step *Check for drift*")."""
+    if not ps.failed_job:
+        return None
+    return f"job *{ps.failed_job}*" + (f", step *{ps.failed_step}*" if ps.failed_step else "")
+
+
 async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Audience) -> None:
     report = SmokeReport.model_validate(notice.report)
     blocks = to_dicts(smoke_report_blocks(notice.partition, report))
@@ -208,7 +271,7 @@ async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Au
 async def _completed(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     stamps = [(p.name, p.finished_at or "?") for p in state.partitions]
     blocks = to_dicts(complete_blocks(stamps))
-    await post_in_thread(state, "accountOwner", COMPLETE_TEXT, blocks, broadcast=True)
+    await post_in_thread(state, "accountOwner", OWNER_COMPLETE_TEXT, broadcast=True)
     await post_in_thread(state, "devOps", COMPLETE_TEXT, blocks)
     await tell_engineering(state, aud.config, f"🎉 {COMPLETE_TEXT}.", broadcast=True)
     body = f"{COMPLETE_TEXT}.\n\nPer-partition deploy timestamps:\n" + "\n".join(
@@ -227,10 +290,10 @@ async def _handoff(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
         next_runs[name] = next_run(cron, now).strftime("%Y-%m-%d") if enabled else None
     items = handoff_items(systems_vault=aud.config.onepassword.systems_vault, next_runs=next_runs)
     people: dict[Role, str] = {"accountOwner": state.owner, "devOps": state.devops}
-    blocks = to_dicts(handoff_blocks(items, people))
     text = "What's yours to keep from now on"
-    await post_in_thread(state, "accountOwner", text, blocks)
-    await post_in_thread(state, "devOps", text, blocks)
+    for reader in people:
+        blocks = to_dicts(handoff_blocks(items, people, reader=reader))
+        await post_in_thread(state, reader, text, blocks)
     await linear(state, "handoff", handoff_plain(items))
 
 
@@ -286,7 +349,11 @@ async def _aborted(notice: fx.Aborted, state: RolloutState, aud: Audience) -> No
             f"\nThe `amm.yml` run for {notice.running} keeps going on GitHub{link}: "
             "cancel it there if it must not finish."
         )
-    await post_in_thread(state, "accountOwner", text)
+    owner = (
+        f":octagonal_sign: <@{notice.by}> stopped this setup: {notice.reason}\n"
+        "Nothing more to do for now: you'll hear from devOps if it starts again."
+    )
+    await post_in_thread(state, "accountOwner", owner)
     await post_in_thread(state, "devOps", text)
     await tell_engineering(state, aud.config, text)
     body = f"Rollout {state.rollout_id} aborted at {notice.at}: {notice.reason}"
@@ -340,10 +407,12 @@ TELLERS: dict[str, Teller] = {
     "VerificationReported": _verification,
     "troubleshooting": _troubleshooting,
     "DevopsPinged": _pinged,
+    "Relayed": _relayed,
     "CredentialsSent": _sent,
     "gate_opened": _gate,
     "DeployStarted": _deploy_started,
     "run_started": _run_started,
+    "run_progress": _run_progress,
     "green": _green,
     "Halted": _halted,
     "SmokeReported": _smoke_reported,

@@ -25,10 +25,10 @@ from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.workflows import notify, ongoing, threads
+from bot.workflows.history import ROLLOUT_WORKFLOW
 from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, slack
 from bot.workflows.threads import Audience
 
-ROLLOUT_WORKFLOW = "rollout"
 # The published state: what the status board, App Home and the handlers read.
 STATE_EVENT = "state"
 
@@ -47,6 +47,7 @@ class Rollout:
             fx.PostStep: self._post_step,
             fx.MarkDone: self._mark_done,
             fx.VerifyVaults: self._verify,
+            fx.CheckReady: self._ready,
             fx.CheckPrGate: self._pr_gate,
             fx.Dispatch: self._dispatch,
             fx.FollowRun: self._follow,
@@ -111,7 +112,7 @@ class Rollout:
             s.step,
             s.halt_reason,
             s.abort_reason,
-            [(p.status, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
+            [(p.status, p.stage, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
         )
 
     async def _sync(self, _: fx.Sync) -> None:
@@ -134,7 +135,7 @@ class Rollout:
         await threads.mark_done(self.state, self.audience, effect)
 
     async def _close_card(self, effect: fx.CloseCard) -> None:
-        await threads.close_card(self.state, effect.card, effect.note)
+        await threads.close_card(self.state, effect.card, effect.note, effect.at)
 
     async def _reply(self, effect: fx.Reply) -> None:
         await threads.reply(effect)
@@ -159,6 +160,9 @@ class Rollout:
     async def _verify(self, effect: fx.VerifyVaults) -> Event:
         return await checks.verify_vaults_step(effect.requested_by)
 
+    async def _ready(self, effect: fx.CheckReady) -> Event:
+        return await checks.ready_step(effect.request, effect.partition)
+
     async def _pr_gate(self, effect: fx.CheckPrGate) -> Event:
         return await checks.pr_gate_step(effect.request)
 
@@ -168,11 +172,15 @@ class Rollout:
         )
 
     async def _follow(self, effect: fx.FollowRun) -> None:
-        await checks.start_follow(self.state.rollout_id, effect.partition, effect.run_id)
+        await checks.start_follow(
+            self.state.rollout_id, effect.partition, effect.run_id, effect.attempt
+        )
 
     async def _cancel_follow(self, effect: fx.CancelFollow) -> None:
         await threads.safe(
-            checks.cancel_step(checks.follow_workflow_id(self.state.rollout_id, effect.run_id))
+            checks.cancel_step(
+                checks.follow_workflow_id(self.state.rollout_id, effect.run_id, effect.attempt)
+            )
         )
 
     async def _amplify(self, effect: fx.CheckAmplify) -> Event:

@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 from dbos import DBOS, SetWorkflowID
 
+from bot.blocks.audit import audit_blocks
 from bot.blocks.status import status_summary
+from bot.blocks.steps import to_dicts
 from bot.commands import COMMAND
 from bot.rollout.events import Request
 from bot.rollout.port import Answer, Found, now_iso
@@ -24,10 +26,13 @@ from bot.rollout.state import RolloutKind, RolloutState
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
 from bot.store import Store
-from bot.workflows.rollout import ROLLOUT_WORKFLOW, STATE_EVENT, rollout_workflow
+from bot.workflows.history import ROLLOUT_WORKFLOW, finished_rollouts
+from bot.workflows.rollout import STATE_EVENT, rollout_workflow
 from bot.workflows.steps import EVENT_TOPIC
 
 ACTIVE = ["PENDING", "ENQUEUED"]
+# How many audit rows `/creators-onboard audit` shows (the CLI exports them all).
+AUDIT_SHOWN = 25
 
 
 class Rollouts(Protocol):
@@ -92,6 +97,25 @@ class RolloutService:
         if state is not None and state.finished:
             return None
         return Found(rollout_id, state)
+
+    async def past(self, limit: int = 5) -> list[RolloutState]:
+        return await finished_rollouts(limit)
+
+    async def audit(self, *, user: str, rollout: str | None) -> Answer:
+        denied = require(self.config, user, "devOps", what="read the audit trail")
+        if denied:
+            return await self.reject(user, "audit", denied)
+        if rollout is None:
+            found = await self.latest()
+            rollout_id = found.rollout_id if found else None
+        else:
+            rollout_id = rollout if rollout.startswith("rollout-") else f"rollout-{rollout}"
+        rows = await self.store.entries(rollout_id) if rollout_id else []
+        if rollout_id is None or not rows:
+            what = rollout_id or "any rollout"
+            return Answer(False, f"There is no audit trail of {what} yet.", rollout_id)
+        blocks = to_dicts(audit_blocks(rollout_id, rows[-AUDIT_SHOWN:], total=len(rows)))
+        return Answer(True, f"Audit trail of {rollout_id}", rollout_id, blocks)
 
     async def latest(self) -> Found | None:
         """The active rollout, else the newest one ever (for the status board)."""

@@ -11,10 +11,10 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.blocks.common import escape_mrkdwn
+from bot.blocks.common import escape_mrkdwn, slack_date
 from bot.blocks.deploy import used_card
 from bot.blocks.home import home_blocks
-from bot.blocks.status import status_board_blocks, status_summary
+from bot.blocks.status import status_board_blocks, status_summary, summary_for
 from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, to_dicts
 from bot.integrations.slack import SlackCallError
 from bot.logging import get_logger
@@ -73,7 +73,19 @@ def render_context(state: RolloutState, cfg: FileConfig) -> dict[str, str]:
         "issue": cfg.linear.issue,
         "partitions": " → ".join(p.name for p in cfg.partitions),
         "rotation_reason": escape_mrkdwn(state.reason) if state.reason else "not given",
+        "pr_gate": pr_gate_sentence(cfg),
     }
+
+
+def pr_gate_sentence(cfg: FileConfig) -> str:
+    """The reminder about the infrastructure pull request, only when a PR gate is set."""
+    number = cfg.github.pull_request
+    if number is None:
+        return ""
+    return (
+        f"\n\nBefore the first deploy I check that pull request #{number} in "
+        f"{cfg.github.repository} is merged: the deploy reads the vaults through code it adds."
+    )
 
 
 def _persona_key(persona: Persona) -> str:
@@ -117,23 +129,27 @@ async def refresh(state: RolloutState, aud: Audience) -> None:
     runbook = aud.runbook
     summary = status_summary(state, runbook)
     for persona, thread in state.threads.items():
+        line = summary_for(persona, state, runbook)
         blocks = progress_blocks(
             runbook,
             "accountOwner" if persona == "accountOwner" else "devOps",
             None if state.finished else state.step,
             state.rollout_id,
-            status_line=summary,
+            status_line=line,
             finished=state.finished,
         )
-        await safe(steps.update_step(thread.channel, thread.parent_ts, summary, to_dicts(blocks)))
+        await safe(steps.update_step(thread.channel, thread.parent_ts, line, to_dicts(blocks)))
     channel = aud.config.slack.engineering_channel
     if channel and state.status_ts:
         board = to_dicts(status_board_blocks(state, runbook))
         await safe(steps.update_step(channel, state.status_ts, summary, board))
     found = await safe(board_step())
     watches = [WatchStatus.model_validate(w) for w in found or []]
+    past = await safe(steps.past_rollouts_step()) or []
     for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(state, runbook, viewer=user, config=aud.config, watches=watches)
+        home = home_blocks(
+            state, runbook, viewer=user, config=aud.config, watches=watches, past=past
+        )
         await safe(steps.publish_home_step(user, to_dicts(home)))
 
 
@@ -148,10 +164,11 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
     for persona, user in people:
         try:
             channel = await steps.open_dm_step(user)
+            line = summary_for(persona, state, aud.runbook)
             blocks = progress_blocks(
-                aud.runbook, persona, state.step, state.rollout_id, status_line=summary
+                aud.runbook, persona, state.step, state.rollout_id, status_line=line
             )
-            ts = await steps.post_step(channel, summary, to_dicts(blocks))
+            ts = await steps.post_step(channel, line, to_dicts(blocks))
         except Exception as exc:  # whatever failed, this rollout ends cleanly, logged
             log.exception("person_unreachable", user=user, persona=persona)
             return PersonUnreachable(
@@ -193,11 +210,11 @@ async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> 
         await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
 
 
-async def close_card(state: RolloutState, card: PostedCard, note: str) -> None:
+async def close_card(state: RolloutState, card: PostedCard, note: str, at: str) -> None:
     """Take the buttons off a used card so nobody presses them again."""
     thread = state.threads.get("devOps")
     if thread is not None:
-        blocks = used_card(card.blocks, note)
+        blocks = used_card(card.blocks, f"{note}, {slack_date(at)}" if at else note)
         await safe(steps.update_step(thread.channel, card.ts, card.text, blocks))
 
 

@@ -23,6 +23,13 @@ Scripting:
 * ``fake.script_run({"partition": "stage"}, ["queued", "queued", "completed:failure"])`` —
   runs dispatched later whose inputs include those pairs follow that script.
 * ``fake.set_conclusion(inputs={"partition": "stage"}, conclusion="failure", after_polls=3)``.
+* ``fake.script_timed_run(match, [("queued", 0.5), ("in_progress", 3.0), ("completed:failure", 0)])``
+  — a run that moves by the clock instead of by polls: each state lasts its seconds (a
+  3-minute run stood in for by seconds, so progress can be watched at a test's pace).
+* Jobs: ``GET /actions/runs/{id}/jobs`` answers one job (``fake.job_name``, default
+  "deploy") whose steps (``fake.job_steps``) advance while the run is in progress; a run
+  that fails fails at ``fail_step`` (per script, default ``fake.fail_step``), e.g. the
+  prod drift check. The steps are named like amm.yml's.
 * ``fake.fail_next("/dispatches", status=502, times=2)`` — fault injection; with
   ``after=True`` the request is processed first (a run IS created) and then answered with
   the failure, the case where a blind retry would dispatch twice.
@@ -39,6 +46,7 @@ import copy
 import hashlib
 import json
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,6 +128,17 @@ class RecordedRequest:
     status: int = 0
 
 
+# The steps of amm.yml's one job, as GitHub lists them.
+DEFAULT_JOB_STEPS = (
+    "Set up job",
+    "Check out the infrastructure repository",
+    "Read the partition's 1Password vault",
+    "Check for drift",
+    "Deploy with amm.sh",
+    "Complete job",
+)
+
+
 @dataclass
 class FakeRun:
     id: int
@@ -131,13 +150,58 @@ class FakeRun:
     display_title: str = "AMM"
     polls: int = 0
     hidden_lists: int = 0
+    # Seconds each state lasts (a run that moves by the clock); None: one state per poll.
+    durations: list[float] | None = None
+    started: float = field(default_factory=time.monotonic)
+    fail_step: str = "Deploy with amm.sh"
 
-    def state(self) -> tuple[str, str | None]:
-        raw = self.states[min(self.polls, len(self.states) - 1)]
+    def _index(self, seen: bool = False) -> tuple[int, float]:
+        """The current state's index, and how far through it the run is (0..1). `seen`: a
+        run moved by polls stands where the last poll saw it (the jobs list)."""
+        if self.durations is None:
+            index = min(max(0, self.polls - 1) if seen else self.polls, len(self.states) - 1)
+            same = [i for i, s in enumerate(self.states) if s == self.states[index]]
+            return index, (same.index(index) + 1) / (len(same) + 1)
+        elapsed = time.monotonic() - self.started
+        for index, seconds in enumerate(self.durations):
+            if elapsed < seconds or index == len(self.durations) - 1:
+                return index, min(1.0, elapsed / seconds) if seconds else 1.0
+            elapsed -= seconds
+        return len(self.states) - 1, 1.0
+
+    def state(self, seen: bool = False) -> tuple[str, str | None]:
+        raw = self.states[self._index(seen)[0]]
         if raw.startswith("completed"):
             _, _, conclusion = raw.partition(":")
             return "completed", conclusion or "success"
         return raw, None
+
+    def step_states(self, names: tuple[str, ...]) -> list[tuple[str, str, str | None]]:
+        """(name, status, conclusion) of each step of the job, as the run stands."""
+        status, conclusion = self.state(seen=True)
+        if status == "queued":
+            return []
+        if status == "completed":
+            if conclusion == "success":
+                return [(n, "completed", "success") for n in names]
+            failed = names.index(self.fail_step) if self.fail_step in names else len(names) - 2
+            return [
+                (
+                    n,
+                    "completed",
+                    "success" if i < failed else conclusion if i == failed else "skipped",
+                )
+                for i, n in enumerate(names)
+            ]
+        at = min(len(names) - 2, int(self._index(seen=True)[1] * (len(names) - 1)))
+        return [
+            (n, "completed", "success")
+            if i < at
+            else (n, "in_progress", None)
+            if i == at
+            else (n, "queued", None)
+            for i, n in enumerate(names)
+        ]
 
 
 @dataclass
@@ -156,6 +220,8 @@ class _Script:
     match: dict[str, str]
     states: list[str]
     once: bool
+    durations: list[float] | None = None
+    fail_step: str | None = None
 
 
 @dataclass
@@ -190,6 +256,9 @@ class FakeGitHub(LoopbackFake):
         self.workflow_state = "active"
         self.pulls: dict[int, bool] = {}
         self.default_states = ["queued", "in_progress", "completed:success"]
+        self.job_name = "deploy"
+        self.job_steps = DEFAULT_JOB_STEPS
+        self.fail_step = "Deploy with amm.sh"
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.response_violations: list[str] = []
@@ -257,19 +326,46 @@ class FakeGitHub(LoopbackFake):
             body={"message": "API rate limit exceeded for user ID 1."},
         )
 
-    def script_run(self, match: dict[str, str], states: list[str], *, once: bool = False) -> None:
-        """Runs dispatched from now on whose inputs contain `match` follow `states`."""
-        self._scripts.insert(0, _Script(dict(match), list(states), once))
+    def script_run(
+        self,
+        match: dict[str, str],
+        states: list[str],
+        *,
+        once: bool = False,
+        fail_step: str | None = None,
+    ) -> None:
+        """Runs dispatched from now on whose inputs contain `match` follow `states`
+        (a failing one fails at `fail_step`)."""
+        self._scripts.insert(0, _Script(dict(match), list(states), once, fail_step=fail_step))
+
+    def script_timed_run(
+        self,
+        match: dict[str, str],
+        phases: list[tuple[str, float]],
+        *,
+        once: bool = False,
+        fail_step: str | None = None,
+    ) -> None:
+        """Runs dispatched from now on whose inputs contain `match` go through `phases`,
+        each (state, seconds) lasting that long by the clock."""
+        states = [state for state, _ in phases]
+        durations = [float(seconds) for _, seconds in phases]
+        self._scripts.insert(0, _Script(dict(match), states, once, durations, fail_step))
 
     def clear_scripts(self) -> None:
         """Runs dispatched from now on follow ``default_states`` again."""
         self._scripts.clear()
 
     def set_conclusion(
-        self, *, inputs: dict[str, str], conclusion: str, after_polls: int = 2
+        self,
+        *,
+        inputs: dict[str, str],
+        conclusion: str,
+        after_polls: int = 2,
+        fail_step: str | None = None,
     ) -> None:
         states = ["queued"] + ["in_progress"] * max(0, after_polls - 1)
-        self.script_run(inputs, [*states, f"completed:{conclusion}"])
+        self.script_run(inputs, [*states, f"completed:{conclusion}"], fail_step=fail_step)
 
     def add_run(
         self,
@@ -488,6 +584,9 @@ class FakeGitHub(LoopbackFake):
         elif m := re.fullmatch(r"actions/runs/(\d+)", rest):
             if method == "GET":
                 return self._get_run(int(m[1]), request)
+        elif m := re.fullmatch(r"actions/runs/(\d+)/jobs", rest):
+            if method == "GET":
+                return self._list_jobs(int(m[1]))
         elif m := re.fullmatch(r"contents/(.+)", rest):
             if method == "GET":
                 return self._contents(m[1], request.query.get("ref", "main"))
@@ -516,11 +615,15 @@ class FakeGitHub(LoopbackFake):
         states: list[str] | None = None,
         event: str = "workflow_dispatch",
     ) -> FakeRun:
+        durations: list[float] | None = None
+        fail_step = self.fail_step
         if states is None:
             states = list(self.default_states)
             for script in self._scripts:
                 if all(inputs.get(k) == v for k, v in script.match.items()):
                     states = list(script.states)
+                    durations = script.durations
+                    fail_step = script.fail_step or fail_step
                     if script.once:
                         self._scripts.remove(script)
                     break
@@ -537,6 +640,8 @@ class FakeGitHub(LoopbackFake):
             event=event,
             display_title=title,
             hidden_lists=self.appear_after_lists,
+            durations=durations,
+            fail_step=fail_step,
         )
         self._next_id += 17
         self.runs[run.id] = run
@@ -689,6 +794,59 @@ class FakeGitHub(LoopbackFake):
             return web.Response(status=304, headers={"ETag": etag})
         self._validate_response("/repos/{owner}/{repo}/actions/runs/{run_id}", "get", 200, payload)
         return web.json_response(payload, headers={"ETag": etag})
+
+    def _job_json(self, run: FakeRun) -> dict[str, Any] | None:
+        """The run's one job as GitHub lists it (None while the run is queued)."""
+        steps = run.step_states(tuple(self.job_steps))
+        if not steps:
+            return None
+        example = self._spec["components"]["examples"]["job-paginated"]["value"]["jobs"][0]
+        data: dict[str, Any] = copy.deepcopy(example)
+        owner, name = self._owner_repo()
+        status, conclusion = run.state(seen=True)
+        ts = run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        job_id = run.id * 10 + 1
+        data.update(
+            id=job_id,
+            run_id=run.id,
+            run_url=f"{self.url}/repos/{owner}/{name}/actions/runs/{run.id}",
+            url=f"{self.url}/repos/{owner}/{name}/actions/jobs/{job_id}",
+            html_url=f"https://github.com/{owner}/{name}/actions/runs/{run.id}/job/{job_id}",
+            check_run_url=f"{self.url}/repos/{owner}/{name}/check-runs/{job_id}",
+            name=self.job_name,
+            workflow_name="AMM",
+            head_branch=run.ref,
+            status=status,
+            conclusion=conclusion,
+            created_at=ts,
+            started_at=ts,
+            completed_at=ts if status == "completed" else None,
+            labels=["ubuntu-latest"],
+            steps=[
+                {
+                    "name": step_name,
+                    "status": step_status,
+                    "conclusion": step_conclusion,
+                    "number": number,
+                    "started_at": None if step_status == "queued" else ts,
+                    "completed_at": ts if step_status == "completed" else None,
+                }
+                for number, (step_name, step_status, step_conclusion) in enumerate(steps, 1)
+            ],
+        )
+        return data
+
+    def _list_jobs(self, run_id: int) -> web.Response:
+        run = self.runs.get(run_id)
+        if run is None:
+            return self._not_found()
+        job = self._job_json(run)
+        jobs = [job] if job is not None else []
+        payload = {"total_count": len(jobs), "jobs": jobs}
+        self._validate_response(
+            "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", "get", 200, payload
+        )
+        return web.json_response(payload)
 
     def _workflow(self, workflow: str) -> web.Response:
         if workflow not in self.workflows:

@@ -92,6 +92,11 @@ def slash_command_body(
     return urllib.parse.urlencode(fields)
 
 
+def _user(user_id: str, team_id: str) -> dict[str, str]:
+    """The `user` of an interactivity payload."""
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
+
+
 def block_action_payload(
     user_id: str,
     action_id: str,
@@ -139,12 +144,7 @@ def block_action_payload(
         action["value"] = value
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {
-            "id": user_id,
-            "username": user_id.lower(),
-            "name": user_id.lower(),
-            "team_id": team_id,
-        },
+        "user": _user(user_id, team_id),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": container,
@@ -207,6 +207,36 @@ def block_action_body(
         container=container,
         **kwargs,
     )
+    return urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def view_submission_body(
+    user_id: str, view: dict[str, Any], values: dict[str, dict[str, str]], *, team_id: str = TEAM_ID
+) -> str:
+    """A modal's submit: form-encoded ``payload=<json>`` of type ``view_submission``;
+    `values` maps block_id → action_id → the typed text (plain_text_input)."""
+    submitted = {
+        **{k: v for k, v in view.items() if k != "trigger_id"},
+        "state": {
+            "values": {
+                block: {action: {"type": "plain_text_input", "value": text}}
+                for block, actions in values.items()
+                for action, text in actions.items()
+            }
+        },
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": _user(user_id, team_id),
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": _unique("13345224609.") + ".fakeTrigger",
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
     return urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
 
 

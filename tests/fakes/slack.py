@@ -47,7 +47,11 @@ Notes on the spec, as followed here:
 
 Beyond the spec, the methods the bot relies on behave like Slack: a message store
 (post, update in place, thread replies, delete), DM channels per user, the App
-Home view per user, permalinks, users. ``fail_next`` injects errors, including a
+Home view per user, permalinks, users, channels (``add_channel``): ``conversations.info``
+answers a channel as the spec's example does with the bot's ``is_member``, and
+``channel_not_found`` for one it does not know (or a private one the bot is not in); posting
+to a known channel the bot is not a member of answers ``not_in_channel`` (a bot without
+``chat:write.public``). Channels never added are accepted for posting, as before. ``fail_next`` injects errors, including a
 429 with ``Retry-After`` as Slack rate-limits. ``response_url(id)`` gives a URL on
 the fake for slash-command payloads; what the bot posts there is in
 ``responses(id)``.
@@ -76,6 +80,7 @@ behind the URL is ``tests/fakes/socket_mode.py``.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import itertools
 import json
@@ -171,6 +176,19 @@ def load_method_specs(path: Path | None = None) -> dict[str, MethodSpec]:
         )
     _SPEC_CACHE[path] = methods
     return methods
+
+
+@functools.cache
+def _conversation_example_json() -> str:
+    spec = json.loads(spec_path().read_text(encoding="utf-8"))
+    example = spec["paths"]["/conversations.info"]["get"]["responses"]["200"]["examples"]
+    return json.dumps(example["application/json"]["channel"])
+
+
+def _conversation_example() -> dict[str, Any]:
+    """The spec's example answer of conversations.info (a fresh copy)."""
+    found: dict[str, Any] = json.loads(_conversation_example_json())
+    return found
 
 
 # ---------------------------------------------------------------------- records
@@ -320,6 +338,8 @@ class FakeSlack(LoopbackFake):
         self._dms: dict[str, str] = {}
         self._home: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._users: dict[str, dict[str, Any]] = {}
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._opened: list[dict[str, Any]] = []
         self._responses: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -342,6 +362,7 @@ class FakeSlack(LoopbackFake):
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
             "apps.connections.open": self._apps_connections_open,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -442,6 +463,10 @@ class FakeSlack(LoopbackFake):
         views = self._home.get(user_id)
         return views[-1] if views else None
 
+    def opened_views(self) -> list[dict[str, Any]]:
+        """Modals opened with views.open, oldest first (with the trigger_id used)."""
+        return list(self._opened)
+
     def home_views(self, user_id: str) -> list[dict[str, Any]]:
         return list(self._home.get(user_id, []))
 
@@ -456,6 +481,27 @@ class FakeSlack(LoopbackFake):
         WebSocket URL to answer with (see ``tests/fakes/socket_mode.py``)."""
         self.app_token = app_token
         self._issue_socket_url = issue_url
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        member: bool = True,
+        private: bool = False,
+        archived: bool = False,
+    ) -> None:
+        """A channel of the workspace; `member`: whether the bot is in it."""
+        self._channels[channel_id] = {
+            "name": name,
+            "is_member": member,
+            "is_private": private,
+            "is_archived": archived,
+        }
+
+    def set_member(self, channel_id: str, member: bool) -> None:
+        """The bot joins (is invited to) or leaves a known channel."""
+        self._channels[channel_id]["is_member"] = member
 
     def add_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
         """Register a user for ``users.info`` (fields override the synthesised ones)."""
@@ -681,6 +727,9 @@ class FakeSlack(LoopbackFake):
             return self.dm_channel(channel)  # posting to a user id goes to the app's DM
         if not _CHANNEL_ID.match(channel):
             raise _SlackError("channel_not_found")
+        known = self._channels.get(channel)
+        if known is not None and not known["is_member"]:
+            raise _SlackError("channel_not_found" if known["is_private"] else "not_in_channel")
         return channel
 
     def _existing(self, channel: str, ts: Any) -> Message:
@@ -916,6 +965,28 @@ class FakeSlack(LoopbackFake):
             raise _SlackError("user_not_found")
         return {"user": self._synth_user(uid)}
 
+    async def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if channel in self._dms.values():
+            user = next(u for u, c in self._dms.items() if c == channel)
+            return {"channel": {"id": channel, "created": _FIRST_TS, "is_im": True, "user": user}}
+        known = self._channels.get(channel)
+        if known is None or (known["is_private"] and not known["is_member"]):
+            raise _SlackError("channel_not_found")
+        info = _conversation_example()
+        info.update(
+            id=channel,
+            name=known["name"],
+            name_normalized=known["name"],
+            is_member=known["is_member"],
+            is_private=known["is_private"],
+            is_group=known["is_private"],
+            is_channel=not known["is_private"],
+            is_archived=known["is_archived"],
+            is_general=False,
+        )
+        return {"channel": info}
+
     async def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if self._issue_socket_url is None:
             raise _SlackError("invalid_auth")
@@ -978,6 +1049,7 @@ class FakeSlack(LoopbackFake):
     async def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self._triggers.get(str(args["trigger_id"]), "")
         view = self._modal(args, "views.open", None)
+        self._opened.append(view)
         self._modals[user] = [view]
         self._modals_changed(user)
         return {"view": view}

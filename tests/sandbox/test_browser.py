@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.blocks.deploy import COMPLETE_TEXT
+from bot.blocks.deploy import COMPLETE_TEXT, OWNER_COMPLETE_TEXT
 from bot.blocks.ids import DEPLOY, RETRY
 from bot.sandbox.scene import DEVOPS, OWNER, PARTITIONS
 from tests.sandbox.browser import Browser, browser
@@ -57,7 +57,7 @@ async def test_happy_path_clicked_as_both_people(running: Running, tmp_path: Pat
         for partition in PARTITIONS:
             await deploy(b, partition)
         await b.see("engineering", COMPLETE_TEXT)
-        await b.see("accountOwner", COMPLETE_TEXT)
+        await b.see("accountOwner", OWNER_COMPLETE_TEXT)  # the same news, in plain words
         await b.shot("rollout-complete")
         assert b.off_loopback() == []
     world = running.sandbox.world

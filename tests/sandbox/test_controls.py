@@ -10,10 +10,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
+import pytest
 
 from bot.sandbox.platform import NOT_RESPONDING
 from bot.sandbox.scene import DEVOPS, OWNER
-from bot.sandbox.standins import KEPT_VARIABLES
 from tests.sandbox.conftest import Running
 from tests.scenario import eventually
 
@@ -101,7 +101,9 @@ LOOPBACK4 = "0100007F"  # 127.0.0.1, little-endian hex as /proc shows it
 ANY4 = "00000000"
 
 
-async def test_no_request_leaves_loopback(running: Running) -> None:
+async def test_no_request_leaves_loopback(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sandbox = running.sandbox
     for name, url in sandbox.controls()["stand_ins"].items():
         assert urlparse(url).hostname == "127.0.0.1", (name, url)
@@ -120,9 +122,23 @@ async def test_no_request_leaves_loopback(running: Running) -> None:
     assert env["AWS_EC2_METADATA_DISABLED"] == "true"
     for partition in sandbox.world.config()["partitions"]:
         assert urlparse(partition["bff_url"]).hostname == "127.0.0.1"
-    # Nothing else from this environment reaches the bot (no real token, no AWS profile).
-    ours = {k for k in env if k not in KEPT_VARIABLES}
-    assert not {k for k in ours if k in os.environ and os.environ[k] != env[k]}
+    # Nothing else from this environment reaches the bot (no real token, no AWS profile):
+    # with a real deployment's variables around, the bot's environment is the same.
+    real = {
+        "SLACK_BOT_TOKEN": "xoxb-real-deployment",
+        "GITHUB_API_URL": "https://api.github.com",
+        "DATABASE_URL": "postgresql://prod.example/creators",
+        "AWS_PROFILE": "production",
+        "AWS_CONFIG_FILE": "/home/someone/.aws/config",
+        "AWS_ENDPOINT_URL": "https://amplify.us-east-2.amazonaws.com",
+    }
+    for name, value in real.items():
+        monkeypatch.setenv(name, value)
+    again = sandbox.world.bot_env()
+    assert again == env
+    assert not set(real.values()) & set(again.values())
+    assert not {k for k in again if k.startswith("AWS_PROFILE")}
+    assert env["AWS_CONFIG_FILE"] == env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
 
     # And the bot process itself: after it has posted and answered, every TCP socket it
     # holds is on loopback (or a listening socket, whose peer is 0.0.0.0).

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
+from typing import Any
 
-from bot.blocks.deploy import COMPLETE_TEXT
+from bot.blocks.deploy import COMPLETE_TEXT, OWNER_COMPLETE_TEXT
 from bot.blocks.ids import DEPLOY, RETRY
 from tests.scenario import DEVOPS, ENG, OWNER, PARTITIONS, World, eventually
 from tests.scenarios.test_handover import drive_devops_to_gate, drive_owner, start
@@ -25,6 +27,23 @@ async def deploy(world: World, partition: str) -> None:
     assert button.get("style") == "primary"
     status, _ = await world.press(DEVOPS, button, message, response_id=f"deploy-{partition}")
     assert status == 200
+
+
+def owner_words(world: World) -> str:
+    """Everything the owner can read in their DM (texts, not button values)."""
+
+    def texts(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            return [
+                t
+                for k, v in node.items()
+                if k not in ("value", "action_id", "block_id")
+                for t in ([v] if k == "text" and isinstance(v, str) else texts(v))
+            ]
+        return [t for item in node for t in texts(item)] if isinstance(node, list) else []
+
+    messages = world.slack.messages(world.dm(OWNER))
+    return "\n".join(t for m in messages for t in [m.text or "", *texts(m.blocks or [])])
 
 
 async def wait_partition(world: World, partition: str, status: str) -> object:
@@ -50,7 +69,6 @@ async def test_happy_path_deploys_in_order_and_completes(world: World) -> None:
         world.github.assert_no_violations()
         world.slack.assert_no_violations()
 
-        assert COMPLETE_TEXT in world.texts(world.dm(OWNER))
         assert COMPLETE_TEXT in world.texts(ENG)
         # No partition has an `amplify` section here: every card where the check would
         # appear says it was not made, instead of promising it.
@@ -59,8 +77,16 @@ async def test_happy_path_deploys_in_order_and_completes(world: World) -> None:
             assert f"Amplify not checked: not configured for {partition}" in devops_text
         assert "⚠️ *Amplify* — Amplify not checked: not configured for prod" in devops_text
         assert "check the Amplify variables" not in devops_text
-        assert "green at" in world.texts(ENG)
+        assert "green since" in world.texts(ENG)
         assert "Amplify not checked: not configured for dev" in world.texts(ENG)
+        # The owner hears it in plain words: no ids, partitions, tests or ISO times.
+        await eventually(
+            lambda: OWNER_COMPLETE_TEXT in owner_words(world), what="the owner's completion"
+        )
+        owner = owner_words(world)
+        for jargon in ("rollout-1", "smoke", "dev/stage", "partition", "amm.yml"):
+            assert jargon not in owner, jargon
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", owner), owner
         # The status message is edited, never re-posted.
         top = [m for m in world.slack.messages(ENG) if not m.thread_ts or m.thread_ts == m.ts]
         assert len([m for m in top if not m.thread_ts]) == 1

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.blocks.deploy import COMPLETE_TEXT
+from bot.blocks.deploy import OWNER_COMPLETE_TEXT
 from bot.blocks.ids import ABORT, DEPLOY, RETRY
 from bot.integrations.amplify import AmplifyChecker
 from bot.integrations.linear import comment_id_for
@@ -80,6 +80,7 @@ def with_dev_amplify(world: World) -> None:
     world.config_overrides["partitions"] = partitions
 
 
+@pytest.mark.usefixtures("aws_credentials")
 @pytest.mark.parametrize("case", ["all_four", "tag_missing"])
 async def test_amplify_check_in_the_rollout(
     world: World, case: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
@@ -189,8 +190,11 @@ async def test_app_home_shows_the_board_and_the_viewers_own_pending_actions(worl
         assert owner_view is not None and devops_view is not None
         assert prereq in pending(owner_view)
         assert "Nothing is waiting on you" in pending(devops_view)
+        assert "rollout-1" in home_text(devops_view) and "Partitions" in home_text(devops_view)
+        # The owner's Home speaks plainly: no ids, no partitions.
+        assert "rollout-1" not in home_text(owner_view)
+        assert "Partitions" not in home_text(owner_view)
         for view in (owner_view, devops_view):
-            assert "rollout-1" in home_text(view) and "Partitions" in home_text(view)
             assert len(view["blocks"]) <= 100
 
         # Each change republishes both people's Home tabs.
@@ -351,7 +355,10 @@ async def test_refusals_name_the_reason_and_change_nothing(world: World) -> None
 
 
 async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: World) -> None:
-    world.github.set_conclusion(inputs={"partition": "prod"}, conclusion="failure")
+    # The prod drift check aborts the run (the seeds' learnings).
+    world.github.set_conclusion(
+        inputs={"partition": "prod"}, conclusion="failure", fail_step="Check for drift"
+    )
     async with world.bot():
         await to_gate(world)
         for partition in ("dev", "stage", "demo", "prod"):
@@ -367,8 +374,13 @@ async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: W
         card = json.dumps(halt.blocks, ensure_ascii=False)
         assert "Rollback procedure for prod" in card
         assert "us-east-2" in card and "Alpha001" in card
-        assert "Retry prod" in card and "Abort rollout" in card
+        assert "Deploy prod again" in card and "Abort rollout" in card
         assert "no later partitions" in card
+        # The failing job and step, with the job's log.
+        assert "*Failed at:* job *deploy*, step *Check for drift*" in card
+        run_id = state.partition("prod").run_id
+        assert f"/actions/runs/{run_id}/job/" in card and "|its log>" in card
+        assert "at Check for drift" in (state.halt_reason or "")
         halted_comments = await eventually(
             lambda: [c for c in world.linear.comments_on("PDEV-446") if "HALTED at prod" in c.body],
             what="the HALTED comment",
@@ -394,7 +406,9 @@ async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: W
             "prod",
             "prod",
         ]
-        assert COMPLETE_TEXT in world.texts(world.dm(OWNER))
+        await eventually(
+            lambda: OWNER_COMPLETE_TEXT in world.texts(world.dm(OWNER)), what="the owner told"
+        )
 
         # 7. One rollout-log comment: created once, then kept current with commentUpdate.
         log_id = comment_id_for("rollout-1", "rollout-log")

@@ -18,6 +18,9 @@
    ``INTERNAL_ERROR``, a malformed body), because then real users would see breakage when
    traffic peaks. The burst costs at most ``burst`` requests of the partition's quota.
 
+`SmokeTester.verify_token(bff_url, token)` tells whether the BFF takes a token, with a
+request that changes nothing and never reaches Amazon (the preflight's check).
+
 `client` speaks HTTP, `checks` judges the answers (pure), `texts` holds what people read:
 what each of the BFF's error codes means, and every other way a check can go red. Every
 red check carries a `Problem` (symptom → cause → fix). The token goes only into the
@@ -25,7 +28,7 @@ Authorization header; it is never in a report, a log line or an exception.
 """
 
 from bot.integrations.bff.report import SmokeCheck, SmokeReport, load_dto_schema
-from bot.integrations.bff.smoke import DEFAULT_ASIN, DEFAULT_PATH, SmokeTester
+from bot.integrations.bff.smoke import DEFAULT_ASIN, DEFAULT_PATH, SmokeTester, TokenVerdict
 from bot.integrations.bff.texts import ERROR_CODES, diagnose
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "SmokeCheck",
     "SmokeReport",
     "SmokeTester",
+    "TokenVerdict",
     "diagnose",
     "load_dto_schema",
 ]

@@ -26,15 +26,16 @@ SUCCESS = (200, 206)
 @dataclass(frozen=True)
 class Context:
     """Where the checks ran, for the advice: the import URL, the route, the token's
-    variable and the partition."""
+    variable, the partition and the command that runs the test again (`again`)."""
 
     url: str
     path: str
     token_env: str
     partition: str
+    again: str | None = None
 
     def diagnosis(self, code: str) -> Problem | None:
-        return diagnose(code, token_env=self.token_env, partition=self.partition)
+        return diagnose(code, token_env=self.token_env, partition=self.partition, again=self.again)
 
 
 class Contract:
@@ -115,7 +116,8 @@ def no_answer(name: str, ctx: Context, answer: Answer) -> SmokeCheck:
     """A check whose request got no answer at all."""
     failure = answer.failure or ""
     why: texts.TextName = "hanging" if failure.startswith("no answer") else "unreachable"
-    problem = texts.problem(why, url=ctx.url, failure=failure, partition=ctx.partition)
+    again = ctx.again or texts.smoke_again(ctx.partition)
+    problem = texts.problem(why, url=ctx.url, failure=failure, partition=ctx.partition, again=again)
     return red(name, answer, problem)
 
 

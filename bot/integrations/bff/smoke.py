@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from pydantic import SecretStr
@@ -15,6 +15,7 @@ from bot.integrations.bff.checks import (
     NON_AMAZON_URL,
     Context,
     Contract,
+    error_code,
     judge_auth_required,
     judge_burst,
     judge_error_path,
@@ -28,6 +29,8 @@ from bot.logging import get_logger
 from bot.pacing import Pacer
 
 log = get_logger(__name__)
+
+TokenVerdict = Literal["accepted", "refused", "unverified"]
 
 DEFAULT_PATH = "/api/amazon/import"
 DEFAULT_ASIN = "B08N5WRWNW"
@@ -67,10 +70,12 @@ class SmokeTester:
         throttle_check: bool = False,
         token_env: str | None = None,
         partition: str | None = None,
+        again: str | None = None,
     ) -> SmokeReport:
-        """All checks against `bff_url`; `token_env`/`partition` only improve the advice."""
+        """All checks against `bff_url`; `token_env`/`partition` only improve the advice,
+        `again` is the command the advice names to test again."""
         base = bff_url.rstrip("/")
-        ctx = self._context(base, token_env, partition)
+        ctx = self._context(base, token_env, partition, again)
         checks = [
             await self._import(ctx, token),
             await self._error_path(ctx, token),
@@ -96,17 +101,45 @@ class SmokeTester:
     ) -> SmokeCheck:
         """One import of the smoke ASIN and nothing else: the daily watch's look at the
         Creators API (the one call that reaches Amazon, paced like the smoke tests)."""
-        check = await self._import(self._context(bff_url.rstrip("/"), token_env, partition), token)
+        ctx = self._context(
+            bff_url.rstrip("/"), token_env, partition, "/creators-onboard watch probe"
+        )
+        check = await self._import(ctx, token)
         log.info("bff_probed", bff_url=bff_url, ok=check.ok, code=check.code)
         return check
 
-    def _context(self, base: str, token_env: str | None, partition: str | None) -> Context:
+    def _context(
+        self, base: str, token_env: str | None, partition: str | None, again: str | None
+    ) -> Context:
         return Context(
             url=base + self.path,
             path=self.path,
             token_env=token_env or "the partition's bff_token_env variable",
             partition=partition or "<partition>",
+            again=again,
         )
+
+    async def verify_token(self, bff_url: str, token: SecretStr) -> tuple[TokenVerdict, str]:
+        """Whether the BFF takes the token, by a request that changes nothing and never
+        reaches Amazon: the error path (a non-Amazon link), with the token and without.
+
+        "accepted": with the token the BFF judged the link (4xx UNRECOGNIZED_AMAZON_URL)
+        and without it refused (401); "refused": with the token it answered 401; else
+        "unverified", with what it answered instead (the second word says what was seen).
+        """
+        url = bff_url.rstrip("/") + self.path
+        with_token = await self._client.post(url, {"url": NON_AMAZON_URL}, token)
+        if with_token.failure:
+            return "unverified", with_token.failure
+        code, _ = error_code(with_token)
+        if with_token.status == 401 or code == "AUTHENTICATION_REQUIRED":
+            return "refused", f"HTTP {with_token.status} {code or ''}".strip()
+        if code != "UNRECOGNIZED_AMAZON_URL":
+            return "unverified", f"the import endpoint answered HTTP {with_token.status}"
+        without = await self._client.post(url, {"url": NON_AMAZON_URL}, None)
+        if without.status != 401:
+            return "unverified", "the BFF judges the link before it checks the token"
+        return "accepted", "the BFF took it on a request that does not reach Amazon"
 
     async def _judged(
         self,

@@ -25,8 +25,15 @@ ERROR_CODES = (
 )
 
 
-def _causes_and_fixes(token_env: str, partition: str) -> dict[str, tuple[str, str]]:
-    retry = f"`/creators-onboard smoke {partition}`"
+def smoke_again(partition: str) -> str:
+    """The command that runs a partition's smoke test again on its own (report only)."""
+    return f"`/creators-onboard smoke {partition}`"
+
+
+def _causes_and_fixes(
+    token_env: str, partition: str, again: str | None = None
+) -> dict[str, tuple[str, str]]:
+    retry = again or smoke_again(partition)
     return {
         "AUTHENTICATION_REQUIRED": (
             f"The smoke-test bearer token in the environment variable {token_env} is missing, "
@@ -85,9 +92,12 @@ def diagnose(
     *,
     token_env: str = "BFF_TOKEN_<PARTITION>",  # noqa: S107 - a variable's name, not a secret
     partition: str = "<partition>",
+    again: str | None = None,
 ) -> Problem | None:
-    """The problem one BFF error code stands for (None for an unknown code)."""
-    found = _causes_and_fixes(token_env, partition).get(code)
+    """The problem one BFF error code stands for (None for an unknown code); `again` is
+    the command its fix names to test again (`/creators-onboard smoke <partition>` unless
+    said otherwise: a halted rollout's is `/creators-onboard retry`)."""
+    found = _causes_and_fixes(token_env, partition, again).get(code)
     if found is None:
         return None
     cause, fix = found
@@ -117,7 +127,7 @@ TextName = Literal[
 
 _BY_BFF_URL = (
     "Check partitions[{partition}].bff_url in the YAML and that the amm.yml run finished, "
-    "then `/creators-onboard smoke {partition}`."
+    "then {again}."
 )
 _TELL_ENGINEERING = "Tell engineering: "
 _ROLL_BACK = "Roll back this partition's deploy and tell engineering."

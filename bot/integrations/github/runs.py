@@ -41,6 +41,7 @@ from bot.integrations.github.http import (
     Limits,
     Response,
 )
+from bot.integrations.github.jobs import Job, Place
 from bot.logging import get_logger
 from bot.runbook.problem import Problem
 
@@ -114,8 +115,11 @@ class WorkflowInfo(BaseModel):
     has_dispatch_trigger: bool | None = None
 
 
-def conclusion_diagnosis(run: Run, *, partition: str | None = None) -> Problem | None:
-    """symptom → cause → fix for a completed run that did not succeed (None on success)."""
+def conclusion_diagnosis(
+    run: Run, *, partition: str | None = None, failed: Place | None = None
+) -> Problem | None:
+    """symptom → cause → fix for a completed run that did not succeed (None on success);
+    `failed` names the job and step that failed, with the job's log."""
     if run.succeeded:
         return None
     return texts.run_concluded(
@@ -123,6 +127,7 @@ def conclusion_diagnosis(run: Run, *, partition: str | None = None) -> Problem |
         link=run.html_url or f"run {run.id}",
         partition=partition,
         where=partition,
+        failed=failed,
     )
 
 
@@ -344,20 +349,21 @@ class GitHubActions:
             raise self._refused(resp, action)
         return Run.from_api(resp.body), resp.headers.get("ETag") or etag
 
-    async def follow(
+    async def observe(
         self,
         run_id: int,
         *,
         poll_interval: float,
-        timeout: float,  # noqa: ASYNC109 - an overall deadline across many polls, by design
+        within: float,
         on_update: Callable[[Run], Awaitable[None]] | None = None,
     ) -> Run:
-        """Poll the run (with ETags) until it completes; return it with its conclusion.
+        """Poll the run (with ETags) until it completes or `within` seconds pass; return it
+        as it stands then.
 
         `on_update` is awaited whenever the status or conclusion changes. While nothing
         changes the interval grows to four times `poll_interval`.
         """
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         etag: str | None = None
         latest: Run | None = None
         interval = poll_interval
@@ -374,15 +380,42 @@ class GitHubActions:
                 latest = run
             else:
                 interval = min(interval * 1.5, poll_interval * 4)
-            if latest is not None and latest.completed:
-                return latest
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                state = latest.status if latest else "unknown"
-                link = latest.html_url if latest and latest.html_url else f"run {run_id}"
-                problem = texts.run_still_going(run_id, self.workflow, state, timeout, link)
-                raise GitHubError(problem, retryable=True)
-            await self._http.sleep(min(interval, remaining))
+            if latest is not None and (latest.completed or remaining <= 0):
+                return latest
+            await self._http.sleep(max(0.0, min(interval, remaining)))
+
+    async def follow(
+        self,
+        run_id: int,
+        *,
+        poll_interval: float,
+        timeout: float,  # noqa: ASYNC109 - an overall deadline across many polls, by design
+        on_update: Callable[[Run], Awaitable[None]] | None = None,
+    ) -> Run:
+        """Poll the run until it completes; return it with its conclusion. A run still
+        going after `timeout` seconds raises the GitHubError that says so."""
+        run = await self.observe(
+            run_id, poll_interval=poll_interval, within=timeout, on_update=on_update
+        )
+        if not run.completed:
+            raise self.still_going(run, timeout)
+        return run
+
+    def still_going(self, run: Run, timeout: float) -> GitHubError:
+        """The error for a run that has not completed after `timeout` seconds."""
+        link = run.html_url or f"run {run.id}"
+        problem = texts.run_still_going(run.id, self.workflow, run.status, timeout, link)
+        return GitHubError(problem, retryable=True)
+
+    async def jobs(self, run_id: int) -> list[Job]:
+        """The run's jobs (of its latest attempt) with their steps."""
+        body = await self._get_object(
+            f"{self._repo_path}/actions/runs/{int(run_id)}/jobs",
+            params={"per_page": "100"},
+            action=f"the jobs of run {run_id}",
+        )
+        return [Job.from_api(j) for j in body.get("jobs") or [] if isinstance(j, Mapping)]
 
     # ------------------------------------------------------------------ preflight / gates
 

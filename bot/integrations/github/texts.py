@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.integrations.github.jobs import Place
 from bot.runbook.problem import Problem
 
 _RETRY = "`/creators-onboard retry`"
@@ -25,15 +26,22 @@ _CONCLUSION_CAUSES = {
 
 
 def run_concluded(
-    conclusion: str, *, link: str, partition: str | None, where: str | None = None
+    conclusion: str,
+    *,
+    link: str,
+    partition: str | None,
+    where: str | None = None,
+    failed: Place | None = None,
 ) -> Problem:
-    """A completed run that did not succeed."""
+    """A completed run that did not succeed; `failed` names the job and step that failed."""
     part = f" for {partition}" if partition else ""
+    at = f" at {failed.describe()}" if failed is not None else ""
+    log = failed.url if failed is not None and failed.url else link
     return Problem(
-        symptom=f"The amm.yml run{part} ended with '{conclusion}'.",
+        symptom=f"The amm.yml run{part} ended with '{conclusion}'{at}.",
         cause=_CONCLUSION_CAUSES.get(conclusion, "The run did not finish successfully."),
-        fix=f"Open {link}, read the failed job's log, fix the cause, then use {_RETRY} to "
-        "dispatch this partition again. No later partition has been touched.",
+        fix=f"Open {log}, read the log of the failed step, fix the cause, then use {_RETRY} "
+        "to dispatch this partition again. No later partition has been touched.",
         where=where,
     )
 
@@ -65,7 +73,8 @@ def refused(
             symptom=f"GitHub answered 401 to {action}.",
             cause="GITHUB_TOKEN is invalid, expired or revoked.",
             fix=f"Create a token with Actions read & write on {repository}, put it in "
-            "GITHUB_TOKEN and restart the bot (`creators-onboard check` confirms it).",
+            "GITHUB_TOKEN and restart the bot (`creators-onboard check` confirms it), then "
+            f"{_RETRY}.",
         )
     if status == 403:
         sso = "sso" in message.lower() or "saml" in message.lower()

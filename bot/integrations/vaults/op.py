@@ -22,6 +22,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
@@ -179,7 +180,8 @@ class VaultReader:
         try:
             return await asyncio.wait_for(proc.communicate(), timeout=self.timeout)
         except TimeoutError:
-            proc.kill()
+            with suppress(ProcessLookupError):  # it may have ended just as time ran out
+                proc.kill()
             await proc.wait()
             log.warning("op_timeout", command=args[:2], vault=vault, timeout=self.timeout)
             raise VaultError(texts.problem("op_timeout", seconds=self.timeout)) from None

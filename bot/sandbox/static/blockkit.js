@@ -28,18 +28,29 @@ const BlockKit = (() => {
   }
 
   function inline(text, names) {
-    // text is raw mrkdwn without code spans; returns HTML.
-    const parts = [];
-    let last = 0;
-    const angle = /<([^<>]+)>/g;
-    let m;
-    while ((m = angle.exec(text)) !== null) {
-      parts.push(style(esc(unslack(text.slice(last, m.index)))));
-      parts.push(special(m[1], names));
-      last = angle.lastIndex;
-    }
-    parts.push(style(esc(unslack(text.slice(last)))));
-    return parts.join("");
+    // text is raw mrkdwn without code spans; returns HTML. Mentions, links and dates are
+    // drawn first and held aside, so that bold or italics around them still apply.
+    const held = [];
+    const marked = text.replace(/<([^<>]+)>/g, (all, inner) => {
+      held.push(special(inner, names));
+      return `\u0000${held.length - 1}\u0000`;
+    });
+    return style(esc(unslack(marked)))
+      .replace(/\u0000(\d+)\u0000/g, (all, i) => held[Number(i)]);
+  }
+
+  // <!date^1700000000^{date_short_pretty} at {time}|fallback>: Slack shows each reader
+  // the time in their own time zone; so does the page (the fallback if it cannot).
+  function date(target, fallback) {
+    const [, stamp, format] = target.split("^");
+    const when = new Date(Number(stamp) * 1000);
+    if (!format || Number.isNaN(when.getTime())) return esc(unslack(fallback || ""));
+    const day = when.toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
+    const time = when.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+    const shown = format
+      .replace(/\{date_short_pretty\}|\{date_pretty\}|\{date_long_pretty\}|\{date_short\}|\{date\}|\{date_long\}/g, day)
+      .replace(/\{time_secs\}|\{time\}/g, time);
+    return `<time datetime="${esc(when.toISOString())}">${esc(shown)}</time>`;
   }
 
   function special(inner, names) {
@@ -52,6 +63,7 @@ const BlockKit = (() => {
       const id = target.slice(1);
       return `<span class="mention">#${esc(label || names[id] || id)}</span>`;
     }
+    if (target.startsWith("!date^")) return date(target, label);
     if (target.startsWith("!")) {
       return `<span class="mention">@${esc(target.slice(1))}</span>`;
     }

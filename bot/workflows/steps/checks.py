@@ -5,25 +5,42 @@ to the rollout's inbox."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from dbos import DBOS, SetWorkflowID
 
 from bot.integrations.errors import IntegrationError
-from bot.integrations.github import conclusion_diagnosis
+from bot.integrations.github import (
+    Job,
+    Place,
+    Run,
+    conclusion_diagnosis,
+    failed_place,
+    running_place,
+)
+from bot.logging import get_logger
+from bot.readiness import deploy_blockers
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
     Dispatched,
     PrGateChecked,
+    ReadyChecked,
+    RetryRequest,
     RunConcluded,
+    RunMoved,
     SmokeDone,
     VaultsChecked,
 )
+from bot.rollout.state import RunProgress
 from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now
+
+log = get_logger(__name__)
 
 
 @DBOS.step()
@@ -41,6 +58,16 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
         requested_by=requested_by,
         fingerprint=report.secret_fingerprint,
     )
+
+
+@DBOS.step()
+async def ready_step(request: DeployRequest | RetryRequest, partition: str) -> ReadyChecked:
+    """Would deploying `partition` now fail for a configuration reason? (bot.readiness)"""
+    deps = current()
+    problems = await deploy_blockers(
+        deps.settings, deps.slack, deps.bff, partition, github=deps.github is not None
+    )
+    return ReadyChecked(at=now(), request=request, partition=partition, problems=problems)
 
 
 @DBOS.step()
@@ -84,7 +111,7 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
                 symptom="The bot cannot start amm.yml.",
                 cause="GITHUB_TOKEN is not set.",
                 fix="Set GITHUB_TOKEN to a token with actions:write on the infrastructure "
-                "repository, restart the bot, then retry.",
+                "repository, restart the bot, then `/creators-onboard retry`.",
             ),
         )
     part = deps.settings.config.partition(partition)
@@ -109,53 +136,97 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
 
 
 @DBOS.step()
-async def follow_step(partition: str, run_id: int) -> RunConcluded:
+async def follow_deadline_step() -> float:
+    """When following a run gives up (epoch seconds), fixed once per follow."""
+    return time.time() + current().settings.config.github.run_timeout_minutes * 60
+
+
+@DBOS.step()
+async def watch_step(partition: str, run_id: int, deadline: float) -> RunMoved | RunConcluded:
+    """Watch the run for at most one progress interval: how it ended (`RunConcluded`), or
+    where it stands now (`RunMoved`: its status, and the job and step in progress)."""
     deps = current()
     assert deps.github is not None
     cfg = deps.settings.config.github
+    window = max(0.0, min(cfg.progress_interval_seconds, deadline - time.time()))
     try:
-        run = await deps.github.follow(
-            run_id,
-            poll_interval=cfg.poll_interval_seconds,
-            timeout=cfg.run_timeout_minutes * 60,
+        run = await deps.github.observe(
+            run_id, poll_interval=cfg.poll_interval_seconds, within=window
         )
+        if not run.completed and time.time() >= deadline:
+            raise deps.github.still_going(run, cfg.run_timeout_minutes * 60)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
         return RunConcluded(
-            at=now(),
-            partition=partition,
-            run_id=run_id,
-            problem=exc.problem,
-            followed=False,
+            at=now(), partition=partition, run_id=run_id, problem=exc.problem, followed=False
         )
-    diagnosis = conclusion_diagnosis(run, partition=partition)
+    started = run.created_at.isoformat()
+    if run.completed:
+        return await _concluded(partition, run, started)
+    place = None
+    if run.status == "in_progress":
+        place = await _place(run_id, running_place)
+    at = now()
+    progress = RunProgress(
+        status=run.status,
+        job=place.job if place else None,
+        step=place.step if place else None,
+        run_started=started,
+        at=at,
+    )
+    return RunMoved(at=at, partition=partition, run_id=run_id, progress=progress)
+
+
+async def _place(run_id: int, where: Callable[[list[Job]], Place | None]) -> Place | None:
+    """Where in its jobs a run stands or failed: worth a try, not worth failing for."""
+    github = current().github
+    assert github is not None
+    try:
+        return where(await github.jobs(run_id))
+    except IntegrationError:
+        log.warning("github_jobs_unread", run_id=run_id)
+        return None
+
+
+async def _concluded(partition: str, run: Run, started: str) -> RunConcluded:
+    place = None if run.succeeded else await _place(run.id, failed_place)
     return RunConcluded(
         at=now(),
         partition=partition,
-        run_id=run_id,
+        run_id=run.id,
         conclusion=run.conclusion,
         url=run.html_url or None,
-        problem=diagnosis,
+        problem=conclusion_diagnosis(run, partition=partition, failed=place),
+        failed_job=place.job if place else None,
+        failed_step=place.step if place else None,
+        log_url=place.url if place else None,
+        run_started=started,
     )
 
 
 @DBOS.workflow(name="follow_run")
 async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> None:
-    """Follow one run to its conclusion, then tell the rollout (`run_concluded`).
+    """Follow one run to its conclusion, telling the rollout where it stands at most once
+    per progress interval (`run_moved`), then how it ended (`run_concluded`).
 
     A child workflow, so the rollout keeps answering people (abort, stuck, verify…)
     during a run that can take an hour; after a crash both resume where they were.
     """
-    concluded = await follow_step(partition, run_id)
-    await DBOS.send_async(rollout_id, concluded.model_dump(mode="json"), EVENT_TOPIC)
+    deadline = await follow_deadline_step()
+    while True:
+        seen = await watch_step(partition, run_id, deadline)
+        await DBOS.send_async(rollout_id, seen.model_dump(mode="json"), EVENT_TOPIC)
+        if isinstance(seen, RunConcluded):
+            return
 
 
-def follow_workflow_id(rollout_id: str, run_id: int) -> str:
-    return f"{rollout_id}:follow:{run_id}"
+def follow_workflow_id(rollout_id: str, run_id: int, attempt: int) -> str:
+    """The follow of a run by one attempt: a retry follows the same run anew."""
+    return f"{rollout_id}:follow:{run_id}:{attempt}"
 
 
-async def start_follow(rollout_id: str, partition: str, run_id: int) -> None:
-    with SetWorkflowID(follow_workflow_id(rollout_id, run_id)):
+async def start_follow(rollout_id: str, partition: str, run_id: int, attempt: int) -> None:
+    with SetWorkflowID(follow_workflow_id(rollout_id, run_id, attempt)):
         await DBOS.start_workflow_async(follow_run_workflow, rollout_id, partition, run_id)
 
 
@@ -190,8 +261,8 @@ def no_bff_url(partition: str) -> Problem:
     return Problem(
         symptom=f"No BFF URL is configured for {partition}.",
         cause=f"partitions[{partition}].bff_url is missing from the YAML.",
-        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
-        "restart the bot, then retry.",
+        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, restart "
+        "the bot, then `/creators-onboard retry` (a probe: `/creators-onboard watch probe`).",
     )
 
 
@@ -217,6 +288,8 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             throttle_check=settings.config.smoke.throttle_check,
             token_env=part.bff_token_env,
             partition=part.name,
+            # A red rollout smoke test halts; Retry runs it again and carries on.
+            again=None if on_demand else "`/creators-onboard retry`",
         )
     failed = report.failed[0] if report.failed else None
     return SmokeDone(

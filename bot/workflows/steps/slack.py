@@ -7,6 +7,8 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.rollout.state import RolloutState
+from bot.workflows.history import finished_rollouts
 from bot.workflows.runtime import current
 
 
@@ -36,8 +38,16 @@ async def dm_step(user: str, text: str) -> str:
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
-async def update_step(channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+async def update_step(
+    channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None
+) -> None:
     await current().notifier.update(channel, ts, text, blocks)
+
+
+@DBOS.step()
+async def past_rollouts_step(limit: int = 5) -> list[RolloutState]:
+    """The newest rollouts that are over, for App Home."""
+    return await finished_rollouts(limit)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)

@@ -1,0 +1,371 @@
+"""Will a rollout fail for a configuration reason? The checks asked at three moments.
+
+`creators-onboard check` prints them all (with the other preflight rows); `serve` refuses
+to start when one that no person can fix from Slack is red (`serve_refusals`); and before
+the bot dispatches a partition it asks the ones about that partition again
+(`deploy_blockers`), so a configuration that would fail never reaches a dispatch.
+
+Rows: the database (reachable, writable, its schema), the engineering channel (an ID, and
+the bot a member of it: `conversations.info`), each partition's BFF token (present, and
+accepted by one request that changes nothing where the BFF answers it), and the AWS
+credentials and region of each configured Amplify app (a partition without one is a
+warning, not a failure). Every row only reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
+
+from bot.integrations.amplify import amplify_regions, aws_credentials
+from bot.integrations.bff import SmokeTester
+from bot.runbook.problem import Problem
+from bot.settings import Partition, Settings
+from bot.store import DatabaseUnavailable, Store
+
+# A public (C…) or private (G…) channel ID, as Slack shows it under the channel's name.
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+T = TypeVar("T")
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Blocking work (a stat, botocore's credential chain) on a thread of its own: not the
+    loop's default executor, which DBOS replaces and shuts down with itself."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness") as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: green with what was found, a warning (not a failure) with
+    what was not checked, or red with its problem."""
+
+    name: str
+    detail: str = ""
+    problem: Problem | None = None
+    warning: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def red(name: str, symptom: str, cause: str, fix: str) -> Row:
+    return Row(name, problem=Problem(symptom=symptom, cause=cause, fix=fix, where=name))
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def check_ids(settings: Settings) -> list[Row]:
+    """The engineering channel is an ID (user IDs are checked when the YAML loads)."""
+    channel = settings.config.slack.engineering_channel
+    if not channel or CHANNEL_ID.match(channel):
+        return []
+    return [
+        red(
+            "config: engineering channel",
+            f"slack.engineering_channel is {channel!r}, which is not a channel ID",
+            "Slack's API takes a channel's ID (C… or G…), not its name",
+            "open the channel in Slack → its name at the top → About → copy the Channel ID "
+            "at the bottom (C0123ABCD), and set slack.engineering_channel to it",
+        )
+    ]
+
+
+# ---------------------------------------------------------------------- database
+
+
+def _new_sqlite_file(path: Path, shown: str) -> Row | None:
+    """The row for a SQLite file that does not exist yet (None when it exists)."""
+    if path.exists():
+        return None
+    folder = path.parent
+    if folder.is_dir() and os.access(folder, os.W_OK):
+        return Row("database", f"{shown}: the file is created on first start")
+    return red(
+        "database",
+        f"{shown}: the SQLite file's folder is missing or read-only",
+        "the bot cannot create its database there",
+        "set DATABASE_URL to a writable place (README → Configuration)",
+    )
+
+
+async def check_database(settings: Settings) -> list[Row]:
+    """Reachable and writable (proved without keeping a write; a SQLite file that does not
+    exist yet is not created: its folder is checked instead), and the schema current."""
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.drivername.startswith("sqlite") and url.database:
+        row = await _in_thread(_new_sqlite_file, Path(url.database), shown)
+        if row is not None:
+            return [row]
+    store = Store(settings.database_url)
+    try:
+        await store.probe()
+        pending = await store.pending_migrations()
+    except DatabaseUnavailable as exc:
+        return [
+            red(
+                "database",
+                f"{shown} cannot be used: {exc.reason}",
+                "the database is down, unreachable from this host, or refuses this user",
+                "check the host, port, name, user and password in DATABASE_URL "
+                "(postgresql://user:password@host:5432/name) and that the server is up",
+            )
+        ]
+    finally:
+        store.dispose()
+    rows = [Row("database", f"{shown}: reachable and writable")]
+    if pending:
+        rows.append(
+            Row(
+                "database: schema",
+                f"not current ({', '.join(pending)} to create): `serve` brings it up to "
+                "date when it starts",
+                warning=True,
+            )
+        )
+    else:
+        rows.append(Row("database: schema", "current"))
+    return rows
+
+
+# ----------------------------------------------------------------- Slack channel
+
+
+async def check_channel(settings: Settings, client: AsyncWebClient) -> list[Row]:
+    """The bot is a member of the engineering channel (`conversations.info`)."""
+    channel = settings.config.slack.engineering_channel
+    name = "slack: engineering channel"
+    if not channel or not CHANNEL_ID.match(channel):
+        return []  # reported by the configuration rows
+    try:
+        resp = await client.conversations_info(channel=channel)
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return [
+            red(
+                name,
+                f"cannot reach Slack to look at {channel}: {type(exc).__name__}",
+                "the Slack API address is wrong or the network is in the way",
+                "check SLACK_API_URL and the network/proxy",
+            )
+        ]
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "unknown_error"))
+        if error == "missing_scope":
+            return [
+                red(
+                    name,
+                    f"conversations.info for {channel} failed: missing_scope",
+                    "the app was installed without channels:read and groups:read",
+                    "add both scopes (manifest.yml lists them), reinstall the app to the "
+                    "workspace and update SLACK_BOT_TOKEN",
+                )
+            ]
+        return [
+            red(
+                name,
+                f"the bot cannot see {channel} (Slack said {error})",
+                "no channel has that ID in this workspace, or it is a private channel the "
+                "bot was never invited to",
+                "check slack.engineering_channel, then in that channel type "
+                "`/invite @Creators Onboard` (the app's name in your workspace)",
+            )
+        ]
+    info = resp.get("channel") or {}
+    label = f"#{info.get('name')} ({channel})" if info.get("name") else channel
+    if info.get("is_archived"):
+        return [
+            red(
+                name,
+                f"{label} is archived",
+                "nobody reads an archived channel and the bot cannot post there",
+                "unarchive it, or set slack.engineering_channel to the live channel's ID",
+            )
+        ]
+    if not info.get("is_member"):
+        return [
+            red(
+                name,
+                f"the bot is not a member of {label}",
+                "the bot was never invited there, so its status message and every "
+                "notification to engineering would fail",
+                f"in {label} type `/invite @Creators Onboard` (the app's name in your "
+                "workspace); Slack shows it has joined",
+            )
+        ]
+    return [Row(name, f"the bot is a member of {label}")]
+
+
+# ----------------------------------------------------------------------- BFF tokens
+
+
+def _token_name(part: Partition) -> str:
+    return f"bff:{part.name} token"
+
+
+def _missing_token(settings: Settings, part: Partition) -> Row | None:
+    """The red row of a partition whose smoke-test token is missing (None: present)."""
+    name = _token_name(part)
+    if not part.bff_token_env:
+        return red(
+            name,
+            f"{part.name}'s smoke test has no token to send",
+            f"partitions[{part.name}].bff_token_env is not set in the YAML",
+            f"set bff_token_env for {part.name} (e.g. BFF_TOKEN_{part.name.upper()}) and put "
+            "the BFF's smoke-test bearer token in that environment variable",
+        )
+    if settings.bff_token(part) is None:
+        return red(
+            name,
+            f"{part.bff_token_env} is not set, so {part.name}'s smoke test would fail",
+            f"the environment variable {part.bff_token_env} named by "
+            f"partitions[{part.name}].bff_token_env is unset or empty",
+            f"put {part.name}'s BFF smoke-test bearer token in {part.bff_token_env} on the "
+            "bot's host, then restart the bot",
+        )
+    return None
+
+
+async def bff_token_rows(
+    settings: Settings, parts: Sequence[Partition], tester: SmokeTester | None
+) -> list[Row]:
+    """Each partition's token: present; with a `tester`, accepted by the BFF where one
+    request that changes nothing can tell, else "present, not verified"."""
+    return list(await asyncio.gather(*(_bff_token(settings, p, tester) for p in parts)))
+
+
+async def _bff_token(settings: Settings, part: Partition, tester: SmokeTester | None) -> Row:
+    missing = _missing_token(settings, part)
+    if missing is not None:
+        return missing
+    token = settings.bff_token(part)
+    assert token is not None and part.bff_token_env
+    name = _token_name(part)
+    if tester is None or not part.bff_url:
+        return Row(name, f"{part.bff_token_env} is set (present, not verified)")
+    verdict, seen = await tester.verify_token(part.bff_url, token)
+    if verdict == "refused":
+        return red(
+            name,
+            f"{part.name}'s BFF refused the token in {part.bff_token_env} ({seen})",
+            "the token is wrong, expired, or belongs to another partition",
+            f"put a current smoke-test token for {part.name}'s BFF in {part.bff_token_env}, "
+            "then restart the bot",
+        )
+    if verdict == "accepted":
+        return Row(name, f"{part.bff_token_env} accepted: {seen}")
+    return Row(name, f"{part.bff_token_env} is set (present, not verified: {seen})")
+
+
+# ---------------------------------------------------------------------------- AWS
+
+
+async def aws_rows(settings: Settings, parts: Sequence[Partition]) -> list[Row]:
+    """AWS credentials and region for each configured Amplify app; a warning for each
+    partition without one."""
+    rows: list[Row] = []
+    configured = [p for p in parts if p.amplify is not None]
+    source = await _in_thread(aws_credentials) if configured else None
+    regions = await _in_thread(amplify_regions) if configured else set()
+    for part in parts:
+        name = f"amplify:{part.name}"
+        if part.amplify is None:
+            rows.append(
+                Row(name, f"Amplify not checked: not configured for {part.name}", warning=True)
+            )
+            continue
+        app = f"app {part.amplify.app_id} branch {part.amplify.branch}"
+        if source is None:
+            rows.append(
+                red(
+                    name,
+                    f"no AWS credentials to check {part.name}'s Amplify {app}",
+                    "the bot's process finds no AWS credentials (environment, AWS_PROFILE or "
+                    "an instance/task role), so the Amplify check would fail after the deploy",
+                    "give the bot an AWS identity allowed amplify:GetApp and amplify:GetBranch "
+                    "on the partition apps (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                    "AWS_PROFILE, or an instance/task role), then restart the bot",
+                )
+            )
+        elif part.region not in regions:
+            rows.append(
+                red(
+                    name,
+                    f"{part.region!r} is not a region Amplify runs in",
+                    f"partitions[{part.name}].region is misspelt or names another region",
+                    f"set partitions[{part.name}].region to the Amplify app's region "
+                    "(prod, Alpha001: us-east-2)",
+                )
+            )
+        else:
+            rows.append(
+                Row(
+                    name,
+                    f"AWS credentials found ({source}); {app} in {part.region} "
+                    "(the app itself is read by the Amplify check after each deploy)",
+                )
+            )
+    return rows
+
+
+# ---------------------------------------------------------------- the three moments
+
+
+async def serve_refusals(settings: Settings) -> list[Row]:
+    """The red rows `serve` refuses to start with: wrong in the configuration, and no
+    person can fix them from Slack. (Something not configured yet — no devOps, no BFF URL
+    — is `check`'s to report: no rollout can start or reach it.)"""
+    parts = [p for p in settings.config.partitions if p.bff_url]
+    rows = [
+        *check_ids(settings),
+        *await check_database(settings),
+        *await bff_token_rows(settings, parts, None),
+        *await aws_rows(settings, settings.config.partitions),
+    ]
+    return [r for r in rows if not r.ok]
+
+
+async def deploy_blockers(
+    settings: Settings,
+    slack: AsyncWebClient,
+    tester: SmokeTester,
+    partition: str,
+    *,
+    github: bool,
+) -> list[Problem]:
+    """What would make a deploy of `partition` fail for a configuration reason (empty:
+    none). `github`: whether the bot has a GitHub client (GITHUB_TOKEN is set)."""
+    part = settings.config.partition(partition)
+    assert part is not None
+    rows = [
+        *check_ids(settings),
+        *await check_channel(settings, slack),
+        *await bff_token_rows(settings, [part], tester),
+        *await aws_rows(settings, [part]),
+    ]
+    if not github:
+        rows.append(
+            red(
+                "github",
+                "the bot cannot start amm.yml",
+                "GITHUB_TOKEN is not set",
+                "set GITHUB_TOKEN to a token with Actions read & write on "
+                f"{settings.config.github.repository}, then restart the bot",
+            )
+        )
+    return [r.problem for r in rows if r.problem is not None]
