@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, create_web_app, lazy_runner
 from bot.deps import Deps, build_deps
+from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
 from bot.logging import get_logger
 from bot.settings import Settings
 
@@ -94,7 +95,14 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             ready=deps.store.ping,
             slack_endpoint=settings.env.slack_signing_secret is not None,
         )
-        runner = web.AppRunner(web_app, access_log=None)
+        http = settings.config.http
+        throttle_accept_errors()
+        runner = GuardedRunner(
+            web_app,
+            access_log=None,
+            header_timeout=http.header_timeout_seconds,
+            max_connections=http.max_connections or default_max_connections(),
+        )
         await runner.setup()
         site = web.TCPSite(runner, settings.env.host, settings.env.port)
         await site.start()

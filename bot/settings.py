@@ -148,6 +148,18 @@ def _default_partitions() -> list[Partition]:
 class WorkflowSection(_Strict):
     # How long the bot waits on a person before it nudges them again.
     nudge_after_hours: float = 24.0
+    # A replica that has not said it is alive for this long is taken for dead: a live
+    # replica recovers its pending workflows (README → Running more than one replica).
+    takeover_after_seconds: float = Field(default=60.0, gt=0)
+
+
+class HttpSection(_Strict):
+    # A client must send a whole request head this soon after connecting (or after its
+    # previous answer), and a whole body this soon after its head.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Connections held at once; 0 means half the process's file descriptor limit.
+    max_connections: int = Field(default=0, ge=0)
 
 
 class FileConfig(_Strict):
@@ -159,6 +171,7 @@ class FileConfig(_Strict):
     onepassword: OnePasswordSection = Field(default_factory=OnePasswordSection)
     smoke: SmokeSection = Field(default_factory=SmokeSection)
     workflow: WorkflowSection = Field(default_factory=WorkflowSection)
+    http: HttpSection = Field(default_factory=HttpSection)
     partitions: list[Partition] = Field(default_factory=_default_partitions)
 
     @model_validator(mode="after")

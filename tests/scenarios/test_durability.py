@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -57,10 +58,23 @@ async def test_stop_and_start_between_steps_loses_and_repeats_nothing(world_db: 
 
 
 @asynccontextmanager
-async def bot_process(world: World, log: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`python -m bot serve` as its own process, pointed at the World's fakes."""
+async def bot_process(
+    world: World,
+    log: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    max_fds: int | None = None,
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`python -m bot serve` as its own process, pointed at the World's fakes
+    (`max_fds`: its file descriptor limit)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DBOS"))}
     env.update(world.env())
+    env.update(extra_env or {})
+
+    def limit_fds() -> None:
+        if max_fds is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
     start_offset = log.stat().st_size if log.exists() else 0
     handle = log.open("ab")
     proc = subprocess.Popen(
@@ -69,6 +83,7 @@ async def bot_process(world: World, log: Path) -> AsyncIterator[subprocess.Popen
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,
+        preexec_fn=limit_fds if max_fds is not None else None,
     )
     try:
 

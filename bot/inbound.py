@@ -1,0 +1,159 @@
+"""What reaches `/slack/events` is checked before Bolt sees it.
+
+Unsigned (no, stale or wrong signature, a timestamp that is not a number) → 401.
+Signed but malformed (not UTF-8, a `payload=` that is not a JSON object, JSON that is
+not an object, fields of the wrong type where Bolt or our listeners read them) → 400.
+Only a well-formed, signed request is dispatched, so nothing a client sends can make a
+listener raise; the answer is never a 5xx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+
+# Slack's window for a signed request (its docs: reject anything older than 5 minutes).
+MAX_AGE_SECONDS = 60 * 5
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+class _Shape(BaseModel):
+    """Typed where read, anything else allowed (Slack adds fields)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Id(_Shape):
+    id: StrictStr | None = None
+    team_id: StrictStr | None = None
+    enterprise_id: StrictStr | None = None
+
+
+class _Action(_Shape):
+    action_id: StrictStr
+    value: StrictStr | None = None
+    action_ts: StrictStr | None = None
+    block_id: StrictStr | None = None
+    type: StrictStr | None = None
+
+
+class _Authorization(_Shape):
+    team_id: StrictStr | None = None
+    enterprise_id: StrictStr | None = None
+    user_id: StrictStr | None = None
+    is_enterprise_install: StrictBool | None = None
+
+
+class _Message(_Shape):
+    ts: StrictStr | None = None
+    thread_ts: StrictStr | None = None
+    user: StrictStr | None = None
+    channel: StrictStr | None = None
+
+
+class _Event(_Message):
+    type: StrictStr
+    tab: StrictStr | None = None
+    bot_id: StrictStr | None = None
+    subtype: StrictStr | None = None
+    channel_type: StrictStr | None = None
+    team: StrictStr | None = None
+    user_team: StrictStr | None = None
+    text: StrictStr | None = None
+    item: dict[str, StrictStr] | None = None
+    message: _Message | None = None
+    previous_message: _Message | None = None
+
+
+class _Payload(_Shape):
+    type: StrictStr | None = None
+    token: StrictStr | None = None
+    challenge: StrictStr | None = None
+    team: _Id | StrictStr | None = None
+    enterprise: _Id | StrictStr | None = None
+    team_id: StrictStr | None = None
+    enterprise_id: StrictStr | None = None
+    user: _Id | StrictStr | None = None
+    user_id: StrictStr | None = None
+    channel: _Id | StrictStr | None = None
+    channel_id: StrictStr | None = None
+    api_app_id: StrictStr | None = None
+    trigger_id: StrictStr | None = None
+    response_url: StrictStr | None = None
+    event_id: StrictStr | None = None
+    event_time: int | None = None
+    is_enterprise_install: StrictBool | StrictStr | None = None
+    is_ext_shared_channel: StrictBool | None = None
+    authorizations: list[_Authorization] | None = None
+    actions: list[_Action] | None = None
+    container: dict[str, Any] | None = None
+    message: _Message | None = None
+    view: dict[str, Any] | None = None
+    event: _Event | None = None
+    thread_ts: StrictStr | None = None
+
+
+def check_signature(
+    secret: str, body: bytes, headers: Any, *, now: float | None = None
+) -> Refusal | None:
+    """401 unless the request carries Slack's signature over this body, made recently."""
+    stamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not stamp or not signature:
+        return Refusal(401, "unsigned request")
+    try:
+        at = int(stamp)
+    except ValueError:
+        return Refusal(401, "the request timestamp is not a number")
+    if abs((now or time.time()) - at) > MAX_AGE_SECONDS:
+        return Refusal(401, "the request timestamp is outside Slack's 5-minute window")
+    base = b"v0:" + stamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        return Refusal(401, "the signature does not match")
+    return None
+
+
+def parse(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
+    """The request body as Bolt will read it, or why it is malformed (400)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal(400, "the body is not UTF-8")
+    if not text:
+        return Refusal(400, "the body is empty")
+    try:
+        data: Any
+        if content_type == "application/json" or text.startswith("{"):
+            data = json.loads(text)
+        else:
+            params = parse_qsl(text, keep_blank_values=True)
+            fields = dict(params)
+            if "payload" in text:  # as Bolt decides it
+                if "payload" not in fields:
+                    return Refusal(400, "a form body that mentions payload has none")
+                data = json.loads(fields["payload"])
+            else:
+                data = fields
+    except ValueError:
+        return Refusal(400, "the body is not valid JSON")
+    if not isinstance(data, dict):
+        return Refusal(400, "the payload is not a JSON object")
+    try:
+        _Payload.model_validate(data)
+    except ValidationError as exc:
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        return Refusal(400, f"a field has the wrong type: {where[:80]}")
+    return data
