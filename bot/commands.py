@@ -59,6 +59,20 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
 BY_NAME = {s.name: s for s in SUBCOMMANDS}
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# A URL scheme, as Slack and Linear would turn it into a link.
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,20}):(//)")
+# What a person types is shown at most this long (a Block Kit text field holds 3,000).
+TYPED_MAX = 500
+
+
+def as_text(typed: str, limit: int = TYPED_MAX) -> str:
+    """Text a person typed, made safe to show anywhere the bot writes: Slack's control
+    characters escaped (so `<!channel>`, `<@U…>` and `<url|label>` show as typed and ping
+    or link nobody), URL schemes defanged (`https[:]//…`, so neither Slack nor Linear
+    makes a link of it) and the length capped."""
+    text = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SCHEME.sub(r"\1[:]//", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -80,10 +94,11 @@ def parse(text: str | None) -> Parsed:
     name = head.lower()
     rest = rest.strip()
     mentions = _MENTION.findall(rest)
-    args = [w for w in _MENTION.sub(" ", rest).split() if w]
+    args = [as_text(w, 64) for w in _MENTION.sub(" ", rest).split() if w]
     if name in BY_NAME:
-        return Parsed(name, args, mentions, rest)
-    return Parsed(name, args, mentions, rest, known=False, suggestion=suggest(name))
+        return Parsed(name, args, mentions, as_text(rest))
+    shown = as_text(name, 40)
+    return Parsed(shown, args, mentions, as_text(rest), known=False, suggestion=suggest(name))
 
 
 def suggest(typed: str) -> str | None:
