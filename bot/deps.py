@@ -15,6 +15,7 @@ from bot.integrations.linear import LinearClient
 from bot.integrations.slack import SlackNotifier, make_web_client
 from bot.integrations.vaults import VaultReader
 from bot.metrics import Metrics
+from bot.outbound import know_secrets
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.store import Store
@@ -40,6 +41,8 @@ class Deps:
 def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
     env = settings.env
     cfg = settings.config
+    # Every secret the bot knows of is kept out of what it writes (bot/outbound.py).
+    know_secrets(settings.secret_values())
     slack = make_web_client(env.slack_bot_token.get_secret_value(), env.slack_api_url)
     linear = (
         LinearClient(session, env.linear_api_url, env.linear_api_key)

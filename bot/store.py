@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from bot.outbound import scrub_text
+
 T = TypeVar("T")
 
 _metadata = sa.MetaData()
@@ -108,7 +110,7 @@ class Store:
         detail: dict[str, Any] | str = "",
         dedupe_key: str | None = None,
     ) -> None:
-        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+        text = scrub_text(detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True))
         row = {
             "at": datetime.now(UTC),
             "rollout_id": rollout_id,

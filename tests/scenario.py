@@ -64,12 +64,15 @@ async def eventually(
 
 
 class World:
-    def __init__(self, tmp: Path, *, database_url: str | None = None) -> None:
+    def __init__(
+        self, tmp: Path, *, database_url: str | None = None, github_token: str = GITHUB_TOKEN
+    ) -> None:
         self.tmp = tmp
+        self.github_token = github_token
         self.database_url = database_url or f"sqlite:///{tmp / 'bot.sqlite'}"
         self.slack = FakeSlack(token=BOT_TOKEN)
         self.linear = FakeLinear(api_key=LINEAR_KEY, issue="PDEV-446")
-        self.github = FakeGitHub(token=GITHUB_TOKEN)
+        self.github = FakeGitHub(token=github_token)
         self.bff = FakeBFF(tokens={p: f"bff-token-{p}-0123456789" for p in PARTITIONS})
         self.op = FakeOp(tmp / "op")
         self.op.populate_all(
@@ -138,7 +141,7 @@ class World:
             "SLACK_API_URL": self.slack.api_url,
             "LINEAR_API_KEY": LINEAR_KEY,
             "LINEAR_API_URL": self.linear.url,
-            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_TOKEN": self.github_token,
             "GITHUB_API_URL": self.github.url,
             "OP_SERVICE_ACCOUNT_TOKEN": self.op.token,
             "OP_CLI_PATH": self.op.op_path,

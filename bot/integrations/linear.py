@@ -26,6 +26,7 @@ import structlog
 from pydantic import SecretStr
 
 from bot.integrations.errors import IntegrationError
+from bot.outbound import scrub_text
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -244,7 +245,8 @@ class LinearClient:
         reached Linear but its answer was lost), this returns `comment_id` without posting
         again. Returns the comment id.
         """
-        variables = {"input": {"id": comment_id, "issueId": issue, "body": body}}
+        # Everything the bot writes to Linear is scrubbed of secrets (bot/outbound.py).
+        variables = {"input": {"id": comment_id, "issueId": issue, "body": scrub_text(body)}}
         try:
             data = await self._execute("CommentCreate", COMMENT_CREATE, variables, issue=issue)
         except LinearError as exc:
@@ -271,7 +273,7 @@ class LinearClient:
 
     async def comment_update(self, comment_id: str, body: str) -> None:
         """Replace the body of an existing comment (e.g. the rollout log)."""
-        variables = {"id": comment_id, "input": {"body": body}}
+        variables = {"id": comment_id, "input": {"body": scrub_text(body)}}
         data = await self._execute("CommentUpdate", COMMENT_UPDATE, variables)
         if not (data.get("commentUpdate") or {}).get("success"):
             raise LinearError(

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.integrations.errors import IntegrationError
+from bot.outbound import scrub, scrub_text
 from bot.pacing import Pacer
 
 BlocksLike = Sequence[Block | dict[str, Any]]
@@ -86,9 +87,10 @@ def make_web_client(token: str, base_url: str) -> AsyncWebClient:
 
 
 def _dicts(blocks: BlocksLike | None) -> list[dict[str, Any]] | None:
+    """Blocks as Slack takes them, scrubbed of secrets like everything the bot writes."""
     if blocks is None:
         return None
-    return [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+    return scrub([b.to_dict() if isinstance(b, Block) else b for b in blocks])
 
 
 class SlackNotifier:
@@ -119,7 +121,7 @@ class SlackNotifier:
             "chat.postMessage",
             self.client.chat_postMessage(
                 channel=channel,
-                text=text,
+                text=scrub_text(text),
                 blocks=_dicts(blocks),
                 thread_ts=thread_ts,
                 reply_broadcast=broadcast if thread_ts else None,
@@ -134,7 +136,9 @@ class SlackNotifier:
     ) -> None:
         await _call(
             "chat.update",
-            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=_dicts(blocks)),
+            self.client.chat_update(
+                channel=channel, ts=ts, text=scrub_text(text), blocks=_dicts(blocks)
+            ),
         )
 
     async def ephemeral(
@@ -149,7 +153,11 @@ class SlackNotifier:
         await _call(
             "chat.postEphemeral",
             self.client.chat_postEphemeral(
-                channel=channel, user=user, text=text, blocks=_dicts(blocks), thread_ts=thread_ts
+                channel=channel,
+                user=user,
+                text=scrub_text(text),
+                blocks=_dicts(blocks),
+                thread_ts=thread_ts,
             ),
         )
 
@@ -157,7 +165,7 @@ class SlackNotifier:
         """Answer through an interaction's response_url (ephemeral, replaces nothing)."""
         webhook = AsyncWebhookClient(response_url, session=self.client.session)
         await webhook.send(
-            text=text,
+            text=scrub_text(text),
             blocks=_dicts(blocks),
             response_type="ephemeral",
             replace_original=False,

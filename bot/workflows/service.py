@@ -16,6 +16,7 @@ from dbos import DBOS, SetWorkflowID
 
 from bot.blocks.status import status_summary
 from bot.commands import COMMAND
+from bot.outbound import scrub
 from bot.rollout.events import Request
 from bot.rollout.port import Answer, Found, now_iso
 from bot.rollout.roles import require, roles_of
@@ -63,7 +64,7 @@ class DbosRollouts:
     async def send(self, rollout_id: str, request: Request, key: str) -> None:
         await DBOS.send_async(
             rollout_id,
-            request.model_dump(mode="json"),
+            scrub(request.model_dump(mode="json")),
             EVENT_TOPIC,
             idempotency_key=f"{rollout_id}:{key}",
         )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from dbos import DBOS
 
+from bot.outbound import scrubbed
 from bot.settings import FileConfig
 from bot.workflows.runtime import current
 
@@ -32,5 +33,6 @@ def now() -> str:
 
 
 @DBOS.step()
+@scrubbed
 async def now_step() -> str:
     return now()

@@ -11,6 +11,7 @@ from dbos import DBOS, SetWorkflowID
 
 from bot.integrations.errors import IntegrationError
 from bot.integrations.github import conclusion_diagnosis
+from bot.outbound import scrubbed
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
@@ -32,6 +33,7 @@ def _problem(exc: IntegrationError) -> Problem:
 
 
 @DBOS.step()
+@scrubbed
 async def verify_vaults_step(requested_by: str) -> VaultsChecked:
     deps = current()
     cfg = deps.settings.config
@@ -48,6 +50,7 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
 
 
 @DBOS.step()
+@scrubbed
 async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
     """Whether the optional infrastructure-PR gate holds."""
     deps = current()
@@ -77,6 +80,7 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
 
 
 @DBOS.step()
+@scrubbed
 async def dispatch_step(
     partition: str, not_before: str, earlier_runs: list[int]
 ) -> RunDispatched | DispatchFailed:
@@ -115,6 +119,7 @@ async def dispatch_step(
 
 
 @DBOS.step()
+@scrubbed
 async def follow_step(partition: str, run_id: int) -> RunConcluded:
     deps = current()
     assert deps.github is not None
@@ -166,6 +171,7 @@ async def start_follow(rollout_id: str, partition: str, run_id: int) -> None:
 
 
 @DBOS.step()
+@scrubbed
 async def cancel_step(workflow_id: str) -> None:
     await DBOS.cancel_workflow_async(workflow_id)
 
@@ -174,6 +180,7 @@ async def cancel_step(workflow_id: str) -> None:
 
 
 @DBOS.step()
+@scrubbed
 async def amplify_step(partition: str) -> AmplifyChecked:
     deps = current()
     part = deps.settings.config.partition(partition)
@@ -196,6 +203,7 @@ async def amplify_step(partition: str) -> AmplifyChecked:
 
 
 @DBOS.step()
+@scrubbed
 async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
     from bot.integrations.bff import SmokeCheck, SmokeReport
 

@@ -7,6 +7,7 @@ from dbos import DBOS, SetWorkflowID
 
 from bot.integrations.linear import LinearError, comment_id_for
 from bot.logging import get_logger
+from bot.outbound import scrubbed
 from bot.runbook.problem import Problem
 from bot.workflows.queues import LINEAR_LOG, queue
 from bot.workflows.runtime import current
@@ -19,6 +20,7 @@ LINEAR_WORKFLOW = "linear_comment"
 
 
 @DBOS.step()
+@scrubbed
 async def linear_attempt_step(
     issue: str, body: str, comment_id: str, upsert: bool = False
 ) -> Problem | None:

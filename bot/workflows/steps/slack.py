@@ -7,15 +7,18 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.outbound import scrubbed
 from bot.workflows.runtime import current
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
+@scrubbed
 async def open_dm_step(user: str) -> str:
     return await current().notifier.open_dm(user)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
+@scrubbed
 async def post_step(
     channel: str,
     text: str,
@@ -29,6 +32,7 @@ async def post_step(
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+@scrubbed
 async def dm_step(user: str, text: str) -> str:
     """A plain direct message outside any rollout thread."""
     notifier = current().notifier
@@ -36,16 +40,19 @@ async def dm_step(user: str, text: str) -> str:
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
+@scrubbed
 async def update_step(channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
     await current().notifier.update(channel, ts, text, blocks)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+@scrubbed
 async def publish_home_step(user: str, blocks: list[dict[str, Any]]) -> None:
     await current().notifier.publish_home(user, blocks)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+@scrubbed
 async def ephemeral_step(
     user: str, text: str, channel: str | None, response_url: str | None
 ) -> None:
@@ -59,6 +66,7 @@ async def ephemeral_step(
 
 
 @DBOS.step()
+@scrubbed
 async def audit_step(
     rollout_id: str, actor: str, action: str, outcome: str, detail: str, dedupe_key: str
 ) -> None:
