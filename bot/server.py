@@ -85,7 +85,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
     runner: web.AppRunner | None = None
     running: Running | None = None
     try:
-        await deps.store.create_tables()
+        await deps.store.migrate()
         install(deps)
         await launch_dbos(settings)
         bolt = create_app(settings, deps)

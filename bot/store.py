@@ -7,7 +7,9 @@ transition and every refusal), so an operator can answer "who pressed that?" lat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,15 +29,45 @@ audit_log = sa.Table(
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # Sizes since migration 2 (bot/migrations.py); `Store.record` fits values to them.
     sa.Column("rollout_id", sa.String(64), nullable=True, index=True),
-    sa.Column("actor", sa.String(32), nullable=False),
-    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(255), nullable=False),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     # Idempotency: a transition recorded twice (a workflow step re-run after a crash)
     # is stored once.
     sa.Column("dedupe_key", sa.String(128), nullable=True, unique=True),
 )
+
+# Requests and posts already handled, by key (a Slack event id, a trigger id, a post's
+# idempotency key), shared by every replica.
+seen = sa.Table(
+    "creators_onboard_seen",
+    _metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+)
+
+# Each replica's last sign of life, and who took its workflows over (bot/takeover.py).
+executors = sa.Table(
+    "creators_onboard_executors",
+    _metadata,
+    sa.Column("executor_id", sa.String(255), primary_key=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("taken_over_by", sa.String(255), nullable=True),
+    sa.Column("taken_over_at", sa.Float, nullable=True),
+)
+
+
+def fit(value: str | None, column: sa.Column[Any]) -> str | None:
+    """`value` cut to fit `column` (an over-long id from a hostile request must never
+    cost the audit row); a cut value keeps a digest of the whole so it stays distinct."""
+    size = getattr(column.type, "length", None)
+    if value is None or size is None or len(value) <= size:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    return f"{value[: size - 14]}…~{digest}"
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -70,8 +102,34 @@ class Store:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    async def create_tables(self) -> None:
-        await self._run(_metadata.create_all, self._engine)
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    async def migrate(self) -> list[int]:
+        """Bring the schema up to date (bot/migrations.py), safely from many replicas."""
+        from bot.migrations import migrate
+
+        return await self._run(migrate, self._engine)
+
+    def _claim(self, key: str) -> bool:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(seen.insert().values(key=fit(key, seen.c.key), at=time.time()))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    async def claim(self, key: str) -> bool:
+        """True the first time `key` is claimed, by any replica; False ever after."""
+        return await self._run(self._claim, key)
+
+    def _forget(self, older_than: float) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(seen.delete().where(seen.c.at < older_than))
+
+    async def forget_seen(self, older_than: float) -> None:
+        await self._run(self._forget, older_than)
 
     def dispose(self) -> None:
         self._engine.dispose()
@@ -113,12 +171,12 @@ class Store:
         text = scrub_text(detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True))
         row = {
             "at": datetime.now(UTC),
-            "rollout_id": rollout_id,
-            "actor": actor,
-            "action": action,
-            "outcome": outcome,
+            "rollout_id": fit(rollout_id, audit_log.c.rollout_id),
+            "actor": fit(actor, audit_log.c.actor),
+            "action": fit(action, audit_log.c.action),
+            "outcome": fit(outcome, audit_log.c.outcome),
             "detail": text,
-            "dedupe_key": dedupe_key,
+            "dedupe_key": fit(dedupe_key, audit_log.c.dedupe_key),
         }
         await self._run(self._record, row)
 
