@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import inbound
 from bot.commands import BY_NAME
@@ -86,6 +88,36 @@ def _observe(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
     return middleware
 
 
+def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """A request Slack retries (same event_id) or someone replays inside the signature's
+    5-minute window (same trigger_id) is handled once, whichever replica gets it."""
+
+    async def middleware(
+        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        key = inbound.once_key(body)
+        if key is None:
+            return await next()
+        try:
+            first = await deps.store.claim(key)
+        except (SQLAlchemyError, OSError) as exc:
+            # Without the database nothing is deduplicated here; the rollout's own
+            # idempotency keys still hold.
+            log.warning("dedupe_unavailable", key=key, error=type(exc).__name__)
+            return await next()
+        if first:
+            return await next()
+        log.info("slack_duplicate_ignored", key=key)
+        if "command" in body:
+            answer = {"response_type": "ephemeral", "text": inbound.DUPLICATE}
+            return BoltResponse(
+                status=200, body=json.dumps(answer), headers={"content-type": ["application/json"]}
+            )
+        return BoltResponse(status=200, body="")
+
+    return middleware
+
+
 class TrackedLazyRunner(AsyncioLazyListenerRunner):
     """Bolt's asyncio lazy runner, keeping its tasks so shutdown can let them finish."""
 
@@ -133,6 +165,7 @@ def create_app(settings: Settings, deps: Deps, service: Service | None = None) -
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(_observe(deps))
+    app.middleware(_once(deps))
     register(app, deps, service or RolloutService(settings.config, deps.store))
     return app
 

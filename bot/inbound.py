@@ -14,10 +14,17 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+)
 
 # Slack's window for a signed request (its docs: reject anything older than 5 minutes).
 MAX_AGE_SECONDS = 60 * 5
@@ -29,6 +36,12 @@ class Refusal:
     reason: str
 
 
+# Slack's ids (users, channels, teams) are short upper-case words; anything else in an
+# id field is not from Slack.
+SlackId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z0-9]{1,32}$")]
+Short = Annotated[str, StringConstraints(strict=True, max_length=255)]
+
+
 class _Shape(BaseModel):
     """Typed where read, anything else allowed (Slack adds fields)."""
 
@@ -36,15 +49,15 @@ class _Shape(BaseModel):
 
 
 class _Id(_Shape):
-    id: StrictStr | None = None
-    team_id: StrictStr | None = None
-    enterprise_id: StrictStr | None = None
+    id: SlackId | None = None
+    team_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
 
 
 class _Action(_Shape):
-    action_id: StrictStr
-    value: StrictStr | None = None
-    action_ts: StrictStr | None = None
+    action_id: Short  # Slack's limit
+    value: Annotated[str, StringConstraints(strict=True, max_length=2000)] | None = None
+    action_ts: Short | None = None
     block_id: StrictStr | None = None
     type: StrictStr | None = None
 
@@ -57,10 +70,10 @@ class _Authorization(_Shape):
 
 
 class _Message(_Shape):
-    ts: StrictStr | None = None
-    thread_ts: StrictStr | None = None
-    user: StrictStr | None = None
-    channel: StrictStr | None = None
+    ts: Short | None = None
+    thread_ts: Short | None = None
+    user: SlackId | None = None
+    channel: SlackId | None = None
 
 
 class _Event(_Message):
@@ -81,18 +94,18 @@ class _Payload(_Shape):
     type: StrictStr | None = None
     token: StrictStr | None = None
     challenge: StrictStr | None = None
-    team: _Id | StrictStr | None = None
-    enterprise: _Id | StrictStr | None = None
-    team_id: StrictStr | None = None
-    enterprise_id: StrictStr | None = None
-    user: _Id | StrictStr | None = None
-    user_id: StrictStr | None = None
-    channel: _Id | StrictStr | None = None
-    channel_id: StrictStr | None = None
+    team: _Id | SlackId | None = None
+    enterprise: _Id | SlackId | None = None
+    team_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
+    user: _Id | SlackId | None = None
+    user_id: SlackId | None = None
+    channel: _Id | SlackId | None = None
+    channel_id: SlackId | None = None
     api_app_id: StrictStr | None = None
-    trigger_id: StrictStr | None = None
-    response_url: StrictStr | None = None
-    event_id: StrictStr | None = None
+    trigger_id: Short | None = None
+    response_url: Annotated[str, StringConstraints(strict=True, max_length=2000)] | None = None
+    event_id: Short | None = None
     event_time: int | None = None
     is_enterprise_install: StrictBool | StrictStr | None = None
     is_ext_shared_channel: StrictBool | None = None
@@ -157,3 +170,19 @@ def parse(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"])
         return Refusal(400, f"a field has the wrong type: {where[:80]}")
     return data
+
+
+DUPLICATE = (
+    "That command was already handled (Slack delivered it twice), so I did nothing "
+    "more. `/creators-onboard status` shows where things stand."
+)
+
+
+def once_key(body: dict[str, Any]) -> str | None:
+    """What makes a request unique across Slack's retries and replays: an event's
+    `event_id`, a command's or a press's `trigger_id`. None for anything else."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id") and ("command" in body or body.get("type") == "block_actions"):
+        return f"trigger:{body['trigger_id']}"
+    return None

@@ -30,6 +30,7 @@ DEPLOY_ACTIONS = (DEPLOY, RETRY, ABORT)
 # Slack's limits for a button.
 ACTION_ID_MAX = 255
 VALUE_MAX = 2000
+ROLLOUT_ID: re.Pattern[str] = re.compile(r"^rollout-[0-9]{1,12}$")
 # Ours: a rollout id, a step id, an action id or a partition name is short.
 FIELD_MAX = 64
 
@@ -91,6 +92,8 @@ def decode_value(value: str) -> ButtonRef:
     fields = list(data.values())
     if not all(isinstance(f, str) and 0 < len(f) <= FIELD_MAX for f in fields):
         raise ValueError(f"button value fields must be short non-empty strings: {_preview(value)}")
+    if not ROLLOUT_ID.match(data["rollout"]):
+        raise ValueError(f"button value names no rollout: {_preview(value)}")
     if "step" in data:
         return StepButton(data["rollout"], data["step"], data["action"])
     return PartitionButton(data["rollout"], data["partition"], data["action"])
