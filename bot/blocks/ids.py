@@ -30,7 +30,7 @@ DEPLOY_ACTIONS = (DEPLOY, RETRY, ABORT)
 # Slack's limits for a button.
 ACTION_ID_MAX = 255
 VALUE_MAX = 2000
-ROLLOUT_ID: re.Pattern[str] = re.compile(r"^rollout-[0-9]{1,12}$")
+ROLLOUT_ID: re.Pattern[str] = re.compile(r"^rollout-[A-Za-z0-9-]{1,56}$")
 # Ours: a rollout id, a step id, an action id or a partition name is short.
 FIELD_MAX = 64
 
