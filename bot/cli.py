@@ -45,11 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "serve":
         from bot.server import serve
+        from bot.store import DatabaseUnavailable
 
         try:
             asyncio.run(serve(settings))
         except KeyboardInterrupt:
             pass
+        except DatabaseUnavailable as exc:
+            print(f"creators-onboard: {exc}", file=sys.stderr)
+            return 2
         # Everything is shut down. Leave now even if a DBOS worker thread is still retrying
         # a database that went away: the interpreter would otherwise wait for it forever.
         logging.shutdown()

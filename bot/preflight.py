@@ -11,12 +11,15 @@ configured secret and of token-shaped text before it is printed).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 
 from bot.integrations.errors import IntegrationError
 from bot.integrations.github import GitHubActions
@@ -25,6 +28,7 @@ from bot.integrations.slack import make_web_client
 from bot.integrations.vaults import VaultReader
 from bot.logging import REDACTOR, Redactor
 from bot.settings import Settings
+from bot.store import DatabaseUnavailable, Store
 
 # A BFF that takes longer than this to answer anything counts as unreachable.
 BFF_TIMEOUT_SECONDS = 5.0
@@ -271,7 +275,45 @@ async def check_bff(settings: Settings, session: aiohttp.ClientSession) -> list[
     )
 
 
-CHECKS: list[Check] = [check_config, check_slack, check_op, check_linear, check_github, check_bff]
+def _new_sqlite_file(path: Path, shown: str, fix: str) -> Row | None:
+    """The row for a SQLite file that does not exist yet (None when it exists)."""
+    if path.exists():
+        return None
+    folder = path.parent
+    if folder.is_dir() and os.access(folder, os.W_OK):
+        return Row("database", True, f"{shown}: the file is created on first start")
+    return Row("database", False, f"{shown}: its folder is missing or read-only", fix)
+
+
+async def check_database(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
+    """Reachable and writable, proved without keeping any write (a new SQLite file is
+    not created: its folder is checked instead)."""
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    fix = "set DATABASE_URL to a database the bot can reach and write (README → Configuration)"
+    if url.drivername.startswith("sqlite") and url.database:
+        row = await asyncio.to_thread(_new_sqlite_file, Path(url.database), shown, fix)
+        if row is not None:
+            return [row]
+    store = Store(settings.database_url)
+    try:
+        await store.probe()
+    except DatabaseUnavailable as exc:
+        return [Row("database", False, f"{shown}: {exc.reason}", fix)]
+    finally:
+        store.dispose()
+    return [Row("database", True, f"{shown}: reachable and writable")]
+
+
+CHECKS: list[Check] = [
+    check_config,
+    check_database,
+    check_slack,
+    check_op,
+    check_linear,
+    check_github,
+    check_bff,
+]
 
 
 def render(rows: list[Row], redactor: Redactor | None = None) -> str:

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_PATH = "./creators-onboard.yml"
 DEFAULT_SQLITE_NAME = "creators-onboard.sqlite"
@@ -239,8 +241,22 @@ class EnvSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        if not value:
+            return value
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            url = make_url(value)
+            _ = url.port  # an out-of-range or non-numeric port fails here
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(
+                "is not a valid database URL (postgresql://user:password@host:5432/name or "
+                "sqlite:///path/to/file.sqlite)"
+            ) from exc
+        if url.drivername.startswith("sqlite") and not url.database:
+            raise ValueError("names no SQLite file (sqlite:///path/to/file.sqlite)")
+        if url.drivername.startswith("postgres") and not url.host:
+            raise ValueError("names no host (postgresql://user:password@host:5432/name)")
         return value
 
 
@@ -280,6 +296,9 @@ class Settings:
             self.env.op_service_account_token,
         ]
         secrets.extend(self.bff_token(p) for p in self.config.partitions)
+        password = make_url(self.database_url).password if self.env.database_url else None
+        if password:
+            secrets.append(SecretStr(str(password)))
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
 

@@ -76,6 +76,25 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
+class DatabaseUnavailable(Exception):
+    """The database named by DATABASE_URL cannot be reached, opened or written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"DATABASE_URL: the database cannot be used ({reason}). Fix: check the host, "
+            "port, name, user and password in DATABASE_URL (postgresql://user:password@host:"
+            "5432/name), that the server is up, or that a SQLite file's folder exists and "
+            "is writable."
+        )
+        self.reason = reason
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return first[:300]
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime
@@ -110,7 +129,28 @@ class Store:
         """Bring the schema up to date (bot/migrations.py), safely from many replicas."""
         from bot.migrations import migrate
 
-        return await self._run(migrate, self._engine)
+        try:
+            return await self._run(migrate, self._engine)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+            raise DatabaseUnavailable(_reason(exc)) from None
+
+    def _probe(self) -> None:
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("CREATE TEMP TABLE co_probe (x int) ON COMMIT DROP"))
+                conn.execute(sa.text("INSERT INTO co_probe VALUES (1)"))
+            else:
+                # Takes SQLite's write lock on the file itself, then writes nothing.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.rollback()
+
+    async def probe(self) -> None:
+        """Connect and prove the database takes writes, writing nothing that stays;
+        DatabaseUnavailable says why not."""
+        try:
+            await self._run(self._probe)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise DatabaseUnavailable(_reason(exc)) from None
 
     def _claim(self, key: str) -> bool:
         try:
