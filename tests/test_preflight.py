@@ -92,7 +92,7 @@ def closed_port() -> int:
 async def test_all_green_prints_every_row_and_exits_zero(world: World) -> None:
     code, text = await preflight(world.settings())
     assert code == 0, text
-    expected = ["config", "slack", "op", "linear", "linear: PDEV-446", "github"]
+    expected = ["config", "database", "slack", "op", "linear", "linear: PDEV-446", "github"]
     expected += [f"op: {VAULTS[p]}" for p in PARTITIONS] + [f"op: {SYSTEMS_VAULT}"]
     expected += [f"bff:{p}" for p in PARTITIONS]
     for name in expected:
