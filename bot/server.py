@@ -22,6 +22,7 @@ from bot.deps import Deps, build_deps
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
 from bot.logging import get_logger
 from bot.settings import Settings
+from bot.takeover import Takeover, dbos_recover
 
 log = get_logger(__name__)
 
@@ -84,10 +85,19 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
 
     runner: web.AppRunner | None = None
     running: Running | None = None
+    takeover: asyncio.Task[None] | None = None
     try:
         await deps.store.migrate()
         install(deps)
         await launch_dbos(settings)
+        takeover = asyncio.create_task(
+            Takeover(
+                deps.store,
+                DBOS.executor_id,
+                settings.config.workflow.takeover_after_seconds,
+                dbos_recover,
+            ).run()
+        )
         bolt = create_app(settings, deps)
         web_app = create_web_app(
             bolt,
@@ -133,6 +143,8 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             await running.socket_handler.connect_async()  # untyped in slack_bolt
         yield running
     finally:
+        if takeover is not None:
+            takeover.cancel()
         if running is not None and running.socket_handler is not None:
             await running.socket_handler.close_async()
         if runner is not None:
