@@ -70,16 +70,15 @@ def scrub_exception(exc: BaseException) -> BaseException:
     """The same exception when its text is clean; else a copy (or a ScrubbedError)
     whose text is scrubbed."""
     if isinstance(exc, IntegrationError):
-        fields = (exc.symptom, exc.cause, exc.fix)
-        cleaned = tuple(REDACTOR.scrub(f) for f in fields)
-        if cleaned == fields:
+        problem = scrub(exc.problem)
+        extra = {k: v for k, v in vars(exc).items() if k not in ("problem", "retryable", "status")}
+        cleaned_extra = _scrub(extra)
+        if problem is exc.problem and cleaned_extra == extra:
             return exc
         copy = type(exc).__new__(type(exc))
-        IntegrationError.__init__(copy, *cleaned, retryable=exc.retryable, status=exc.status)
-        # Subclasses rebuild themselves from their own fields when pickled: scrub those too.
-        copy.__dict__.update(
-            {k: _scrub(v) for k, v in exc.__dict__.items() if k not in copy.__dict__}
-        )
+        IntegrationError.__init__(copy, problem, retryable=exc.retryable, status=exc.status)
+        # What a subclass adds travels with it when pickled: scrubbed too.
+        copy.__dict__.update(cleaned_extra)
         return copy
     text = str(exc)
     cleaned_text = REDACTOR.scrub(text)

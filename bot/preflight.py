@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import TextIO
 
 import aiohttp
+from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
+from bot.deps import github_client, linear_client, slack_client, vault_reader
 from bot.integrations.errors import IntegrationError
-from bot.integrations.github import GitHubActions
-from bot.integrations.linear import LinearClient
-from bot.integrations.slack import make_web_client
-from bot.integrations.vaults import VaultReader
 from bot.logging import REDACTOR, Redactor
+from bot.runbook.problem import Problem
 from bot.settings import Settings
 from bot.store import DatabaseUnavailable, Store
 
@@ -36,10 +35,19 @@ BFF_TIMEOUT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the table: green with what was found, or red with its problem."""
+
     name: str
-    ok: bool
-    detail: str
-    fix: str = ""
+    detail: str = ""
+    problem: Problem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _red(name: str, symptom: str, cause: str, fix: str) -> Row:
+    return Row(name, problem=Problem(symptom=symptom, cause=cause, fix=fix, where=name))
 
 
 Check = Callable[[Settings, aiohttp.ClientSession], Awaitable[list[Row]]]
@@ -48,31 +56,31 @@ Check = Callable[[Settings, aiohttp.ClientSession], Awaitable[list[Row]]]
 async def check_config(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
     cfg = settings.config
     where = str(settings.config_path) if settings.config_path else "built-in defaults (no YAML)"
-    rows = [Row("config", True, f"valid ({where}); {len(cfg.partitions)} partitions")]
+    rows = [Row("config", f"valid ({where}); {len(cfg.partitions)} partitions")]
     if not cfg.slack.devops:
         rows.append(
-            Row(
+            _red(
                 "config: devOps",
-                False,
-                "no devOps users configured, so nobody can start a rollout",
+                "nobody can start a rollout",
+                "no devOps users are configured",
                 "list Slack user IDs under slack.devops in the YAML",
             )
         )
     if not cfg.slack.account_owners:
         rows.append(
-            Row(
+            _red(
                 "config: accountOwner",
-                False,
-                "no account owners configured",
+                "a rollout has no one to guide through the credential registration",
+                "no account owners are configured",
                 "list the Associates primary owner's Slack user ID under slack.account_owners",
             )
         )
     if not cfg.slack.engineering_channel:
         rows.append(
-            Row(
+            _red(
                 "config: engineering channel",
-                False,
-                "no engineering channel configured for the live status message",
+                "the live status message has nowhere to go",
+                "no engineering channel is configured",
                 "set slack.engineering_channel to a channel ID (C…) and invite the bot there",
             )
         )
@@ -81,70 +89,75 @@ async def check_config(settings: Settings, _: aiohttp.ClientSession) -> list[Row
 
 async def check_slack(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
     env = settings.env
-    client = make_web_client(env.slack_bot_token.get_secret_value(), env.slack_api_url)
     try:
-        resp = await client.auth_test()
+        resp = await slack_client(settings).auth_test()
     except SlackApiError as exc:
         error = exc.response.get("error", "unknown_error")
         return [
-            Row(
+            _red(
                 "slack",
-                False,
                 f"auth.test failed: {error}",
+                "Slack did not accept SLACK_BOT_TOKEN for this workspace",
                 "check SLACK_BOT_TOKEN (OAuth & Permissions → Bot User OAuth Token) and that "
                 "the app is installed in the workspace",
             )
         ]
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         return [
-            Row(
+            _red(
                 "slack",
-                False,
                 f"cannot reach {env.slack_api_url}: {type(exc).__name__}",
+                "the Slack API address is wrong or the network is in the way",
                 "check SLACK_API_URL and the network/proxy",
             )
         ]
-    return [Row("slack", True, f"authorised as {resp.get('user')} in {resp.get('team')}")]
+    return [Row("slack", f"authorised as {resp.get('user')} in {resp.get('team')}")]
 
 
-def _error_row(name: str, exc: IntegrationError, *, fallback_fix: str = "") -> Row:
-    detail = exc.symptom if not exc.cause else f"{exc.symptom} ({exc.cause.rstrip('.')})"
-    return Row(name, False, detail, exc.fix or fallback_fix)
+def _error_row(name: str, exc: IntegrationError) -> Row:
+    return Row(name, problem=exc.problem)
+
+
+def _unset(secret: SecretStr | None) -> bool:
+    return secret is None or not secret.get_secret_value()
+
+
+def _not_set(name: str, variable: str, consequence: str, fix: str) -> list[Row]:
+    """The one red row of a check whose credential is missing."""
+    return [_red(name, consequence, f"{variable} is not set", fix)]
 
 
 async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
     """`op whoami`, then one `op vault list`: a row per partition vault and the systems vault."""
     env = settings.env
-    token = env.op_service_account_token
-    if token is None or not token.get_secret_value():
-        return [
-            Row(
-                "op",
-                False,
-                "OP_SERVICE_ACCOUNT_TOKEN is not set, so the vaults can't be verified",
-                "set OP_SERVICE_ACCOUNT_TOKEN to the 1Password service account's token "
-                "(1Password → Developer → Service accounts; it starts with ops_)",
-            )
-        ]
-    reader = VaultReader.from_settings(settings)
+    if _unset(env.op_service_account_token):
+        return _not_set(
+            "op",
+            "OP_SERVICE_ACCOUNT_TOKEN",
+            "the vaults can't be verified",
+            "set OP_SERVICE_ACCOUNT_TOKEN to the 1Password service account's token "
+            "(1Password → Developer → Service accounts; it starts with ops_)",
+        )
+    reader = vault_reader(settings)
     try:
         who = await reader.whoami()
         visible = await reader.visible_vaults()
     except IntegrationError as exc:
         return [_error_row("op", exc)]
-    rows = [Row("op", True, f"signed in as {who} ({env.op_cli_path})")]
+    rows = [Row("op", f"signed in as {who} ({env.op_cli_path})")]
     cfg = settings.config
     wanted = [(p.vault, f"partition {p.name}") for p in cfg.partitions]
     wanted.append((cfg.onepassword.systems_vault, "systems vault"))
     for vault, role in wanted:
         if vault in visible:
-            rows.append(Row(f"op: {vault}", True, f"visible to the service account ({role})"))
+            rows.append(Row(f"op: {vault}", f"visible to the service account ({role})"))
         else:
             rows.append(
-                Row(
+                _red(
                     f"op: {vault}",
-                    False,
                     f"not visible to the service account ({role})",
+                    "no vault has exactly that name, or the service account was not given "
+                    "access to it",
                     f"check the spelling of {vault} in 1Password and in the YAML, and grant "
                     f"the service account read access to {vault} (a service account's vaults "
                     "are fixed when it is created: if needed, create a new one with read "
@@ -156,89 +169,63 @@ async def check_op(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
 
 async def check_linear(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
     """The key is accepted (`viewer`) and its user can see the configured issue."""
-    env = settings.env
     issue = settings.config.linear.issue
-    key = env.linear_api_key
-    if key is None or not key.get_secret_value():
-        return [
-            Row(
-                "linear",
-                False,
-                "LINEAR_API_KEY is not set, so nothing can be posted on " + issue,
-                "create a personal API key in Linear → Settings → Security & access → "
-                "Personal API keys and set LINEAR_API_KEY to it",
-            )
-        ]
-    client = LinearClient(session, env.linear_api_url, key, timeout=10.0)
+    client = linear_client(settings, session, quick=True)
+    if client is None or _unset(settings.env.linear_api_key):
+        return _not_set(
+            "linear",
+            "LINEAR_API_KEY",
+            "nothing can be posted on " + issue,
+            "create a personal API key in Linear → Settings → Security & access → "
+            "Personal API keys and set LINEAR_API_KEY to it",
+        )
     try:
         who = await client.viewer()
         found = await client.issue_visible(issue)
     except IntegrationError as exc:
         return [_error_row("linear", exc)]
+    authorised = Row("linear", f"authorised as {who}")
     if found is None:
         return [
-            Row("linear", True, f"authorised as {who}"),
-            Row(
+            authorised,
+            _red(
                 f"linear: {issue}",
-                False,
                 f"{issue} does not exist or the key's user can't see it",
+                "the issue identifier is wrong, or the key's user is not in the issue's team",
                 "set linear.issue in the YAML to an existing issue and check that the "
                 "LINEAR_API_KEY user is a member of its team",
             ),
         ]
-    return [
-        Row("linear", True, f"authorised as {who}"),
-        Row(f"linear: {issue}", True, f"visible: {found.title}"),
-    ]
+    return [authorised, Row(f"linear: {issue}", f"visible: {found.title}")]
 
 
 async def check_github(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
     """The token can read the workflow, and the workflow file exists on the ref."""
-    env = settings.env
     gh = settings.config.github
-    token = env.github_token
-    if token is None or not token.get_secret_value():
-        return [
-            Row(
-                "github",
-                False,
-                "GITHUB_TOKEN is not set, so no partition can be deployed",
-                f"set GITHUB_TOKEN to a token with Actions read & write on {gh.repository}",
-            )
-        ]
-    actions = GitHubActions(
-        session,
-        env.github_api_url,
-        token,
-        gh.repository,
-        gh.workflow,
-        gh.ref,
-        # A preflight reports, it doesn't wait: one quick retry, no rate-limit sleeps.
-        max_attempts=2,
-        retry_base_delay=0.5,
-        request_timeout=10.0,
-        max_rate_limit_wait=0.0,
-    )
+    actions = github_client(settings, session, quick=True)
+    if actions is None or _unset(settings.env.github_token):
+        return _not_set(
+            "github",
+            "GITHUB_TOKEN",
+            "no partition can be deployed",
+            f"set GITHUB_TOKEN to a token with Actions read & write on {gh.repository}",
+        )
     try:
         info = await actions.workflow_visible()
     except IntegrationError as exc:
         return [_error_row("github", exc)]
     return [
-        Row(
-            "github",
-            True,
-            f"{gh.repository}: {info.path} is {info.state} and present on {info.ref}",
-        )
+        Row("github", f"{gh.repository}: {info.path} is {info.state} and present on {info.ref}")
     ]
 
 
 async def _check_bff(session: aiohttp.ClientSession, index: int, name: str, url: str | None) -> Row:
     row = f"bff:{name}"
     if not url:
-        return Row(
+        return _red(
             row,
-            False,
-            "no BFF URL configured, so the smoke test can't run",
+            "the smoke test can't run",
+            "no BFF URL is configured",
             f"set partitions[{index}].bff_url (partition {name}) in the YAML to the BFF's "
             "base URL, e.g. https://bff.dev.example",
         )
@@ -247,22 +234,22 @@ async def _check_bff(session: aiohttp.ClientSession, index: int, name: str, url:
         async with session.get(url, timeout=timeout, allow_redirects=False) as resp:
             status = resp.status
     except TimeoutError:
-        return Row(
+        return _red(
             row,
-            False,
             f"{url} did not answer within {BFF_TIMEOUT_SECONDS:g} s",
+            "the BFF is down or hanging, or this host can't reach it",
             f"check partitions[{index}].bff_url and that this host can reach it "
             "(firewall, VPN, proxy)",
         )
     except (aiohttp.ClientError, OSError) as exc:
-        return Row(
+        return _red(
             row,
-            False,
             f"cannot reach {url} ({type(exc).__name__})",
+            "nothing answers at that address",
             f"check partitions[{index}].bff_url (host, port, https) and that the BFF is up "
             "and reachable from this host",
         )
-    return Row(row, True, f"reachable: {url} answered HTTP {status}")
+    return Row(row, f"reachable: {url} answered HTTP {status}")
 
 
 async def check_bff(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
@@ -281,8 +268,8 @@ def _new_sqlite_file(path: Path, shown: str, fix: str) -> Row | None:
         return None
     folder = path.parent
     if folder.is_dir() and os.access(folder, os.W_OK):
-        return Row("database", True, f"{shown}: the file is created on first start")
-    return Row("database", False, f"{shown}: its folder is missing or read-only", fix)
+        return Row("database", f"{shown}: the file is created on first start")
+    return _red("database", f"{shown} cannot be created", "its folder is missing or read-only", fix)
 
 
 async def check_database(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
@@ -299,10 +286,10 @@ async def check_database(settings: Settings, _: aiohttp.ClientSession) -> list[R
     try:
         await store.probe()
     except DatabaseUnavailable as exc:
-        return [Row("database", False, f"{shown}: {exc.reason}", fix)]
+        return [_red("database", f"{shown} cannot be used", exc.reason, fix)]
     finally:
         store.dispose()
-    return [Row("database", True, f"{shown}: reachable and writable")]
+    return [Row("database", f"{shown}: reachable and writable")]
 
 
 CHECKS: list[Check] = [
@@ -316,14 +303,22 @@ CHECKS: list[Check] = [
 ]
 
 
+def _line(row: Row) -> str:
+    """What the row says: a red row's symptom with its cause, a green row's finding."""
+    if row.problem is None:
+        return row.detail
+    cause = row.problem.cause.rstrip(".")
+    return f"{row.problem.symptom} ({cause})" if cause else row.problem.symptom
+
+
 def render(rows: list[Row], redactor: Redactor | None = None) -> str:
     width = max((len(r.name) for r in rows), default=10)
     lines = []
     for row in rows:
         mark = "GREEN" if row.ok else "RED  "
-        lines.append(f"{mark}  {row.name.ljust(width)}  {row.detail}")
-        if not row.ok and row.fix:
-            lines.append(f"{'':5}  {'':{width}}  fix: {row.fix}")
+        lines.append(f"{mark}  {row.name.ljust(width)}  {_line(row)}")
+        if row.problem is not None and row.problem.fix:
+            lines.append(f"{'':5}  {'':{width}}  fix: {row.problem.fix}")
     text = "\n".join(lines)
     if redactor is not None:
         text = redactor.scrub(text)
@@ -343,10 +338,10 @@ async def _guarded(check: Check, settings: Settings, session: aiohttp.ClientSess
         return [_error_row(_check_name(check), exc)]
     except Exception as exc:  # noqa: BLE001 - report, never crash the table
         return [
-            Row(
+            _red(
                 _check_name(check),
-                False,
                 f"the check itself failed: {type(exc).__name__}",
+                "the check met an error it does not know how to explain",
                 "run `creators-onboard check` again with LOG_LEVEL=DEBUG and report this",
             )
         ]

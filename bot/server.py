@@ -166,4 +166,4 @@ async def serve(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
     async with running_bot(settings):
         await stop.wait()
-        log.info("shutting down")
+        log.info("shutting_down")

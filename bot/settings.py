@@ -1,8 +1,9 @@
 """Configuration: secrets and endpoints from the environment, everything else from YAML.
 
-The names here are the operating contract of DESIGN.md §3; add to them, never rename.
-`load_settings()` turns every validation problem into a `ConfigError` whose lines name
-the variable or YAML key and say how to fix it, so the CLI can print them and exit 2.
+The environment variable names and YAML keys are what operators put in their deployments
+and config files: add to them, never rename one. `load_settings()` turns every validation
+problem into a `ConfigError` whose lines name the variable or YAML key and say how to fix
+it, so the CLI can print them and exit 2.
 """
 
 from __future__ import annotations
@@ -216,6 +217,15 @@ class EnvSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # json | console; unset means json, or console when stderr is a terminal.
     log_format: Literal["json", "console", ""] = ""
+    # The BFF smoke-test tokens, keyed by the variable each partition names in its
+    # bff_token_env. load_settings() reads those variables from the same environment as
+    # the rest; a variable that is unset or empty gives no token.
+    bff_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @field_validator("bff_tokens")
+    @classmethod
+    def _non_empty(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        return {name: token for name, token in value.items() if token.get_secret_value()}
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -280,10 +290,10 @@ class Settings:
         return url
 
     def bff_token(self, partition: Partition) -> SecretStr | None:
+        """The partition's smoke-test token (read at load time), or None when it has none."""
         if not partition.bff_token_env:
             return None
-        value = os.environ.get(partition.bff_token_env, "")
-        return SecretStr(value) if value else None
+        return self.env.bff_tokens.get(partition.bff_token_env)
 
     def secret_values(self) -> list[str]:
         """Every configured secret value, for the log redaction processor."""
@@ -295,7 +305,7 @@ class Settings:
             self.env.linear_api_key,
             self.env.op_service_account_token,
         ]
-        secrets.extend(self.bff_token(p) for p in self.config.partitions)
+        secrets.extend(self.env.bff_tokens.values())
         password = make_url(self.database_url).password if self.env.database_url else None
         if password:
             secrets.append(SecretStr(str(password)))
@@ -352,28 +362,38 @@ def load_file_config(path: Path) -> FileConfig:
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read and validate everything. Raises ConfigError listing every problem found."""
+    """Read and validate everything. Raises ConfigError listing every problem found.
+
+    Only `environ` is read (the process environment when None), BFF tokens included.
+    """
     source = dict(os.environ if environ is None else environ)
     problems: list[str] = []
-    env: EnvSettings | None = None
-    try:
-        # Only our own names are read; pass them explicitly so tests can inject.
-        fields = EnvSettings.model_fields
-        kwargs = {k: source[k.upper()] for k in fields if k.upper() in source}
-        env = EnvSettings.model_validate(kwargs)
-    except ValidationError as exc:
-        problems.extend(_format_error(exc, "", env=True))
 
     config_value = source.get("CREATORS_ONBOARD_CONFIG", "")
     path = Path(config_value or DEFAULT_CONFIG_PATH)
     config = FileConfig()
     config_path: Path | None = None
+    config_problems: list[str] = []
     if config_value or path.exists():
         try:
             config = load_file_config(path)
             config_path = path
         except ConfigError as exc:
-            problems.extend(exc.problems)
+            config_problems = exc.problems
+
+    env: EnvSettings | None = None
+    try:
+        # Only our own names are read; pass them explicitly so tests can inject.
+        fields = EnvSettings.model_fields
+        kwargs: dict[str, Any] = {
+            k: source[k.upper()] for k in fields if k != "bff_tokens" and k.upper() in source
+        }
+        token_names = {p.bff_token_env for p in config.partitions if p.bff_token_env}
+        kwargs["bff_tokens"] = {name: source[name] for name in token_names if name in source}
+        env = EnvSettings.model_validate(kwargs)
+    except ValidationError as exc:
+        problems.extend(_format_error(exc, "", env=True))
+    problems.extend(config_problems)
 
     if env is not None and env.slack_app_token is None and env.slack_signing_secret is None:
         problems.append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -157,12 +156,7 @@ class World:
         return env
 
     def settings(self) -> Settings:
-        env = self.env()
-        # BFF tokens are read from the process environment at use time.
-        for key, value in env.items():
-            if key.startswith("BFF_TOKEN_"):
-                os.environ[key] = value
-        return load_settings(env)
+        return load_settings(self.env())
 
     @asynccontextmanager
     async def bot(self) -> AsyncIterator[Running]:

@@ -1,28 +1,20 @@
-"""Where the official specs are: `../shared/specs` beside the checkout (as CI lays it out).
+"""The official specs the fakes and tests check against, vendored in `tests/specs/`.
 
-`SPECS_DIR` overrides; `/work/shared/specs` is the development machines' location.
+Each file is a verbatim copy (MIT licensed; its licence sits beside it as `*.LICENSE`).
+`tests/specs/SOURCES.json` names the repository, path, commit and SHA-256 of every file;
+`tests/test_specs.py` checks the copies still match those hashes.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-_CANDIDATES = (REPO_ROOT.parent / "shared" / "specs", Path("/work/shared/specs"))
-
-
-def specs_dir() -> Path:
-    override = os.environ.get("SPECS_DIR")
-    if override:
-        return Path(override)
-    for candidate in _CANDIDATES:
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(
-        f"the shared specs are in none of {[str(c) for c in _CANDIDATES]}; set SPECS_DIR"
-    )
+SPECS_DIR = Path(__file__).resolve().parent / "specs"
 
 
 def spec(name: str) -> Path:
-    return specs_dir() / name
+    """The vendored spec file (or folder) `name`; fails loudly when it is missing."""
+    path = SPECS_DIR / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} is not among the vendored specs in {SPECS_DIR}")
+    return path

@@ -86,7 +86,7 @@ async def test_all_present(
     report = await AmplifyChecker(stubs.factory).check(
         APP_ID, "main", "us-east-1", partition_name="dev"
     )
-    assert report.ok and report.missing == []
+    assert report.ok and report.missing == [] and report.problem is None
     assert report.present == list(REQUIRED_VARIABLES)
     assert set(report.source.values()) == {"app"}
     assert report.app_name == "arda-web-dev"
@@ -117,9 +117,10 @@ async def test_missing_names_it(stubs: Stubs, capsys: pytest.CaptureFixture[str]
     )
     assert not report.ok
     assert report.missing == ["AMAZON_CREATORS_CREDENTIAL_VERSION", "AMAZON_ASSOCIATE_TAG"]
-    assert "AMAZON_CREATORS_CREDENTIAL_VERSION" in report.symptom
-    assert "AMAZON_ASSOCIATE_TAG set but empty" in report.symptom
-    assert "stage" in report.fix
+    assert report.problem is not None
+    assert "AMAZON_CREATORS_CREDENTIAL_VERSION" in report.problem.symptom
+    assert "AMAZON_ASSOCIATE_TAG set but empty" in report.problem.symptom
+    assert "stage" in report.problem.fix and report.problem.where == "stage"
     captured = capsys.readouterr()
     assert_no_secret(report.model_dump_json(), captured.out, captured.err)
 
@@ -137,8 +138,8 @@ async def test_prod_app_not_found_in_us_east_1_mentions_us_east_2(stubs: Stubs) 
             APP_ID, "main", "us-east-1", partition_name="prod"
         )
     err = info.value
-    assert "us-east-1" in err.symptom
-    assert "us-east-2" in err.cause and "us-east-2" in err.fix
+    assert "us-east-1" in err.problem.symptom
+    assert "us-east-2" in err.problem.cause and "us-east-2" in err.problem.fix
     assert err.__cause__ is None and err.__suppress_context__
 
 
@@ -150,7 +151,7 @@ async def test_branch_not_found(stubs: Stubs) -> None:
     )
     with pytest.raises(AmplifyError) as info:
         await AmplifyChecker(stubs.factory).check(APP_ID, "main", "us-east-1", partition_name="dev")
-    assert "branch" in info.value.fix
+    assert "branch" in info.value.problem.fix
     assert_no_secret(str(info.value), repr(info.value), str(info.value.as_dict()))
 
 
@@ -160,7 +161,7 @@ async def test_access_denied(stubs: Stubs) -> None:
     )
     with pytest.raises(AmplifyError) as info:
         await AmplifyChecker(stubs.factory).check(APP_ID, "main", "us-east-1", partition_name="dev")
-    assert "amplify:GetApp" in info.value.fix
+    assert "amplify:GetApp" in info.value.problem.fix
 
 
 async def test_no_credentials() -> None:
@@ -173,7 +174,7 @@ async def test_no_credentials() -> None:
 
     with pytest.raises(AmplifyError) as info:
         await AmplifyChecker(factory).check(APP_ID, "main", "us-east-2", partition_name="prod")
-    assert "credentials" in info.value.symptom
+    assert "credentials" in info.value.problem.symptom
 
 
 async def test_clients_are_built_lazily_per_region(stubs: Stubs) -> None:

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from bot.integrations.bff import (
     ERROR_CODES,
+    SmokeCheck,
     SmokeReport,
     SmokeTester,
     diagnose,
@@ -40,8 +41,8 @@ def token(partition: str = "dev") -> SecretStr:
     return SecretStr(TOKENS[partition])
 
 
-def check(report: SmokeReport, name: str) -> dict[str, object]:
-    return next(c.model_dump() for c in report.checks if c.name == name)
+def check(report: SmokeReport, name: str) -> SmokeCheck:
+    return next(c for c in report.checks if c.name == name)
 
 
 def assert_no_token(report: SmokeReport) -> None:
@@ -75,9 +76,9 @@ async def test_full_200_is_green(tester: SmokeTester, fake: FakeBFF) -> None:
     report = await run(tester, fake)
     assert report.ok, report.failed
     assert [c.name for c in report.checks] == ["import", "error_path", "auth_required"]
-    assert check(report, "import")["status"] == 200
-    assert check(report, "error_path")["code"] == "UNRECOGNIZED_AMAZON_URL"
-    assert check(report, "auth_required")["status"] == 401
+    assert check(report, "import").status == 200
+    assert check(report, "error_path").code == "UNRECOGNIZED_AMAZON_URL"
+    assert check(report, "auth_required").status == 401
     imports = [r for r in fake.requests_for("dev") if r.url and ASIN in r.url]
     assert imports[0].url == f"https://www.amazon.com/dp/{ASIN}"
     assert [r.auth for r in fake.requests_for("dev")] == ["ok", "ok", "missing"]
@@ -87,34 +88,34 @@ async def test_partial_206_is_green(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.set_behaviour("stage", "partial")
     report = await run(tester, fake, "stage")
     assert report.ok
-    assert check(report, "import")["status"] == 206
-    assert "partial" in str(check(report, "import")["symptom"])
+    assert check(report, "import").status == 206
+    assert "partial" in str(check(report, "import").summary)
 
 
 async def test_200_with_null_core_fields_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.set_behaviour("dev", "full_with_nulls")
     report = await run(tester, fake)
     imp = check(report, "import")
-    assert not report.ok and not imp["ok"]
-    assert "206" in str(imp["cause"]) and "price" in str(imp["symptom"])
+    assert not report.ok and not imp.ok
+    assert "206" in str(imp.problem.cause) and "price" in str(imp.summary)
 
 
 async def test_wrong_asin_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.set_behaviour("dev", "wrong_asin")
     report = await run(tester, fake)
     imp = check(report, "import")
-    assert not imp["ok"] and "B07XJ8C8F5" in str(imp["symptom"]) and ASIN in str(imp["symptom"])
+    assert not imp.ok and "B07XJ8C8F5" in str(imp.summary) and ASIN in str(imp.summary)
 
 
 async def test_schema_violation_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.set_behaviour("dev", "bad_shape")
     report = await run(tester, fake)
     imp = check(report, "import")
-    assert not imp["ok"]
-    assert "price" in str(imp["symptom"]) and "schema" in str(imp["symptom"])
-    assert "smoke.dto_schema" in str(imp["fix"])
+    assert not imp.ok
+    assert "price" in str(imp.summary) and "schema" in str(imp.summary)
+    assert "smoke.dto_schema" in str(imp.problem.fix)
     # the other checks are still green
-    assert check(report, "error_path")["ok"] and check(report, "auth_required")["ok"]
+    assert check(report, "error_path").ok and check(report, "auth_required").ok
 
 
 @pytest.mark.parametrize("code", ERROR_CODES)
@@ -126,9 +127,9 @@ async def test_each_error_code_maps_to_its_diagnosis(
     imp = check(report, "import")
     diagnosis = diagnose(code, token_env="BFF_TOKEN_DEV", partition="dev")
     assert diagnosis is not None
-    assert not imp["ok"] and imp["code"] == code
-    assert imp["cause"] == diagnosis.cause and imp["fix"] == diagnosis.fix
-    assert code in str(imp["symptom"])
+    assert not imp.ok and imp.code == code
+    assert imp.problem.cause == diagnosis.cause and imp.problem.fix == diagnosis.fix
+    assert code in str(imp.summary)
 
 
 async def test_diagnoses_carry_the_runbook_facts() -> None:
@@ -148,7 +149,7 @@ async def test_error_path_accepting_any_url_is_red(tester: SmokeTester, fake: Fa
     fake.accept_any_url.add("dev")
     report = await run(tester, fake)
     err = check(report, "error_path")
-    assert not err["ok"] and "non-Amazon" in str(err["symptom"])
+    assert not err.ok and "non-Amazon" in str(err.summary)
 
 
 async def test_error_path_wrong_code_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
@@ -157,42 +158,42 @@ async def test_error_path_wrong_code_is_red(tester: SmokeTester, fake: FakeBFF) 
     # partition's configured code only for Amazon URLs, so swap to a server bug instead
     fake.accept_any_url.clear()
     report = await run(tester, fake)
-    assert check(report, "error_path")["ok"]  # error path is independent of the import
+    assert check(report, "error_path").ok  # error path is independent of the import
     fake.set_behaviour("dev", "html_500")
     report = await run(tester, fake)
     err = check(report, "error_path")
-    assert not err["ok"] and err["status"] == 500 and "HTML" in str(err["symptom"]).upper()
+    assert not err.ok and err.status == 500 and "HTML" in str(err.summary).upper()
 
 
 async def test_error_path_other_code_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.error_path_code["dev"] = "INVALID_REQUEST"
     report = await run(tester, fake)
     err = check(report, "error_path")
-    assert not err["ok"] and err["code"] == "INVALID_REQUEST"
-    assert "UNRECOGNIZED_AMAZON_URL" in str(err["symptom"])
-    assert check(report, "import")["ok"]
+    assert not err.ok and err.code == "INVALID_REQUEST"
+    assert "UNRECOGNIZED_AMAZON_URL" in str(err.summary)
+    assert check(report, "import").ok
 
 
 async def test_no_token_path_serving_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.no_auth.add("dev")
     report = await run(tester, fake)
     auth = check(report, "auth_required")
-    assert not auth["ok"] and auth["status"] == 200
-    assert "WITHOUT a token" in str(auth["symptom"]) and "Roll back" in str(auth["fix"])
+    assert not auth.ok and auth.status == 200
+    assert "WITHOUT a token" in str(auth.summary) and "Roll back" in str(auth.problem.fix)
 
 
 async def test_no_token_path_wrong_shape_is_red(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.auth_wrong_shape.add("dev")
     report = await run(tester, fake)
     auth = check(report, "auth_required")
-    assert not auth["ok"] and auth["status"] == 401
+    assert not auth.ok and auth.status == 401
 
 
 async def test_missing_token_config(tester: SmokeTester, fake: FakeBFF) -> None:
     report = await tester.run(fake.url_for("dev"), None, token_env="BFF_TOKEN_DEV")
     imp = check(report, "import")
-    assert not report.ok and not imp["ok"] and "BFF_TOKEN_DEV" in str(imp["cause"])
-    assert check(report, "auth_required")["ok"]
+    assert not report.ok and not imp.ok and "BFF_TOKEN_DEV" in str(imp.problem.cause)
+    assert check(report, "auth_required").ok
 
 
 async def test_bad_token_on_success_path(tester: SmokeTester, fake: FakeBFF) -> None:
@@ -200,7 +201,7 @@ async def test_bad_token_on_success_path(tester: SmokeTester, fake: FakeBFF) -> 
         fake.url_for("dev"), SecretStr("bff-stage-secret-token"), token_env="BFF_TOKEN_DEV"
     )
     imp = check(report, "import")
-    assert imp["code"] == "AUTHENTICATION_REQUIRED" and "BFF_TOKEN_DEV" in str(imp["cause"])
+    assert imp.code == "AUTHENTICATION_REQUIRED" and "BFF_TOKEN_DEV" in str(imp.problem.cause)
     assert_no_token(report)
 
 
@@ -211,7 +212,8 @@ async def test_connection_refused(tester: SmokeTester) -> None:
     assert not report.ok
     for c in report.checks:
         assert not c.ok and c.status is None
-        assert "connection failed" in c.symptom and "bff_url" in c.fix
+        assert c.problem is not None
+        assert "connection failed" in c.summary and "bff_url" in c.problem.fix
 
 
 async def test_timeout(fake: FakeBFF) -> None:
@@ -220,14 +222,14 @@ async def test_timeout(fake: FakeBFF) -> None:
         tester = SmokeTester(session, asin=ASIN, timeout=0.2)
         report = await tester.run(fake.url_for("dev"), token())
     imp = check(report, "import")
-    assert not imp["ok"] and "no answer" in str(imp["symptom"])
+    assert not imp.ok and "no answer" in str(imp.summary)
 
 
 async def test_html_200_from_front_end(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.set_behaviour("dev", "not_json")
     report = await run(tester, fake)
     imp = check(report, "import")
-    assert not imp["ok"] and "non-JSON" in str(imp["symptom"])
+    assert not imp.ok and "non-JSON" in str(imp.summary)
 
 
 async def test_wrong_path_404(fake: FakeBFF) -> None:
@@ -235,7 +237,7 @@ async def test_wrong_path_404(fake: FakeBFF) -> None:
         tester = SmokeTester(session, asin=ASIN, path="/api/import", timeout=2)
         report = await tester.run(fake.url_for("dev"), token())
     imp = check(report, "import")
-    assert imp["status"] == 404 and "smoke.path" in str(imp["fix"])
+    assert imp.status == 404 and "smoke.path" in str(imp.problem.fix)
 
 
 async def test_throttle_check_green_when_properly_throttled(
@@ -244,16 +246,16 @@ async def test_throttle_check_green_when_properly_throttled(
     fake.set_behaviour("dev", "throttle")
     report = await run(tester, fake, throttle_check=True)
     thr = check(report, "throttle")
-    assert report.ok and thr["ok"], report.failed
-    assert thr["code"] == "AMAZON_RATE_LIMITED"
+    assert report.ok and thr.ok, report.failed
+    assert thr.code == "AMAZON_RATE_LIMITED"
 
 
 async def test_throttle_check_red_when_burst_breaks(tester: SmokeTester, fake: FakeBFF) -> None:
     fake.set_behaviour("dev", "throttle_500")
     report = await run(tester, fake, throttle_check=True)
     thr = check(report, "throttle")
-    assert not thr["ok"] and thr["code"] == "INTERNAL_ERROR"
-    assert "burst" in str(thr["cause"])
+    assert not thr.ok and thr.code == "INTERNAL_ERROR"
+    assert "burst" in str(thr.problem.cause)
 
 
 async def test_custom_schema_replaces_the_shipped_one(tmp_path: Path, fake: FakeBFF) -> None:
@@ -265,7 +267,7 @@ async def test_custom_schema_replaces_the_shipped_one(tmp_path: Path, fake: Fake
         tester = SmokeTester(session, asin=ASIN, schema=load_dto_schema(path))
         report = await tester.run(fake.url_for("dev"), token())
     imp = check(report, "import")
-    assert not imp["ok"] and "sku" in str(imp["symptom"])
+    assert not imp.ok and "sku" in str(imp.summary)
 
 
 def test_fake_dtos_match_the_schema() -> None:
@@ -288,3 +290,40 @@ async def test_token_never_logged(
     assert not report.ok
     captured = capsys.readouterr()
     assert TOKENS["dev"] not in caplog.text + captured.out + captured.err
+
+
+async def test_report_round_trips_through_json(tester: SmokeTester, fake: FakeBFF) -> None:
+    fake.set_behaviour("dev", "html_500")
+    report = await run(tester, fake)
+    assert not report.ok
+    assert SmokeReport.model_validate_json(report.model_dump_json()) == report
+
+
+def test_a_report_recorded_with_flat_checks_still_loads() -> None:
+    """A rollout that spans a redeploy reads the smoke reports recorded before it."""
+    recorded = {
+        "ok": False,
+        "bff_url": "https://bff.dev.example",
+        "asin": ASIN,
+        "checks": [
+            {"name": "import", "ok": True, "status": 200, "code": None,
+             "symptom": "Imported it.", "cause": "", "fix": "", "duration_ms": 5},
+            {"name": "error_path", "ok": False, "status": 500, "code": "INTERNAL_ERROR",
+             "symptom": "s", "cause": "c", "fix": "f", "duration_ms": 7},
+        ],
+    }  # fmt: skip
+    report = SmokeReport.model_validate(recorded)
+    imported, error_path = report.checks
+    assert imported.ok and imported.summary == "Imported it." and imported.problem is None
+    assert not error_path.ok and error_path.problem is not None
+    assert (error_path.problem.symptom, error_path.problem.cause, error_path.problem.fix) == (
+        "s",
+        "c",
+        "f",
+    )
+    assert (error_path.status, error_path.code, error_path.duration_ms) == (
+        500,
+        "INTERNAL_ERROR",
+        7,
+    )
+    assert report.failed == [error_path]

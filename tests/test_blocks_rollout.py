@@ -28,6 +28,7 @@ from bot.blocks.steps import to_dicts
 from bot.integrations.bff import SmokeCheck, SmokeReport
 from bot.rollout.state import PartitionState, RolloutState
 from bot.runbook import load_runbook
+from bot.runbook.problem import Problem
 from bot.runbook.rollback import RollbackContext, rollback_steps
 from bot.settings import FileConfig
 
@@ -214,16 +215,13 @@ def test_complete_names_every_partition_with_its_timestamp() -> None:
 
 def smoke(ok: bool, n_failed: int = 1, long: bool = False) -> SmokeReport:
     text = LONG if long else "short"
-    checks = [SmokeCheck(name="success path", ok=True, status=200, symptom="200 with a v1 DTO")]
+    checks = [SmokeCheck(name="success path", status=200, seen="200 with a v1 DTO")]
     checks += [
         SmokeCheck(
             name=f"check {i}",
-            ok=False,
             status=503,
             code="AMAZON_UPSTREAM_UNAVAILABLE",
-            symptom=text,
-            cause=text,
-            fix=text,
+            problem=Problem(symptom=text, cause=text, fix=text),
         )
         for i in range(0 if ok else n_failed)
     ]

@@ -6,16 +6,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.blocks.ids import RERUN_VERIFY
+from bot.blocks.ids import RERUN_VERIFY, StepButton, decode_value
 from bot.blocks.verification import verification_blocks, verification_text
-from bot.integrations.vaults import (
-    EXPECTED_FIELDS,
-    FieldCheck,
-    ItemCheck,
-    Problem,
-    VerificationReport,
-    build_report,
-)
+from bot.integrations.vaults import VaultProblem, VerificationReport
+from bot.integrations.vaults.models import EXPECTED_FIELDS, FieldCheck, ItemCheck, VaultRef
+from bot.integrations.vaults.verify import build_report
 
 VAULTS = ["Arda-DevOAM", "Arda-StageOAM", "Arda-DemoOAM", "Arda-ProdOAM"]
 SYSTEMS = "Arda-SystemsOAM"
@@ -39,11 +34,11 @@ def item(vault: str, **overrides: dict[str, Any]) -> ItemCheck:
     return ItemCheck(vault=vault, item_id="id-" + vault, title=TITLE, fields=fields)
 
 
-def scope(*names: str) -> list[dict[str, str]]:
-    return [{"id": "id-" + n, "name": n} for n in names]
+def scope(*names: str) -> list[VaultRef]:
+    return [VaultRef(id="id-" + n, name=n) for n in names]
 
 
-def report_for(reads: list[ItemCheck | Problem], visible: list[str]) -> VerificationReport:
+def report_for(reads: list[ItemCheck | VaultProblem], visible: list[str]) -> VerificationReport:
     return build_report(VAULTS, reads, scope(*visible), systems_vault=SYSTEMS, item_title=TITLE)
 
 
@@ -62,7 +57,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_green_card_reminds_to_delete_the_note() -> None:
     report = report_for([item(v) for v in VAULTS], [*VAULTS, SYSTEMS])
     assert report.ok
-    blocks = dicts(verification_blocks(report, rollout_id="r-1", rerun_value="r-1"))
+    blocks = dicts(verification_blocks(report, rollout_id="r-1"))
     assert blocks[0]["type"] == "header" and "verified" in blocks[0]["text"]["text"]
     table = section_texts(blocks)[0]
     for vault in [*VAULTS, SYSTEMS]:
@@ -75,9 +70,9 @@ def test_green_card_reminds_to_delete_the_note() -> None:
 
 
 def test_failing_card_has_problems_and_one_primary_rerun_button() -> None:
-    missing = Problem(
+    missing = VaultProblem(
         code="item_missing",
-        vault="Arda-StageOAM",
+        where="Arda-StageOAM",
         symptom="There is no item titled 'Amazon Creators API' in Arda-StageOAM.",
         cause="Not created yet.",
         fix="In 1Password, open vault Arda-StageOAM and create the item.",
@@ -88,7 +83,7 @@ def test_failing_card_has_problems_and_one_primary_rerun_button() -> None:
         [*VAULTS, SYSTEMS],
     )
     assert not report.ok
-    blocks = dicts(verification_blocks(report, rollout_id="r-1", rerun_value="rerun:r-1"))
+    blocks = dicts(verification_blocks(report, rollout_id="r-1"))
     assert "2 problems" in blocks[0]["text"]["text"]
     table = section_texts(blocks)[0]
     assert "❌ *Arda-StageOAM* — not read: There is no item" in table
@@ -101,17 +96,17 @@ def test_failing_card_has_problems_and_one_primary_rerun_button() -> None:
     )
     (button,) = buttons(blocks)
     assert button["action_id"] == RERUN_VERIFY == "co:rerun_verify"
-    assert button["value"] == "rerun:r-1"
+    assert decode_value(button["value"]) == StepButton("r-1", "verify", "rerun_verify")
     assert button["style"] == "primary"
     assert "temporary local note" not in json.dumps(blocks)
 
 
 def test_systems_vault_row() -> None:
     report = report_for([item(v) for v in VAULTS], VAULTS)
-    blocks = dicts(verification_blocks(report, rollout_id="r", rerun_value=None))
+    blocks = dicts(verification_blocks(report, rollout_id="r"))
     assert f"❌ *{SYSTEMS}* — not visible" in section_texts(blocks)[0]
     (button,) = buttons(blocks)
-    assert "value" not in button
+    assert decode_value(button["value"]) == StepButton("r", "verify", "rerun_verify")
 
 
 def test_mismatch_row_is_marked() -> None:
@@ -120,16 +115,16 @@ def test_mismatch_row_is_marked() -> None:
         [item("Arda-DevOAM"), item("Arda-StageOAM"), odd, item("Arda-ProdOAM")],
         [*VAULTS, SYSTEMS],
     )
-    table = section_texts(dicts(verification_blocks(report, rollout_id="r", rerun_value="r")))[0]
+    table = section_texts(dicts(verification_blocks(report, rollout_id="r")))[0]
     assert "❌ *Arda-DemoOAM*" in table and "differs from the other vaults" in table
     assert "version ❌ `3.0`" in table and "version ✅ `3.1`" in table
 
 
 def test_limits_with_very_many_problems() -> None:
     many = [
-        Problem(
+        VaultProblem(
             code="op_failed",
-            vault=f"V{i}",
+            where=f"V{i}",
             symptom=f"problem {i} " + "<&>" * 400,
             cause="c" * 2000,
             fix="f" * 2000,
@@ -145,7 +140,7 @@ def test_limits_with_very_many_problems() -> None:
         systems_vault_visible=True,
         checked_at=datetime(2026, 11, 22, 10, tzinfo=UTC),
     )
-    blocks = dicts(verification_blocks(report, rollout_id="r", rerun_value="r"))
+    blocks = dicts(verification_blocks(report, rollout_id="r"))
     assert len(blocks) <= 50
     for text in section_texts(blocks):
         assert len(text) <= 3000

@@ -151,7 +151,7 @@ async def test_serve_with_only_the_slack_variables(
     # Secrets stay out of the logs.
     assert BOT_TOKEN not in output and SIGNING_SECRET not in output
     events = [r.get("event") for r in log_lines(output)]
-    assert "shutting down" in events
+    assert "shutting_down" in events
 
 
 async def run(

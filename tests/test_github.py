@@ -137,7 +137,7 @@ async def test_persistent_502_gives_retryable_error(
     with pytest.raises(GitHubError) as info:
         await gh.dispatch(STAGE, not_before=now())
     assert info.value.retryable
-    assert "githubstatus" in info.value.fix
+    assert "githubstatus" in info.value.problem.fix
     assert fake.dispatches == []
 
 
@@ -150,7 +150,7 @@ async def test_connection_refused_is_an_integration_error(session: aiohttp.Clien
     )  # fmt: skip
     with pytest.raises(IntegrationError) as info:
         await gh.find_run(not_before=now())
-    assert "cannot connect" in info.value.symptom
+    assert "cannot connect" in info.value.problem.symptom
     assert info.value.retryable
 
 
@@ -195,8 +195,8 @@ async def test_follow_times_out_with_fix(fake: FakeGitHub, session: aiohttp.Clie
     result = await gh.dispatch(STAGE, not_before=now())
     with pytest.raises(GitHubError) as info:
         await gh.follow(result.run_id, poll_interval=0.01, timeout=0.1)
-    assert "queued" in info.value.symptom
-    assert "retry" in info.value.fix and info.value.retryable
+    assert "queued" in info.value.problem.symptom
+    assert "retry" in info.value.problem.fix and info.value.retryable
 
 
 async def test_find_run_recovers_an_existing_run(
@@ -233,7 +233,11 @@ async def test_401_bad_token(fake: FakeGitHub, session: aiohttp.ClientSession) -
     with pytest.raises(GitHubError) as info:
         await gh.dispatch(STAGE, not_before=now())
     err = info.value
-    assert err.status == 401 and "GITHUB_TOKEN" in err.cause and "GITHUB_TOKEN" in err.fix
+    assert (
+        err.status == 401
+        and "GITHUB_TOKEN" in err.problem.cause
+        and "GITHUB_TOKEN" in err.problem.fix
+    )
     for text in (str(err), repr(err), json.dumps(err.as_dict()), repr(gh)):
         assert "ghp_wrong_secret_value" not in text
 
@@ -243,8 +247,8 @@ async def test_403_lacks_actions_write(fake: FakeGitHub, session: aiohttp.Client
     with pytest.raises(GitHubError) as info:
         await client(fake, session).dispatch(STAGE, not_before=now())
     assert info.value.status == 403
-    assert "Actions write" in info.value.cause
-    assert "Resource not accessible" in info.value.symptom
+    assert "Actions write" in info.value.problem.cause
+    assert "Resource not accessible" in info.value.problem.symptom
     assert fake.dispatches == []
 
 
@@ -255,7 +259,7 @@ async def test_404_workflow_missing(fake: FakeGitHub, session: aiohttp.ClientSes
     )  # fmt: skip
     with pytest.raises(GitHubError) as info:
         await gh.dispatch(STAGE, not_before=now())
-    assert info.value.status == 404 and "nope.yml" in info.value.cause
+    assert info.value.status == 404 and "nope.yml" in info.value.problem.cause
 
 
 @pytest.mark.parametrize(
@@ -281,8 +285,8 @@ async def test_422_includes_githubs_message(
     with pytest.raises(GitHubError) as info:
         await client(fake, session).dispatch(inputs, not_before=now())
     assert info.value.status == 422
-    assert expect_msg in info.value.symptom
-    assert expect_fix in info.value.fix
+    assert expect_msg in info.value.problem.symptom
+    assert expect_fix in info.value.problem.fix
     fake.assert_no_violations()
 
 
@@ -307,7 +311,7 @@ async def test_rate_limit_too_long_is_retryable_error(
     fake.rate_limit_next(r"/runs$", reset_in=3600)
     with pytest.raises(GitHubError) as info:
         await client(fake, session).find_run(not_before=now())
-    assert info.value.retryable and "rate" in info.value.symptom.lower()
+    assert info.value.retryable and "rate" in info.value.problem.symptom.lower()
 
 
 async def test_workflow_visible_and_pull_request_gate(
@@ -331,12 +335,12 @@ async def test_workflow_visible_failures(fake: FakeGitHub, session: aiohttp.Clie
     fake.refs = {"develop"}
     with pytest.raises(GitHubError) as info:
         await gh.workflow_visible()
-    assert "main" in info.value.symptom
+    assert "main" in info.value.problem.symptom
     fake.refs = {"main"}
     fake.workflow_state = "disabled_manually"
     with pytest.raises(GitHubError) as info:
         await gh.workflow_visible()
-    assert "Enable" in info.value.fix
+    assert "Enable" in info.value.problem.fix
 
 
 async def test_token_never_logged(

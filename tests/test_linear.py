@@ -24,6 +24,7 @@ from bot.integrations.linear import (
     LinearError,
     comment_id_for,
 )
+from bot.runbook.problem import Problem
 from tests.fakes.linear import FakeLinear, validation_errors
 
 KEY = "lin_api_TESTKEY0123456789abcdef"
@@ -310,16 +311,19 @@ async def test_variables_that_do_not_fit_the_schema_are_rejected(
 
 
 def test_linear_error_survives_pickling() -> None:
-    err = LinearError("boom", True, cause="c.", fix="f.", status=503, code="SERVER_ERROR")
+    problem = Problem(symptom="boom", cause="c.", fix="f.")
+    err = LinearError(problem, retryable=True, status=503, code="SERVER_ERROR")
     back = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own bytes
     assert isinstance(back, LinearError)
-    assert (back.retryable, back.status, back.code, str(back)) == (
+    assert (back.retryable, back.status, back.code, str(back), back.problem) == (
         True,
         503,
         "SERVER_ERROR",
         str(err),
+        problem,
     )
-    assert str(LinearError("plain message", False)) == "plain message"
+    plain = LinearError(Problem(symptom="plain message", cause="", fix=""))
+    assert str(plain) == "plain message"
 
 
 # -- documents and ids -------------------------------------------------------------------

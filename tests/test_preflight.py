@@ -48,9 +48,6 @@ def settings_with(world: World, **env: str | None) -> Settings:
             values.pop(key, None)
         else:
             values[key] = value
-    for key, value in values.items():
-        if key.startswith("BFF_TOKEN_"):
-            os.environ[key] = value
     return load_settings(values)
 
 
@@ -125,7 +122,7 @@ async def test_checks_run_concurrently(world: World) -> None:
 
     async def slow(_: Settings, __: Any) -> list[Row]:
         await asyncio.sleep(0.4)
-        return [Row("slow", True, "ok")]
+        return [Row("slow", "ok")]
 
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -228,6 +225,16 @@ async def test_github_forbidden_is_red(world: World) -> None:
     assert code != 0
     row = row_lines(text, "github")
     assert row.startswith("RED") and "403" in row and "GITHUB_TOKEN" in row
+
+
+async def test_github_outage_is_red_after_one_quick_retry(world: World) -> None:
+    """The preflight's GitHub client is the bot's, built quick: two attempts, no long waits."""
+    world.github.fail_next(r"/actions/workflows/amm\.yml$", status=502, times=10)
+    code, text = await preflight(world.settings())
+    assert code != 0
+    row = row_lines(text, "github")
+    assert row.startswith("RED") and "after 2 attempts" in row and "githubstatus" in row
+    assert len(world.github.requests_to(r"/actions/workflows/amm\.yml$", "GET")) == 2
 
 
 async def test_github_workflow_missing_on_ref_is_red(world: World) -> None:

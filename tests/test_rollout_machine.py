@@ -16,14 +16,13 @@ from bot.rollout.events import (
     AmplifyChecked,
     CardPosted,
     DeployRequest,
-    DispatchFailed,
+    Dispatched,
     HelpRequest,
     PrGateChecked,
     Quiet,
     Request,
     RetryRequest,
     RunConcluded,
-    RunDispatched,
     SmokeDone,
     SmokeRequest,
     StepAction,
@@ -94,7 +93,8 @@ def running(name: str, doing: str, run_id: int | None = 7, **done: str) -> Rollo
 
 
 def kinds(effects: list[fx.Effect]) -> list[str]:
-    return [type(e).__name__ for e in effects]
+    """Each effect by name (a notice by its key)."""
+    return [e.key if isinstance(e, fx.Notice) else type(e).__name__ for e in effects]
 
 
 def requests(user: str, step: str) -> dict[str, Request]:
@@ -288,10 +288,9 @@ def test_populated_verifies_and_a_green_report_opens_the_gate() -> None:
         "Audit",
         "Audit",
         "PostStep",
-        "GateOpened",
+        "gate_opened",
     ]
-    gate = after.effects[-1]
-    assert isinstance(gate, fx.GateOpened) and gate.partition == "dev"
+    assert after.effects[-1] == fx.PartitionNews("gate_opened", "dev")
 
 
 def test_a_red_report_stays_at_verify() -> None:
@@ -304,11 +303,11 @@ def test_a_red_report_stays_at_verify() -> None:
 
 def test_quiet_nudges_the_person_whose_turn_it_is_and_never_during_a_run() -> None:
     assert kinds(machine.handle(state_at("register_app"), Quiet(at=AT), RULES).effects) == [
-        "Nudged"
+        "nudged"
     ]
     assert machine.handle(running("dev", "run"), Quiet(at=AT), RULES).effects == []
     assert kinds(machine.handle(at_gate(dev="red"), Quiet(at=AT), RULES).effects) == [
-        "NudgedHalted"
+        "nudged_halted"
     ]
 
 
@@ -345,12 +344,10 @@ def test_pr_gate_is_checked_before_the_first_deploy_only() -> None:
 
 def test_a_dispatched_run_is_followed_and_its_conclusion_comes_back_as_an_event() -> None:
     state = running("dev", "dispatch", run_id=None)
-    outcome = machine.handle(
-        state, RunDispatched(at=AT, partition="dev", run_id=41, url="u"), RULES
-    )
+    outcome = machine.handle(state, Dispatched(at=AT, partition="dev", run_id=41, url="u"), RULES)
     dev = outcome.state.partition("dev")
     assert dev is not None and dev.run_id == 41 and dev.earlier_runs == [41] and dev.stage == "run"
-    assert kinds(outcome.effects) == ["RunStarted", "Sync", "FollowRun"]
+    assert kinds(outcome.effects) == ["run_started", "Sync", "FollowRun"]
     done = machine.handle(
         outcome.state, RunConcluded(at=AT, partition="dev", run_id=41, conclusion="success"), RULES
     )
@@ -416,7 +413,7 @@ def test_a_run_that_could_not_be_followed_halts_and_a_retry_resumes_following_it
 def test_dispatch_failure_halts_and_retry_dispatches_again() -> None:
     outcome = machine.handle(
         running("dev", "dispatch", run_id=None),
-        DispatchFailed(at=AT, partition="dev", problem=PROBLEM),
+        Dispatched(at=AT, partition="dev", problem=PROBLEM),
         RULES,
     )
     assert outcome.state.status == "halted"
@@ -429,13 +426,13 @@ def test_green_smoke_opens_the_next_gate_and_prod_completes() -> None:
     done = SmokeDone(at=AT, partition="dev", ok=True, asin="B08N5WRWNW")
     outcome = machine.handle(running("dev", "smoke"), done, RULES)
     assert outcome.state.partition("dev").status == "green"  # type: ignore[union-attr]
-    assert kinds(outcome.effects) == ["Audit", "PartitionGreen", "DeployLogUpdated", "GateOpened"]
+    assert kinds(outcome.effects) == ["Audit", "green", "deploy_log", "gate_opened"]
     last = SmokeDone(at=AT, partition="prod", ok=True)
     final = machine.handle(
         running("prod", "smoke", dev="green", stage="green", demo="green"), last, RULES
     )
     assert final.state.status == "complete" and final.state.finished
-    assert kinds(final.effects)[-1] == "Completed"
+    assert kinds(final.effects)[-1] == "completed"
 
 
 def test_red_smoke_halts_with_the_report() -> None:
@@ -544,3 +541,31 @@ def test_events_round_trip_through_json() -> None:
         PrGateChecked(at=AT, request=DeployRequest(user=DEVOPS, at=AT, partition="dev")),
     ):
         assert parse_event(event.model_dump(mode="json")) == event
+
+
+# ------------------------------------------- every result the bot reports, at every step
+
+RESULTS = [
+    Dispatched(at=AT, partition="dev", run_id=1),
+    Dispatched(at=AT, partition="dev", problem=PROBLEM),
+    RunConcluded(at=AT, partition="dev", run_id=1, conclusion="success"),
+    RunConcluded(at=AT, partition="dev", run_id=1, conclusion="failure", problem=PROBLEM),
+    RunConcluded(at=AT, partition="dev", run_id=1, problem=PROBLEM, followed=False),
+    AmplifyChecked(at=AT, partition="dev"),
+    AmplifyChecked(at=AT, partition="dev", problem=PROBLEM),
+    SmokeDone(at=AT, partition="dev", ok=True),
+    SmokeDone(at=AT, partition="dev", ok=False, problem=PROBLEM),
+]
+
+
+@pytest.mark.parametrize("step", [s.id for s in RUNBOOK.steps])
+@pytest.mark.parametrize("result", RESULTS, ids=lambda r: f"{r.type}")
+def test_a_result_for_a_partition_that_is_not_running_changes_nothing(
+    step: str, result: Any
+) -> None:
+    """A late, repeated or stray result (a run followed before an abort, a smoke test of an
+    earlier attempt) never moves a rollout, wherever it stands."""
+    for state in (state_at(step), at_gate(dev="green"), at_gate(dev="red")):
+        outcome = machine.handle(state, result, RULES)
+        assert outcome.refused is None
+        assert outcome.effects == [] and outcome.state == state

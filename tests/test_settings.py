@@ -290,14 +290,14 @@ def test_defaults() -> None:
     assert cfg.smoke.throttle_check is False
 
 
-def test_secret_values_include_every_configured_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BFF_TOKEN_DEV", "bff-dev-token-0123456789")
+def test_secret_values_include_every_configured_secret() -> None:
     settings = load(
         {
             **BASE,
             "GITHUB_TOKEN": "ghp_settings0123456789abcdefghij",
             "LINEAR_API_KEY": "lin_api_settings0123",
             "OP_SERVICE_ACCOUNT_TOKEN": "ops_settings-token-0123456789",
+            "BFF_TOKEN_DEV": "bff-dev-token-0123456789",
         },
         {"partitions": [{"name": "dev", "vault": "A", "bff_token_env": "BFF_TOKEN_DEV"}]},
     )
@@ -312,3 +312,33 @@ def test_secret_values_include_every_configured_secret(monkeypatch: pytest.Monke
     text = repr(settings.env) + str(settings.env)
     for value in settings.secret_values():
         assert value not in text
+
+
+def test_bff_tokens_come_from_the_given_environment_at_load_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The process environment is not consulted: only the mapping load_settings() gets.
+    monkeypatch.setenv("BFF_TOKEN_STAGE", "from-the-process-environment")
+    config = {
+        "partitions": [
+            {"name": "dev", "vault": "A", "bff_token_env": "BFF_TOKEN_DEV"},
+            {"name": "stage", "vault": "B", "bff_token_env": "BFF_TOKEN_STAGE"},
+            {"name": "demo", "vault": "C", "bff_token_env": "BFF_TOKEN_DEMO"},
+            {"name": "prod", "vault": "D"},
+        ]
+    }
+    env = {**BASE, "BFF_TOKEN_DEV": "bff-dev-token-0123456789", "BFF_TOKEN_DEMO": ""}
+    settings = load(env, config)
+    dev, stage, demo, prod = settings.config.partitions
+    token = settings.bff_token(dev)
+    assert token is not None and token.get_secret_value() == "bff-dev-token-0123456789"
+    assert settings.bff_token(stage) is None  # unset in the mapping
+    assert settings.bff_token(demo) is None  # empty counts as unset
+    assert settings.bff_token(prod) is None  # no bff_token_env
+    # Changing the process environment later changes nothing.
+    monkeypatch.setenv("BFF_TOKEN_DEV", "changed-later")
+    assert settings.bff_token(dev) == token
+    # Treated like every other secret: hidden in repr and dumps, listed for redaction.
+    assert "bff-dev-token-0123456789" in settings.secret_values()
+    for text in (repr(settings.env), str(settings.env), str(settings.env.model_dump())):
+        assert "bff-dev-token-0123456789" not in text

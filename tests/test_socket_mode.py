@@ -1,10 +1,10 @@
-"""Socket Mode (DESIGN.md §3): with SLACK_APP_TOKEN set the bot takes Slack's traffic
+"""Socket Mode: with SLACK_APP_TOKEN set the bot takes Slack's traffic
 over a WebSocket instead of signed HTTP, and still serves health and metrics.
 
 Everything is loopback: the fake Web API answers `apps.connections.open` with a URL on
 `FakeSocketMode`, which speaks Slack's side of the protocol (hello, envelopes, acks).
 
-Settings (§3): "SLACK_APP_TOKEN set ⇒ SLACK_SIGNING_SECRET may be absent" is
+The settings rule "SLACK_APP_TOKEN set ⇒ SLACK_SIGNING_SECRET may be absent" is
 tests/test_settings.py::test_socket_mode_needs_no_signing_secret; "a SLACK_APP_TOKEN that
 is not xapp- is refused, naming the variable, never echoing the value" is
 test_settings.py::test_app_token_must_be_an_app_token, and a configuration problem
@@ -40,9 +40,6 @@ def socket_env(world: World, sm: FakeSocketMode) -> dict[str, str]:
     env = world.env()
     env["SLACK_APP_TOKEN"] = sm.app_token
     env.pop("SLACK_SIGNING_SECRET")
-    for key, value in env.items():
-        if key.startswith("BFF_TOKEN_"):
-            os.environ[key] = value  # read from the process environment at use time
     return env
 
 

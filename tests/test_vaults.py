@@ -1,4 +1,8 @@
-"""VaultReader against the fake `op` (tests/fakes/bin/op): real subprocesses, real errors."""
+"""VaultReader against the fake `op` (tests/fakes/bin/op): real subprocesses, real errors.
+
+The op client is `bot.integrations.vaults.op`, the judgement `...vaults.verify`; both are
+exercised here through `VaultReader.verify`, the way the rollout uses them.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,24 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import SecretStr
 
 from bot.blocks.verification import verification_blocks
-from bot.integrations import vaults as vaults_mod
 from bot.integrations.vaults import (
-    GLOBAL_CODES,
-    Problem,
     VaultError,
+    VaultProblem,
     VaultReader,
+    VaultRow,
     VerificationReport,
-    classify_op_error,
 )
+from bot.integrations.vaults import texts as vault_texts
+from bot.integrations.vaults import verify as verify_mod
+from bot.integrations.vaults.models import GLOBAL_CODES, ProblemCode
+from bot.integrations.vaults.op import classify_op_error
+from bot.integrations.vaults.texts import TextName
 from tests.fakes.op_fixture import DEFAULT_VAULTS, SYSTEMS_VAULT, FakeOp
 
 VAULTS = list(DEFAULT_VAULTS)
@@ -41,7 +49,7 @@ def codes(report: VerificationReport) -> list[str]:
     return [p.code for p in report.problems]
 
 
-def row(report: VerificationReport, vault: str) -> vaults_mod.VaultRow:
+def row(report: VerificationReport, vault: str) -> VaultRow:
     return next(r for r in report.rows if r.vault == vault)
 
 
@@ -492,10 +500,60 @@ def test_quoted_stderr_is_scrubbed_and_short() -> None:
 
 
 def test_vault_error_pickles_and_has_no_secret_in_repr() -> None:
-    problem = Problem(code="item_missing", vault="V", symptom="s", cause="c", fix="f")
+    problem = VaultProblem(code="item_missing", where="V", symptom="s", cause="c", fix="f")
     err = pickle.loads(pickle.dumps(VaultError(problem)))  # noqa: S301 - our own bytes
     assert isinstance(err, VaultError) and err.problem == problem
     assert err.as_dict()["symptom"] == "s"
+    assert err.problem.vault == "V" and not err.retryable
+    assert VaultError(problem.model_copy(update={"code": "rate_limited"})).retryable
+
+
+def test_a_report_recorded_before_vault_became_where_still_loads() -> None:
+    """A rollout that spans a redeploy replays the report its verification step recorded."""
+    recorded = {
+        "ok": False,
+        "item_title": TITLE,
+        "rows": [
+            {
+                "vault": "Arda-DevOAM",
+                "ok": False,
+                "read": False,
+                "fields": [],
+                "problems": [
+                    {
+                        "code": "item_missing",
+                        "vault": "Arda-DevOAM",
+                        "field": None,
+                        "symptom": "s",
+                        "cause": "c",
+                        "fix": "f",
+                    }
+                ],
+            }
+        ],
+        "problems": [
+            {
+                "code": "rate_limited",
+                "vault": None,
+                "field": None,
+                "symptom": "s2",
+                "cause": "c2",
+                "fix": "f2",
+            }
+        ],
+        "systems_vault": SYSTEMS_VAULT,
+        "systems_vault_visible": True,
+        "checked_at": "2026-11-22T10:00:00Z",
+    }
+    report = VerificationReport.model_validate(recorded)
+    (missing,) = report.rows[0].problems
+    assert (missing.code, missing.vault, missing.symptom, missing.fix) == (
+        "item_missing",
+        "Arda-DevOAM",
+        "s",
+        "f",
+    )
+    assert report.problems[0].vault is None and report.problems[0].cause == "c2"
 
 
 # ------------------------------------------------------------ secrets never leak
@@ -537,8 +595,8 @@ async def test_planted_secrets_never_appear(
     except VaultError as exc:
         errors += [str(exc), repr(exc), json.dumps(exc.as_dict()), exc.problem.model_dump_json()]
 
-    digest = hmac.new(vaults_mod._HMAC_KEY, PLANTED_SECRET.encode(), hashlib.sha256)
-    blocks = verification_blocks(report, rollout_id="r1", rerun_value="r1")
+    digest = hmac.new(verify_mod._HMAC_KEY, PLANTED_SECRET.encode(), hashlib.sha256)
+    blocks = verification_blocks(report, rollout_id="r1")
     out = capsys.readouterr()
     haystacks = {
         "report json": json.dumps(report.model_dump(mode="json")),
@@ -553,3 +611,26 @@ async def test_planted_secrets_never_appear(
         for needle in (PLANTED_SECRET, PLANTED_TOKEN, digest.hexdigest()):
             assert needle not in text, f"{needle[:12]}… leaked into {where}"
         assert digest.hexdigest()[:16] not in text
+
+
+def test_every_problem_code_has_words_and_every_text_renders() -> None:
+    """The texts table covers each code, and each template uses only facts callers give."""
+    assert set(get_args(TextName)) == set(vault_texts.TEXTS)
+    assert {t.code for t in vault_texts.TEXTS.values()} == set(get_args(ProblemCode))
+    facts = {
+        "item_title": TITLE,
+        "op_said": "op's words",
+        "op_path": "/opt/op",
+        "seconds": 1.5,
+        "what": "an item",
+        "kind": "text",
+        "found": "STRING",
+        "majority": "Arda-DevOAM",
+        "value": "3.0",
+        "majority_value": "3.1",
+        "groups": "a; b",
+    }
+    for name in vault_texts.TEXTS:
+        found = vault_texts.problem(name, where="Arda-DevOAM", field="version", **facts)
+        for part in (found.symptom, found.cause, found.fix):
+            assert part and "{" not in part and "None" not in part, (name, part)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -65,6 +67,18 @@ def _cut_point(text: str, limit: int) -> int:
         if at > limit // 3:
             return at
     return len(window)
+
+
+def button(
+    label: str, action_id: str, value: str, *, style: Literal["primary", "danger"] | None = None
+) -> ButtonElement:
+    """A button; `primary` is the one that moves the happy path forward (one per message)."""
+    return ButtonElement(
+        text=PlainTextObject(text=truncate(label, BUTTON_TEXT_MAX), emoji=True),
+        action_id=action_id,
+        value=value,
+        style=style,
+    )
 
 
 def header(text: str) -> HeaderBlock:

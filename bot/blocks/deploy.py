@@ -8,13 +8,13 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
+from bot.blocks.common import button
 from bot.blocks.ids import ABORT, DEPLOY, RETRY, partition_value
 
 COMPLETE_TEXT = (
@@ -43,10 +43,10 @@ def deploy_gate_blocks(
         ),
         ActionsBlock(
             elements=[
-                ButtonElement(
-                    text=f"Deploy {partition}",
-                    action_id=DEPLOY,
-                    value=partition_value(rollout_id, partition, "deploy"),
+                button(
+                    f"Deploy {partition}",
+                    DEPLOY,
+                    partition_value(rollout_id, partition, "deploy"),
                     style="primary",
                 )
             ]
@@ -93,16 +93,16 @@ def halt_card_blocks(
         ),
         ActionsBlock(
             elements=[
-                ButtonElement(
-                    text=f"Retry {partition}",
-                    action_id=RETRY,
-                    value=partition_value(rollout_id, partition, "retry"),
+                button(
+                    f"Retry {partition}",
+                    RETRY,
+                    partition_value(rollout_id, partition, "retry"),
                     style="primary",
                 ),
-                ButtonElement(
-                    text="Abort rollout",
-                    action_id=ABORT,
-                    value=partition_value(rollout_id, partition, "abort"),
+                button(
+                    "Abort rollout",
+                    ABORT,
+                    partition_value(rollout_id, partition, "abort"),
                     style="danger",
                 ),
             ]

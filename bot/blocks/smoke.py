@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
+from bot.blocks.common import MAX_BLOCKS, SECTION_TEXT_MAX, truncate
 from bot.integrations.bff import SmokeReport
 
-SECTION_MAX = 3000
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_MAX)))
 
 
 def smoke_report_blocks(partition: str, report: SmokeReport) -> list[Block]:
@@ -14,19 +17,16 @@ def smoke_report_blocks(partition: str, report: SmokeReport) -> list[Block]:
     for check in report.checks:
         status = f" HTTP {check.status}" if check.status is not None else ""
         code = f" `{check.code}`" if check.code else ""
-        lines.append(f"{'✅' if check.ok else '❌'} *{check.name}*{status}{code} — {check.symptom}")
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:SECTION_MAX]))
-    ]
-    for check in report.failed:
+        lines.append(f"{'✅' if check.ok else '❌'} *{check.name}*{status}{code} — {check.summary}")
+    blocks: list[Block] = [_section("\n".join(lines))]
+    for check in report.checks:
+        problem = check.problem
+        if problem is None:
+            continue
         blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=(
-                        f"*{check.name}*\n*Symptom:* {check.symptom}\n*Cause:* {check.cause}\n"
-                        f"*Fix:* {check.fix}"
-                    )[:SECTION_MAX]
-                )
+            _section(
+                f"*{check.name}*\n*Symptom:* {problem.symptom}\n*Cause:* {problem.cause}\n"
+                f"*Fix:* {problem.fix}"
             )
         )
-    return blocks[:50]
+    return blocks[:MAX_BLOCKS]

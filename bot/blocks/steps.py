@@ -9,15 +9,13 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     DividerBlock,
-    PlainTextObject,
 )
 
 from bot.blocks.common import (
     ACTIONS_ELEMENTS_MAX,
-    BUTTON_TEXT_MAX,
     MAX_BLOCKS,
+    button,
     escape_mrkdwn,
     header,
     pack,
@@ -82,16 +80,16 @@ def step_blocks(
         blocks.append(context_block(f"Step {number} of {total}" if total else f"Step {number}"))
     blocks += sections(render_text(step.body, context))
     buttons = [
-        _button(
+        button(
             action.label,
             runbook_action_id(action.id),
             step_value(rollout_id, step.id, action.id),
-            primary=action.primary,
+            style="primary" if action.primary else None,
         )
         for action in step.actions
     ]
     if step.persona != "bot":
-        buttons.append(_button(STUCK_LABEL, STUCK, step_value(rollout_id, step.id, "stuck")))
+        buttons.append(button(STUCK_LABEL, STUCK, step_value(rollout_id, step.id, "stuck")))
     if len(buttons) > ACTIONS_ELEMENTS_MAX:
         raise ValueError(f"step {step.id}: {len(buttons)} buttons (max {ACTIONS_ELEMENTS_MAX})")
     if buttons:
@@ -133,7 +131,7 @@ def stuck_blocks(step: Step, rollout_id: str, context: Mapping[str, str]) -> lis
             context_block("Still stuck? Press the button and devOps will help you right here."),
             ActionsBlock(
                 elements=[
-                    _button(
+                    button(
                         PING_DEVOPS_LABEL,
                         PING_DEVOPS,
                         step_value(rollout_id, step.id, "ping_devops"),
@@ -221,15 +219,6 @@ def phases_for(runbook: Runbook, persona: Persona) -> list[Phase]:
 def to_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     """Blocks as the JSON-ready dicts Slack's Web API takes (validates each block)."""
     return [block.to_dict() for block in blocks]
-
-
-def _button(label: str, action_id: str, value: str, *, primary: bool = False) -> ButtonElement:
-    return ButtonElement(
-        text=PlainTextObject(text=truncate(label, BUTTON_TEXT_MAX), emoji=True),
-        action_id=action_id,
-        value=value,
-        style="primary" if primary else None,
-    )
 
 
 def _checked(blocks: list[Block], step: Step | None) -> list[Block]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -20,22 +19,18 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.ids import RERUN_VERIFY
-from bot.integrations.vaults import Problem, VaultRow, VerificationReport
+from bot.blocks.common import MAX_BLOCKS, SECTION_TEXT_MAX, button, truncate
+from bot.blocks.common import escape_mrkdwn as _esc
+from bot.blocks.ids import RERUN_VERIFY, step_value
+from bot.integrations.vaults import VaultRow, VerificationReport
+from bot.runbook.problem import Problem
 
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
 # Blocks other than problem cards: header, table, context, divider, actions, context.
 _FIXED_BLOCKS = 6
 
 
-def _esc(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int = MAX_SECTION_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _clip(text: str, limit: int = SECTION_TEXT_MAX) -> str:
+    return truncate(text, limit)
 
 
 def _mark(ok: bool) -> str:
@@ -86,9 +81,7 @@ def verification_text(report: VerificationReport) -> str:
     return f"Vault verification found {count} problem{'s' if count != 1 else ''}."
 
 
-def verification_blocks(
-    report: VerificationReport, *, rollout_id: str, rerun_value: str | None
-) -> list[Block]:
+def verification_blocks(report: VerificationReport, *, rollout_id: str) -> list[Block]:
     if report.ok:
         title = "✅ Vaults verified"
     else:
@@ -134,13 +127,9 @@ def verification_blocks(
         lines = [f"…and {len(rest)} more:"] + [f"• {_esc(p.symptom)}" for p in rest]
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines)))))
 
-    button = ButtonElement(
-        text=PlainTextObject(text="Re-run verification", emoji=True),
-        action_id=RERUN_VERIFY,
-        value=rerun_value,
-        style="primary",
-    )
-    blocks.append(ActionsBlock(block_id=f"co:verify:{rollout_id}"[:255], elements=[button]))
+    rerun_value = step_value(rollout_id, "verify", "rerun_verify")
+    rerun = button("Re-run verification", RERUN_VERIFY, rerun_value, style="primary")
+    blocks.append(ActionsBlock(block_id=f"co:verify:{rollout_id}"[:255], elements=[rerun]))
     blocks.append(
         ContextBlock(
             elements=[

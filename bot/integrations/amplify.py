@@ -5,10 +5,11 @@ value wins, including an empty one). Only the variable NAMES are kept: the value
 into "set / empty" flags immediately after each boto3 call and dropped, so no value can reach
 a report, a log line or an exception.
 
-`AmplifyChecker.check()` returns an `AmplifyReport` (ok, present, missing names) when it
-could read the app; it raises `AmplifyError` (symptom → cause → fix) when it could not
-(app or branch not found in that region, access denied, no AWS credentials, throttling).
-boto3 is synchronous, so every call runs in a worker thread.
+`AmplifyChecker.check()` returns an `AmplifyReport` (ok, present, missing names, and a
+`Problem` when a variable is missing) when it could read the app; it raises `AmplifyError`
+(carrying a `Problem`) when it could not (app or branch not found in that region, access
+denied, no AWS credentials, throttling). boto3 is synchronous, so every call runs in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from bot.integrations.errors import IntegrationError
+from bot.logging import get_logger
+from bot.runbook.problem import Problem
 
 if TYPE_CHECKING:
     from mypy_boto3_amplify import AmplifyClient
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 REQUIRED_VARIABLES = (
     "AMAZON_CREATORS_CREDENTIAL_ID",
@@ -40,24 +42,50 @@ class AmplifyError(IntegrationError):
     """The Amplify check could not be carried out."""
 
 
+def _error(
+    symptom: str, cause: str, fix: str, *, retryable: bool = False, status: int | None = None
+) -> AmplifyError:
+    return AmplifyError(
+        Problem(symptom=symptom, cause=cause, fix=fix), retryable=retryable, status=status
+    )
+
+
+class AmplifyApp(BaseModel):
+    """Which Amplify app and branch a partition deploys to, and in which region."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition: str
+    app_id: str
+    branch: str
+    region: str
+
+    def __str__(self) -> str:
+        return f"Amplify app {self.app_id} branch {self.branch} ({self.region})"
+
+
 class AmplifyReport(BaseModel):
     """Names only: which required variables are set (non-empty) and which are not."""
 
     model_config = ConfigDict(frozen=True)
 
-    ok: bool
-    partition: str
-    app_id: str
-    branch: str
-    region: str
+    app: AmplifyApp
     app_name: str | None = None
-    present: list[str]
     missing: list[str]
     # name -> "app" or "branch": where the effective value comes from (present names only)
     source: dict[str, str]
-    symptom: str
-    cause: str = ""
-    fix: str = ""
+    problem: Problem | None = None  # set when a variable is missing
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def present(self) -> list[str]:
+        """The required variables that are set, in the order of REQUIRED_VARIABLES."""
+        return [name for name in REQUIRED_VARIABLES if name in self.source]
 
 
 def default_client_factory(region: str) -> AmplifyClient:
@@ -72,6 +100,27 @@ def _flags(variables: Mapping[str, Any] | None) -> dict[str, bool]:
         str(name): isinstance(value, str) and bool(value.strip())
         for name, value in (variables or {}).items()
     }
+
+
+def _missing_problem(
+    app: AmplifyApp, missing: list[str], flags: Mapping[str, bool]
+) -> Problem | None:
+    """What to do about the variables that are missing (None when none is); `flags` are
+    every variable the app or the branch sets, empty or not."""
+    if not missing:
+        return None
+    empty = [n for n in missing if n in flags]
+    detail = f" ({', '.join(empty)} set but empty)" if empty else ""
+    partition = app.partition
+    return Problem(
+        symptom=f"{app} lacks {', '.join(missing)}{detail}.",
+        cause="The amm.yml run did not write the variables, or it read an incomplete vault "
+        f"item for {partition}.",
+        fix=f"Check the 'Amazon Creators API' item in the {partition} vault has all four "
+        f"fields, re-run the deploy for this partition (`/creators-onboard deploy {partition}`), "
+        "then check again. Do not copy values by hand into Amplify.",
+        where=partition,
+    )
 
 
 class AmplifyChecker:
@@ -107,7 +156,6 @@ class AmplifyChecker:
             )
         except Exception as exc:  # noqa: BLE001 - every boto failure becomes an AmplifyError
             raise self._translate(exc, app_id, branch, region, partition_name) from None
-        present: list[str] = []
         missing: list[str] = []
         source: dict[str, str] = {}
         for name in REQUIRED_VARIABLES:
@@ -116,44 +164,18 @@ class AmplifyChecker:
             else:
                 ok, where = app_flags.get(name, False), "app"
             if ok:
-                present.append(name)
                 source[name] = where
             else:
                 missing.append(name)
-        where_txt = f"Amplify app {app_id} branch {branch} ({region})"
-        verdict: dict[str, str] = {"symptom": f"{where_txt} has all four Creators API variables."}
-        if missing:
-            empty = [n for n in missing if n in branch_flags or n in app_flags]
-            detail = f" ({', '.join(empty)} set but empty)" if empty else ""
-            verdict = {
-                "symptom": f"{where_txt} lacks {', '.join(missing)}{detail}.",
-                "cause": "The amm.yml run did not write the variables, or it read an "
-                f"incomplete vault item for {partition_name}.",
-                "fix": f"Check the 'Amazon Creators API' item in the {partition_name} vault has "
-                "all four fields, re-run the deploy for this partition (`/creators-onboard "
-                f"deploy {partition_name}`), then check again. Do not copy values by hand into "
-                "Amplify.",
-            }
+        app = AmplifyApp(partition=partition_name, app_id=app_id, branch=branch, region=region)
         report = AmplifyReport(
-            ok=not missing,
-            partition=partition_name,
-            app_id=app_id,
-            branch=branch,
-            region=region,
+            app=app,
             app_name=app_name,
-            present=present,
             missing=missing,
             source=source,
-            **verdict,
+            problem=_missing_problem(app, missing, {**app_flags, **branch_flags}),
         )
-        log.info(
-            "amplify.checked",
-            partition=partition_name,
-            app_id=app_id,
-            region=region,
-            ok=report.ok,
-            missing=report.missing,
-        )
+        log.info("amplify_checked", **app.model_dump(), ok=report.ok, missing=report.missing)
         return report
 
     @staticmethod
@@ -169,7 +191,7 @@ class AmplifyChecker:
         )
 
         if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-            return AmplifyError(
+            return _error(
                 "The bot has no AWS credentials to read Amplify.",
                 "No AWS credentials are available to the bot's process (environment, profile "
                 "or instance role).",
@@ -177,13 +199,13 @@ class AmplifyChecker:
                 "partition apps (e.g. AWS_PROFILE or an instance/task role), then retry.",
             )
         if isinstance(exc, NoRegionError):
-            return AmplifyError(
+            return _error(
                 "No AWS region was given for the Amplify check.",
                 "The partition has no region.",
                 f"Set partitions[{partition}].region in the YAML.",
             )
         if isinstance(exc, EndpointConnectionError):
-            return AmplifyError(
+            return _error(
                 f"Cannot reach the Amplify API in {region}.",
                 "A network problem, or the region name is misspelt.",
                 f"Check partitions[{partition}].region and the bot's network, then retry.",
@@ -195,7 +217,7 @@ class AmplifyChecker:
             message = str(error.get("Message", ""))[:200]
             operation = exc.operation_name
             if code == "NotFoundException" and operation == "GetBranch":
-                return AmplifyError(
+                return _error(
                     f"Amplify app {app_id} in {region} has no branch {branch!r}.",
                     "The branch name in the YAML does not match the Amplify app.",
                     f"Set partitions[{partition}].amplify.branch to the app's branch.",
@@ -208,7 +230,7 @@ class AmplifyChecker:
                         f" Prod (Alpha001) lives in {PROD_REGION}, not {region}: set "
                         f"region: {PROD_REGION} for the prod partition."
                     )
-                return AmplifyError(
+                return _error(
                     f"Amplify app {app_id} was not found in {region}.",
                     f"There is no app with that id in {region}: the app id or the region is "
                     f"wrong for {partition}.{prod}",
@@ -217,7 +239,7 @@ class AmplifyChecker:
                     status=404,
                 )
             if code in {"UnauthorizedException", "AccessDeniedException", "AccessDenied"}:
-                return AmplifyError(
+                return _error(
                     f"AWS refused to show Amplify app {app_id} in {region} ({code}).",
                     "The bot's AWS identity lacks amplify:GetApp / amplify:GetBranch on it.",
                     "Grant amplify:GetApp and amplify:GetBranch on the partition apps to the "
@@ -226,7 +248,7 @@ class AmplifyChecker:
                 )
             if code in {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
                         "ExpiredTokenException", "InvalidSignatureException"}:  # fmt: skip
-                return AmplifyError(
+                return _error(
                     f"AWS rejected the bot's credentials ({code}).",
                     "The AWS credentials are invalid or expired.",
                     "Refresh the bot's AWS credentials (or its role session), then retry.",
@@ -234,20 +256,20 @@ class AmplifyChecker:
                 )
             if code in {"LimitExceededException", "TooManyRequestsException", "Throttling",
                         "ThrottlingException"}:  # fmt: skip
-                return AmplifyError(
+                return _error(
                     "AWS is throttling Amplify API calls.",
                     "Too many Amplify API calls in a short time.",
                     "Wait a minute and retry.",
                     retryable=True,
                     status=429,
                 )
-            return AmplifyError(
+            return _error(
                 f"Amplify answered {code or 'an error'} for app {app_id} in {region}: {message}",
                 "An unexpected Amplify API error.",
                 "Retry; if it persists, check the AWS Health dashboard.",
                 retryable=code in {"InternalFailureException", "ServiceUnavailable"},
             )
-        return AmplifyError(
+        return _error(
             f"The Amplify check for {partition} failed ({type(exc).__name__}).",
             "An unexpected error while calling AWS.",
             "Retry; if it persists, check the bot's AWS configuration.",

@@ -1,7 +1,7 @@
-"""A small shared error type for integrations: every failure carries symptom → cause → fix.
+"""The one error type of the integrations: a `Problem` (symptom → cause → fix) to act on.
 
 Integrations raise `IntegrationError` (or a subclass) so that workflows and block builders
-can render one troubleshooting card without knowing which system failed. The message never
+can render one troubleshooting card without knowing which system failed. The problem never
 contains a secret: integrations build it from status codes, names and the remote system's
 own error text, never from request headers or credential values.
 """
@@ -10,29 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.runbook.problem import Problem
+
 
 class IntegrationError(Exception):
     """A failure a person can act on.
 
-    symptom: what was observed ("GitHub answered 401 to the dispatch request").
-    cause:   the most likely reason, in plain language.
-    fix:     what to do about it.
+    problem:   what was seen, why, and what to do (`bot.runbook.problem.Problem`).
     retryable: True when trying again later may succeed without anyone changing anything.
+    status:    the HTTP status that carried the failure, when there was one.
+
+    Picklable, subclasses included (DBOS records a failed step's exception): the problem,
+    the flags and whatever a subclass adds to the instance travel together.
     """
 
     def __init__(
-        self,
-        symptom: str,
-        cause: str,
-        fix: str,
-        *,
-        retryable: bool = False,
-        status: int | None = None,
+        self, problem: Problem, *, retryable: bool = False, status: int | None = None
     ) -> None:
-        super().__init__(f"{symptom} — {cause} Fix: {fix}")
-        self.symptom = symptom
-        self.cause = cause
-        self.fix = fix
+        super().__init__(problem.one_line())
+        self.problem = problem
         self.retryable = retryable
         self.status = status
 
@@ -40,32 +36,28 @@ class IntegrationError(Exception):
         """JSON-serialisable form (for DBOS step results, Slack cards and logs)."""
         return {
             "kind": type(self).__name__,
-            "symptom": self.symptom,
-            "cause": self.cause,
-            "fix": self.fix,
+            **self.problem.model_dump(mode="json"),
             "retryable": self.retryable,
             "status": self.status,
         }
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(symptom={self.symptom!r}, status={self.status!r})"
+        return (
+            f"{type(self).__name__}(symptom={self.problem.symptom!r}, "
+            f"retryable={self.retryable!r}, status={self.status!r})"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Keep the error picklable (DBOS may serialise a step's exception).
-        return (
-            _rebuild,
-            (type(self), self.symptom, self.cause, self.fix, self.retryable, self.status),
-        )
+        extra = {k: v for k, v in vars(self).items() if k not in _BASE_STATE}
+        return (_rebuild, (type(self), self.problem, self.retryable, self.status), extra)
+
+
+_BASE_STATE = frozenset({"problem", "retryable", "status"})
 
 
 def _rebuild(
-    cls: type[IntegrationError],
-    symptom: str,
-    cause: str,
-    fix: str,
-    retryable: bool,
-    status: int | None,
+    cls: type[IntegrationError], problem: Problem, retryable: bool, status: int | None
 ) -> IntegrationError:
     err = cls.__new__(cls)
-    IntegrationError.__init__(err, symptom, cause, fix, retryable=retryable, status=status)
+    IntegrationError.__init__(err, problem, retryable=retryable, status=status)
     return err

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import structlog
 from pydantic import SecretStr
 
 from bot.integrations.errors import IntegrationError
+from bot.logging import get_logger
 from bot.outbound import scrub_text
+from bot.runbook.problem import Problem
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
 
@@ -109,53 +110,46 @@ class LinearError(IntegrationError):
 
     Retryable: HTTP 5xx and 429, Linear's RATELIMITED / INTERNAL_ERROR codes, timeouts and
     connection failures. Not retryable: a refused key, missing access, an unknown issue or
-    comment, and any request Linear rejects as invalid.
+    comment, and any request Linear rejects as invalid. `code` is Linear's error code (or
+    ours: NO_KEY, TIMEOUT, CONNECTION, UNSUCCESSFUL, …).
     """
 
     def __init__(
         self,
-        message: str,
-        retryable: bool = False,
+        problem: Problem,
         *,
-        cause: str = "",
-        fix: str = "",
+        retryable: bool = False,
         status: int | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message, cause, fix, retryable=retryable, status=status)
+        super().__init__(problem, retryable=retryable, status=status)
         self.code = code
-        if not cause and not fix:
-            self.args = (message,)
-
-    @property
-    def message(self) -> str:
-        return str(self)
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "code": self.code}
 
     def __repr__(self) -> str:
         return (
-            f"LinearError({self.symptom!r}, retryable={self.retryable!r}, "
+            f"LinearError({self.problem.symptom!r}, retryable={self.retryable!r}, "
             f"status={self.status!r}, code={self.code!r})"
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_linear_error,
-            (self.symptom, self.retryable, self.cause, self.fix, self.status, self.code),
-        )
 
-
-def _rebuild_linear_error(
-    message: str,
-    retryable: bool,
+def _error(
+    symptom: str,
+    *,
     cause: str,
     fix: str,
-    status: int | None,
-    code: str | None,
+    code: str,
+    retryable: bool = False,
+    status: int | None = None,
 ) -> LinearError:
-    return LinearError(message, retryable, cause=cause, fix=fix, status=status, code=code)
+    return LinearError(
+        Problem(symptom=symptom, cause=cause, fix=fix),
+        retryable=retryable,
+        status=status,
+        code=code,
+    )
 
 
 @dataclass(frozen=True)
@@ -255,12 +249,12 @@ class LinearClient:
             # Linear refused the create. If the reason is that our id is already taken,
             # the comment is there: that is the success a retry was hoping for.
             if await self._comment_exists(comment_id):
-                log.info("linear.comment_already_posted", comment_id=comment_id, issue=issue)
+                log.info("linear_comment_already_posted", comment_id=comment_id, issue=issue)
                 return comment_id
             raise
         payload = data.get("commentCreate") or {}
         if not payload.get("success"):
-            raise LinearError(
+            raise _error(
                 f"Linear did not post the comment on {issue}",
                 retryable=True,
                 cause="commentCreate answered success: false without an error.",
@@ -268,7 +262,7 @@ class LinearClient:
                 code="UNSUCCESSFUL",
             )
         created = str((payload.get("comment") or {}).get("id") or comment_id)
-        log.info("linear.comment_created", comment_id=created, issue=issue)
+        log.info("linear_comment_created", comment_id=created, issue=issue)
         return created
 
     async def comment_update(self, comment_id: str, body: str) -> None:
@@ -276,14 +270,14 @@ class LinearClient:
         variables = {"id": comment_id, "input": {"body": scrub_text(body)}}
         data = await self._execute("CommentUpdate", COMMENT_UPDATE, variables)
         if not (data.get("commentUpdate") or {}).get("success"):
-            raise LinearError(
+            raise _error(
                 f"Linear did not update comment {comment_id}",
                 retryable=True,
                 cause="commentUpdate answered success: false without an error.",
                 fix="the update will be retried; if it keeps failing, check status.linear.app.",
                 code="UNSUCCESSFUL",
             )
-        log.info("linear.comment_updated", comment_id=comment_id)
+        log.info("linear_comment_updated", comment_id=comment_id)
 
     async def issue_visible(self, issue: str) -> IssueInfo | None:
         """The issue as the key's user sees it, or None when Linear has no such issue.
@@ -336,7 +330,7 @@ class LinearClient:
     ) -> dict[str, Any]:
         key = self._api_key.get_secret_value()
         if not key:
-            raise LinearError(
+            raise _error(
                 "Linear is not configured",
                 cause="LINEAR_API_KEY is empty.",
                 fix=_KEY_FIX,
@@ -356,7 +350,7 @@ class LinearClient:
                 text = await response.text()
                 retry_after = response.headers.get("Retry-After")
         except TimeoutError:
-            raise LinearError(
+            raise _error(
                 f"Linear did not answer {operation} within {self._timeout.total:g} s",
                 retryable=True,
                 cause="Linear or the network to it is slow or down.",
@@ -365,7 +359,7 @@ class LinearClient:
                 code="TIMEOUT",
             ) from None
         except aiohttp.ClientError as exc:
-            raise LinearError(
+            raise _error(
                 f"could not reach Linear for {operation} ({type(exc).__name__})",
                 retryable=True,
                 cause="the connection to LINEAR_API_URL failed (DNS, TLS, proxy or outage).",
@@ -383,7 +377,7 @@ class LinearClient:
         if errors or status >= 400 or not isinstance(payload, dict):
             error = self._classify(operation, status, errors, issue, retry_after)
             log.warning(
-                "linear.request_failed",
+                "linear_request_failed",
                 operation=operation,
                 status=status,
                 code=error.code,
@@ -408,7 +402,7 @@ class LinearClient:
         said = f" (Linear said: {detail})" if detail else ""
 
         if status == 401 or code == "AUTHENTICATION_ERROR" or kind == "authentication error":
-            return LinearError(
+            return _error(
                 f"Linear refused the API key (HTTP {status})",
                 cause="LINEAR_API_KEY is invalid, expired or revoked.",
                 fix=_KEY_FIX,
@@ -417,7 +411,7 @@ class LinearClient:
             )
         if status == 429 or code == "RATELIMITED" or kind == "ratelimited":
             wait = f" (Retry-After: {retry_after} s)" if retry_after else ""
-            return LinearError(
+            return _error(
                 f"Linear rate-limited {operation}{wait}",
                 retryable=True,
                 cause="too many requests with this API key in the current window.",
@@ -427,7 +421,7 @@ class LinearClient:
                 code="RATELIMITED",
             )
         if status == 403 or code == "FORBIDDEN" or kind == "forbidden":
-            return LinearError(
+            return _error(
                 f"Linear refused {operation}: the key's user lacks access{said}",
                 cause="the API key is valid but its user cannot see or write to the issue's "
                 "team, or the key lacks write access.",
@@ -437,7 +431,7 @@ class LinearClient:
                 code="FORBIDDEN",
             )
         if status >= 500 or code in _RETRYABLE_CODES or kind in _RETRYABLE_TYPES:
-            return LinearError(
+            return _error(
                 f"Linear failed on {operation} (HTTP {status}){said}",
                 retryable=True,
                 cause="a temporary problem on Linear's side.",
@@ -447,7 +441,7 @@ class LinearClient:
             )
         if first is not None and _is_not_found(first):
             what = f"issue {issue}" if issue is not None else "the requested object"
-            return LinearError(
+            return _error(
                 f"Linear cannot find {what}{said}",
                 cause="the identifier is wrong, the issue was deleted or moved, or the key's "
                 "user cannot see its team.",
@@ -457,7 +451,7 @@ class LinearClient:
                 code="NOT_FOUND",
             )
         if first is not None:
-            return LinearError(
+            return _error(
                 f"Linear rejected {operation}{said}",
                 cause=f"Linear answered HTTP {status} with error code {code or 'none'}: the "
                 "request is not valid for this workspace.",
@@ -466,7 +460,7 @@ class LinearClient:
                 status=status,
                 code=code or "GRAPHQL_ERROR",
             )
-        return LinearError(
+        return _error(
             f"Linear answered {operation} with HTTP {status} and no GraphQL result",
             cause="an unexpected response, often a proxy or a wrong LINEAR_API_URL.",
             fix="check that LINEAR_API_URL points at Linear's GraphQL endpoint "

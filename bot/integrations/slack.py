@@ -17,6 +17,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.integrations.errors import IntegrationError
 from bot.outbound import scrub, scrub_text
 from bot.pacing import Pacer
+from bot.runbook.problem import Problem
 
 BlocksLike = Sequence[Block | dict[str, Any]]
 T = TypeVar("T")
@@ -28,20 +29,15 @@ class SlackCallError(IntegrationError):
 
     def __init__(self, method: str, code: str, *, retryable: bool = False) -> None:
         super().__init__(
-            f"Slack answered `{code}` to {method}.",
-            _CAUSES.get(code, "Slack refused the call."),
-            _FIXES.get(code, "Check the bot's token, scopes and the IDs in the YAML."),
+            Problem(
+                symptom=f"Slack answered `{code}` to {method}.",
+                cause=_CAUSES.get(code, "Slack refused the call."),
+                fix=_FIXES.get(code, "Check the bot's token, scopes and the IDs in the YAML."),
+            ),
             retryable=retryable,
         )
         self.method = method
         self.code = code
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_slack_error, (self.method, self.code, self.retryable))
-
-
-def _rebuild_slack_error(method: str, code: str, retryable: bool) -> SlackCallError:
-    return SlackCallError(method, code, retryable=retryable)
 
 
 _CAUSES = {

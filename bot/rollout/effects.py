@@ -9,7 +9,7 @@ notice and the rollout's state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.rollout.events import DeployRequest, Request
 from bot.rollout.state import PostedCard
@@ -22,9 +22,11 @@ class Effect:
 
     # Whether it shows people buttons: the state is published first, so that a press is
     # never judged against an older state.
+    buttons: ClassVar[bool] = False
+
     @property
     def has_buttons(self) -> bool:
-        return False
+        return self.buttons
 
 
 # ----------------------------------------------------------------------------- actions
@@ -40,10 +42,7 @@ class PostStep(Effect):
     """Post a runbook step in the thread of the person whose step it is."""
 
     step: str
-
-    @property
-    def has_buttons(self) -> bool:
-        return True
+    buttons: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -58,16 +57,23 @@ class MarkDone(Effect):
 
 @dataclass(frozen=True)
 class VerifyVaults(Effect):
+    """Read the four vaults with `op`; reports `VaultsChecked`."""
+
     requested_by: str
 
 
 @dataclass(frozen=True)
 class CheckPrGate(Effect):
+    """Is the infrastructure pull request merged? Reports `PrGateChecked`."""
+
     request: DeployRequest
 
 
 @dataclass(frozen=True)
 class Dispatch(Effect):
+    """Start `amm.yml` for the partition (or adopt the run a crashed try started);
+    reports `Dispatched`."""
+
     partition: str
     not_before: str
     earlier_runs: tuple[int, ...]
@@ -75,17 +81,24 @@ class Dispatch(Effect):
 
 @dataclass(frozen=True)
 class FollowRun(Effect):
+    """Follow the run in a child workflow, which reports `RunConcluded` to the inbox."""
+
     partition: str
     run_id: int
 
 
 @dataclass(frozen=True)
 class CancelFollow(Effect):
+    """Stop following a run (the rollout was aborted); the run itself goes on."""
+
     run_id: int
 
 
 @dataclass(frozen=True)
 class CheckAmplify(Effect):
+    """Are the four AMAZON_* variables set on the partition's Amplify app? Reports
+    `AmplifyChecked`."""
+
     partition: str
 
 
@@ -100,6 +113,8 @@ class Smoke(Effect):
 
 @dataclass(frozen=True)
 class CloseCard(Effect):
+    """Take the buttons off a used card (a deploy gate, a halt card): who, what, when."""
+
     card: PostedCard
     note: str
 
@@ -114,6 +129,8 @@ class Reply(Effect):
 
 @dataclass(frozen=True)
 class Audit(Effect):
+    """One row of the audit trail; `key` keeps a repeated step from writing it twice."""
+
     actor: str
     action: str
     outcome: str
@@ -133,74 +150,84 @@ class Sync(Effect):
 class Notice(Effect):
     """Something people (and maybe the ticket) are told."""
 
+    @property
+    def key(self) -> str:
+        """Which notice this is, for the notifier."""
+        return type(self).__name__
+
 
 @dataclass(frozen=True)
-class VerifyingNow(Notice):
-    pass
+class Told(Notice):
+    """A notice named by `what` that needs nothing but the rollout's state:
+    "verifying_now", "completed", "nudged_halted", "deploy_log" (the ticket's log)."""
+
+    what: str
+
+    @property
+    def key(self) -> str:
+        return self.what
 
 
 @dataclass(frozen=True)
-class VerificationReported(Notice):
-    ok: bool
+class PartitionNews(Told):
+    """About one partition: "gate_opened" (its deploy button), "run_started", "green"."""
+
+    partition: str
 
     @property
     def has_buttons(self) -> bool:
-        return True
+        return self.what == "gate_opened"
 
 
 @dataclass(frozen=True)
-class TroubleshootingShown(Notice):
+class StepNews(Told):
+    """About one step: "troubleshooting" (its card), "nudged" (a reminder)."""
+
     step: str
 
 
 @dataclass(frozen=True)
+class VerificationReported(Notice):
+    """The vault check's card for devOps, and a line for engineering."""
+
+    ok: bool
+    buttons: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
 class DevopsPinged(Notice):
+    """The owner asks devOps for help on a step, in both threads."""
+
     step: str
     by: str
 
 
 @dataclass(frozen=True)
 class CredentialsSent(Notice):
+    """The owner has sent the four values (`how`): devOps, the ticket, engineering."""
+
     how: str
     at: str
 
 
 @dataclass(frozen=True)
-class GateOpened(Notice):
-    partition: str
-
-    @property
-    def has_buttons(self) -> bool:
-        return True
-
-
-@dataclass(frozen=True)
 class DeployStarted(Notice):
+    """A deploy or retry of a partition began (engineering's thread)."""
+
     partition: str
     attempt: int
     by: str
 
 
 @dataclass(frozen=True)
-class RunStarted(Notice):
-    partition: str
-
-
-@dataclass(frozen=True)
-class PartitionGreen(Notice):
-    partition: str
-
-
-@dataclass(frozen=True)
 class Halted(Notice):
+    """A check failed: the halt card with rollback guidance, engineering, the ticket."""
+
     partition: str
     title: str
     problem: Problem
     smoke_report: dict[str, Any] | None = None
-
-    @property
-    def has_buttons(self) -> bool:
-        return True
+    buttons: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -213,12 +240,9 @@ class SmokeReported(Notice):
 
 
 @dataclass(frozen=True)
-class Completed(Notice):
-    pass
-
-
-@dataclass(frozen=True)
 class Aborted(Notice):
+    """Someone stopped the rollout for good, with a reason everyone sees."""
+
     by: str
     reason: str
     at: str
@@ -228,21 +252,8 @@ class Aborted(Notice):
 
 @dataclass(frozen=True)
 class Unreachable(Notice):
+    """A person could not be sent a DM, so the rollout could not start."""
+
     user: str
     persona: str
     error: str
-
-
-@dataclass(frozen=True)
-class Nudged(Notice):
-    step: str
-
-
-@dataclass(frozen=True)
-class NudgedHalted(Notice):
-    pass
-
-
-@dataclass(frozen=True)
-class DeployLogUpdated(Notice):
-    """The one rollout-log comment on the ticket, kept current."""

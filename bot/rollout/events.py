@@ -140,17 +140,14 @@ class PrGateChecked(_Result):
     problem: Problem | None = None
 
 
-class RunDispatched(_Result):
-    type: Literal["run_dispatched"] = "run_dispatched"
+class Dispatched(_Result):
+    """`amm.yml` was started for a partition (`run_id`), or could not be (`problem`)."""
+
+    type: Literal["dispatched"] = "dispatched"
     partition: str
-    run_id: int
+    run_id: int | None = None
     url: str | None = None
-
-
-class DispatchFailed(_Result):
-    type: Literal["dispatch_failed"] = "dispatch_failed"
-    partition: str
-    problem: Problem
+    problem: Problem | None = None
 
 
 class RunConcluded(_Result):
@@ -197,8 +194,7 @@ Result = (
     | CardPosted
     | VaultsChecked
     | PrGateChecked
-    | RunDispatched
-    | DispatchFailed
+    | Dispatched
     | RunConcluded
     | AmplifyChecked
     | SmokeDone

@@ -10,11 +10,10 @@ from bot.rollout.events import (
     BOT,
     AmplifyChecked,
     DeployRequest,
-    DispatchFailed,
+    Dispatched,
     PrGateChecked,
     RetryRequest,
     RunConcluded,
-    RunDispatched,
     SmokeDone,
     SmokeRequest,
 )
@@ -31,7 +30,7 @@ from bot.runbook.problem import Problem
 def open_gate(state: RolloutState) -> Effects:
     """Offer devOps the next partition (the one primary button on the message)."""
     nxt = state.next_partition
-    return [fx.GateOpened(nxt.name)] if nxt is not None else []
+    return [fx.PartitionNews("gate_opened", nxt.name)] if nxt is not None else []
 
 
 def on_deploy(state: RolloutState, event: DeployRequest, rules: Rules) -> Effects:
@@ -77,7 +76,12 @@ def start_partition(state: RolloutState, name: str, *, actor: str, at: str, retr
     if resume:
         assert ps.run_id is not None
         ps.stage = "run"
-        return [*effects, fx.RunStarted(name), fx.Sync(), fx.FollowRun(name, ps.run_id)]
+        return [
+            *effects,
+            fx.PartitionNews("run_started", name),
+            fx.Sync(),
+            fx.FollowRun(name, ps.run_id),
+        ]
     ps.run_id = ps.run_url = None
     ps.stage = "dispatch"
     return [*effects, fx.Dispatch(name, not_before=at, earlier_runs=tuple(ps.earlier_runs))]
@@ -89,28 +93,24 @@ def _in_stage(state: RolloutState, name: str, stage: str) -> PartitionState | No
     return ps if ps is not None and ps.status == "running" and ps.stage == stage else None
 
 
-def on_run_dispatched(state: RolloutState, event: RunDispatched, rules: Rules) -> Effects:
+def on_dispatched(state: RolloutState, event: Dispatched, rules: Rules) -> Effects:
     ps = _in_stage(state, event.partition, "dispatch")
     if ps is None:
         return []
+    if event.run_id is None:
+        problem = event.problem or _unknown("amm.yml could not be started.")
+        return halt(
+            state, ps.name, "dispatch", "amm.yml could not be started", problem, at=event.at
+        )
     ps.run_id = event.run_id
     ps.run_url = event.url
     ps.earlier_runs.append(event.run_id)
     ps.stage = "run"
-    return [fx.RunStarted(ps.name), fx.Sync(), fx.FollowRun(ps.name, event.run_id)]
-
-
-def on_dispatch_failed(state: RolloutState, event: DispatchFailed, rules: Rules) -> Effects:
-    if _in_stage(state, event.partition, "dispatch") is None:
-        return []
-    return halt(
-        state,
-        event.partition,
-        "dispatch",
-        "amm.yml could not be started",
-        event.problem,
-        at=event.at,
-    )
+    return [
+        fx.PartitionNews("run_started", ps.name),
+        fx.Sync(),
+        fx.FollowRun(ps.name, event.run_id),
+    ]
 
 
 def on_run_concluded(state: RolloutState, event: RunConcluded, rules: Rules) -> Effects:
@@ -178,12 +178,12 @@ def green(state: RolloutState, ps: PartitionState, *, at: str) -> Effects:
     ps.finished_at = at
     effects: Effects = [
         record(state, actor=BOT, action=f"green:{ps.name}", at=at, to_step=None),
-        fx.PartitionGreen(ps.name),
-        fx.DeployLogUpdated(),
+        fx.PartitionNews("green", ps.name),
+        fx.Told("deploy_log"),
     ]
     if state.next_partition is None:
         state.status = "complete"
-        return [*effects, fx.Completed()]
+        return [*effects, fx.Told("completed")]
     return effects + open_gate(state)
 
 
@@ -207,7 +207,7 @@ def halt(
     return [
         record(state, actor=BOT, action=f"halt:{name}", at=at, to_step=None, note=title),
         fx.Halted(name, title, problem, smoke_report),
-        fx.DeployLogUpdated(),
+        fx.Told("deploy_log"),
     ]
 
 

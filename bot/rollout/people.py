@@ -59,7 +59,7 @@ def arrive(state: RolloutState, step_id: str, rules: Rules) -> Effects:
     state.step = step_id
     step = rules.runbook.step(step_id)
     if step.effect == "verify_vaults" and step.persona == "bot":
-        return [fx.VerifyingNow(), fx.VerifyVaults(requested_by=BOT)]
+        return [fx.Told("verifying_now"), fx.VerifyVaults(requested_by=BOT)]
     effects: Effects = [fx.PostStep(step_id)]
     if step.effect == "deploy_gate":
         state.halt_reason = None
@@ -98,7 +98,7 @@ def on_step_action(state: RolloutState, event: StepAction, rules: Rules) -> Effe
 
 def on_help(state: RolloutState, event: HelpRequest, rules: Rules) -> Effects:
     if event.kind == "stuck":
-        return [fx.TroubleshootingShown(event.step)]
+        return [fx.StepNews("troubleshooting", event.step)]
     return [fx.DevopsPinged(event.step, event.user)]
 
 
@@ -167,7 +167,7 @@ def on_quiet(state: RolloutState, event: Quiet, rules: Rules) -> Effects:
     if state.running is not None or state.finished:
         return []  # the bot is the one working
     if state.status == "halted":
-        return [fx.NudgedHalted()]
+        return [fx.Told("nudged_halted")]
     if rules.runbook.step(state.step).persona == "bot":
         return []
-    return [fx.Nudged(state.step)]
+    return [fx.StepNews("nudged", state.step)]

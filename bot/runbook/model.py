@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.runbook.problem import Problem
+
 Persona = Literal["accountOwner", "devOps", "bot"]
 
 # Side effects the workflow knows how to run when a step is completed.
@@ -22,11 +24,10 @@ Persona = Literal["accountOwner", "devOps", "bot"]
 Effect = Literal["notify_sent", "verify_vaults", "deploy_gate"]
 
 
-class TroubleRow(BaseModel):
+class TroubleRow(Problem):
+    """A troubleshooting card of the runbook: a Problem written in advance."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    symptom: str
-    cause: str
-    fix: str
 
 
 class Action(BaseModel):

@@ -24,5 +24,10 @@ class Problem(BaseModel):
     where: str | None = None
 
     def one_line(self) -> str:
-        """symptom — cause Fix: fix, for logs and plain-text channels."""
-        return f"{self.symptom} — {self.cause} Fix: {self.fix}"
+        """symptom — cause Fix: fix, for logs and plain-text channels (empty parts left out)."""
+        text = self.symptom
+        if self.cause:
+            text += f" — {self.cause}"
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text

@@ -1,7 +1,7 @@
 """Rollback guidance per partition, shown on every halt card. Pure text, no I/O.
 
-The seeds require a rollback procedure for each partition and warn that the latent
-bug which fires only on prod is the one met at the worst time; prod gets its own notes.
+Every partition gets a rollback procedure. Prod gets its own notes: a latent bug that
+fires only on prod is met last, when a rollback matters most.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from bot.blocks.deploy import (
     halt_card_blocks,
     partition_green_blocks,
 )
-from bot.blocks.ids import step_value
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.steps import stuck_blocks, to_dicts
 from bot.blocks.verification import verification_blocks
@@ -38,7 +37,7 @@ from bot.workflows.threads import (
 Teller = Callable[[Any, RolloutState, Audience], Awaitable[Event | None]]
 
 
-async def _verifying(notice: fx.VerifyingNow, state: RolloutState, aud: Audience) -> None:
+async def _verifying(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     await post_in_thread(state, "devOps", "Checking the four vaults now…")
 
 
@@ -46,19 +45,13 @@ async def _verification(
     notice: fx.VerificationReported, state: RolloutState, aud: Audience
 ) -> None:
     report = VerificationReport.model_validate(state.verification)
-    blocks = verification_blocks(
-        report,
-        rollout_id=state.rollout_id,
-        rerun_value=step_value(state.rollout_id, "verify", "rerun_verify"),
-    )
+    blocks = verification_blocks(report, rollout_id=state.rollout_id)
     text = "Vault verification: all green" if report.ok else "Vault verification found problems"
     await post_in_thread(state, "devOps", text, to_dicts(blocks))
     await tell_engineering(state, aud.config, f"{'✅' if report.ok else '❌'} {text}.")
 
 
-async def _troubleshooting(
-    notice: fx.TroubleshootingShown, state: RolloutState, aud: Audience
-) -> None:
+async def _troubleshooting(notice: fx.StepNews, state: RolloutState, aud: Audience) -> None:
     step = aud.runbook.step(notice.step)
     persona: Persona = "devOps" if step.persona == "bot" else step.persona
     context = render_context(state, aud.config)
@@ -96,7 +89,7 @@ async def _sent(notice: fx.CredentialsSent, state: RolloutState, aud: Audience) 
     )
 
 
-async def _gate(notice: fx.GateOpened, state: RolloutState, aud: Audience) -> Event | None:
+async def _gate(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> Event | None:
     done = [p.name for p in state.partitions if p.status == "green"]
     blocks = to_dicts(
         deploy_gate_blocks(state.rollout_id, notice.partition, order=state.order, done=done)
@@ -114,7 +107,7 @@ async def _deploy_started(notice: fx.DeployStarted, state: RolloutState, aud: Au
     )
 
 
-async def _run_started(notice: fx.RunStarted, state: RolloutState, aud: Audience) -> None:
+async def _run_started(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
     ps = state.partition(notice.partition)
     assert ps is not None
     link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
@@ -123,7 +116,7 @@ async def _run_started(notice: fx.RunStarted, state: RolloutState, aud: Audience
     await tell_engineering(state, aud.config, text)
 
 
-async def _green(notice: fx.PartitionGreen, state: RolloutState, aud: Audience) -> None:
+async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
     ps = state.partition(notice.partition)
     assert ps is not None and ps.finished_at is not None
     checks = [(c.name, True, c.detail) for c in ps.checks]
@@ -198,7 +191,7 @@ async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Au
     await tell_engineering(state, aud.config, f"{'✅' if notice.ok else '❌'} {text} (on demand).")
 
 
-async def _completed(notice: fx.Completed, state: RolloutState, aud: Audience) -> None:
+async def _completed(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     stamps = [(p.name, p.finished_at or "?") for p in state.partitions]
     blocks = to_dicts(complete_blocks(stamps))
     await post_in_thread(state, "accountOwner", COMPLETE_TEXT, blocks, broadcast=True)
@@ -237,7 +230,7 @@ async def _unreachable(notice: fx.Unreachable, state: RolloutState, aud: Audienc
     await safe(dm_step(state.started_by, text))
 
 
-async def _nudged(notice: fx.Nudged, state: RolloutState, aud: Audience) -> None:
+async def _nudged(notice: fx.StepNews, state: RolloutState, aud: Audience) -> None:
     step = aud.runbook.step(notice.step)
     persona: Persona = "devOps" if step.persona == "bot" else step.persona
     await post_in_thread(
@@ -249,7 +242,7 @@ async def _nudged(notice: fx.Nudged, state: RolloutState, aud: Audience) -> None
     )
 
 
-async def _nudged_halted(notice: fx.NudgedHalted, state: RolloutState, aud: Audience) -> None:
+async def _nudged_halted(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     await post_in_thread(
         state,
         "devOps",
@@ -258,7 +251,7 @@ async def _nudged_halted(notice: fx.NudgedHalted, state: RolloutState, aud: Audi
     )
 
 
-async def _deploy_log(notice: fx.DeployLogUpdated, state: RolloutState, aud: Audience) -> None:
+async def _deploy_log(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     lines = [f"Creators API rollout {state.rollout_id} — deploy log (kept current by the bot)", ""]
     for p in state.partitions:
         when = f" at {p.finished_at}" if p.finished_at else ""
@@ -267,26 +260,26 @@ async def _deploy_log(notice: fx.DeployLogUpdated, state: RolloutState, aud: Aud
     await safe(start_linear_log(state.rollout_id, len(state.history), "\n".join(lines)))
 
 
-TELLERS: dict[type[fx.Notice], Teller] = {
-    fx.VerifyingNow: _verifying,
-    fx.VerificationReported: _verification,
-    fx.TroubleshootingShown: _troubleshooting,
-    fx.DevopsPinged: _pinged,
-    fx.CredentialsSent: _sent,
-    fx.GateOpened: _gate,
-    fx.DeployStarted: _deploy_started,
-    fx.RunStarted: _run_started,
-    fx.PartitionGreen: _green,
-    fx.Halted: _halted,
-    fx.SmokeReported: _smoke_reported,
-    fx.Completed: _completed,
-    fx.Aborted: _aborted,
-    fx.Unreachable: _unreachable,
-    fx.Nudged: _nudged,
-    fx.NudgedHalted: _nudged_halted,
-    fx.DeployLogUpdated: _deploy_log,
+TELLERS: dict[str, Teller] = {
+    "verifying_now": _verifying,
+    "VerificationReported": _verification,
+    "troubleshooting": _troubleshooting,
+    "DevopsPinged": _pinged,
+    "CredentialsSent": _sent,
+    "gate_opened": _gate,
+    "DeployStarted": _deploy_started,
+    "run_started": _run_started,
+    "green": _green,
+    "Halted": _halted,
+    "SmokeReported": _smoke_reported,
+    "completed": _completed,
+    "Aborted": _aborted,
+    "Unreachable": _unreachable,
+    "nudged": _nudged,
+    "nudged_halted": _nudged_halted,
+    "deploy_log": _deploy_log,
 }
 
 
 async def tell(notice: fx.Notice, state: RolloutState, aud: Audience) -> Event | None:
-    return await TELLERS[type(notice)](notice, state, aud)
+    return await TELLERS[notice.key](notice, state, aud)

@@ -1,7 +1,7 @@
 """A local stand-in for Linear's GraphQL API (https://api.linear.app/graphql).
 
 Every request is parsed and validated with graphql-core against the published schema
-(`/work/shared/specs/linear-schema.graphql`), its variables are coerced against the
+(`tests/specs/linear-schema.graphql`), its variables are coerced against the
 operation's variable definitions, and only then executed by a handful of resolvers:
 `commentCreate`, `commentUpdate`, `comment`, `issue` and `viewer`. Anything the schema
 rejects gets the 400 + `{"errors": [...]}` answer Linear gives, so a typo in one of the

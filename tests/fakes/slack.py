@@ -13,7 +13,7 @@ It listens on 127.0.0.1 on an ephemeral port and only there.
 What it checks, on every call to ``/api/{method}``:
 
 * the method exists in the official OpenAPI description of the Web API
-  (``shared/specs/slack-web-openapi-v2.json``), else ``unknown_method``;
+  (``tests/specs/slack-web-openapi-v2.json``), else ``unknown_method``;
 * a token came with it (``Authorization: Bearer …`` as slack_sdk sends it, or a
   ``token`` form/query field) and it is the configured bot token, else
   ``not_authed`` / ``invalid_auth``;
@@ -67,7 +67,6 @@ import collections
 import hashlib
 import itertools
 import json
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -125,9 +124,8 @@ _APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 
 
 def spec_path() -> Path:
-    """Where the Slack Web API OpenAPI file is (``SLACK_OPENAPI_SPEC`` overrides)."""
-    override = os.environ.get("SLACK_OPENAPI_SPEC")
-    return Path(override) if override else spec(_SPEC_NAME)
+    """The vendored Slack Web API OpenAPI file."""
+    return spec(_SPEC_NAME)
 
 
 def load_method_specs(path: Path | None = None) -> dict[str, MethodSpec]:

@@ -130,7 +130,7 @@ async def test_amplify_check_in_the_rollout(
         assert [d["inputs"]["partition"] for d in world.github.dispatches] == ["dev"]
 
     logs = caplog.text + "\n".join(capsys.readouterr())
-    assert "amplify.checked" in logs  # the capture did see the Amplify check's log line
+    assert "amplify_checked" in logs  # the capture did see the Amplify check's log line
     everything = "\n".join(
         [
             json.dumps([c.args for c in world.slack.calls()], ensure_ascii=False),

@@ -14,6 +14,7 @@ from dbos import DBOS
 from bot.integrations.errors import IntegrationError
 from bot.integrations.slack import SlackCallError
 from bot.outbound import ScrubbedError, scrub, scrub_exception
+from bot.runbook.problem import Problem
 from tests.scenario import DEVOPS, ENG, World, eventually
 from tests.scenarios.test_rollout import deploy, to_gate
 
@@ -49,7 +50,9 @@ def test_scrub_reaches_into_models_lists_and_exceptions() -> None:
     know_secrets([OPAQUE])
     nested = {"a": [f"x {OPAQUE} y", ("t", urllib.parse.quote(OPAQUE, safe=""))], "n": 3}
     assert not leaks(json.dumps(scrub(nested)))
-    err = IntegrationError(f"GitHub said {OPAQUE}", "cause", "fix", status=422)
+    err = IntegrationError(
+        Problem(symptom=f"GitHub said {OPAQUE}", cause="cause", fix="fix"), status=422
+    )
     clean = scrub_exception(err)
     assert isinstance(clean, IntegrationError) and clean.status == 422
     assert not leaks(str(clean)) and not leaks(repr(clean.__reduce__()))

@@ -15,10 +15,9 @@ from bot.outbound import scrubbed
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
-    DispatchFailed,
+    Dispatched,
     PrGateChecked,
     RunConcluded,
-    RunDispatched,
     SmokeDone,
     VaultsChecked,
 )
@@ -26,10 +25,6 @@ from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now
-
-
-def _problem(exc: IntegrationError) -> Problem:
-    return Problem(symptom=exc.symptom, cause=exc.cause, fix=exc.fix)
 
 
 @DBOS.step()
@@ -66,7 +61,7 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
         try:
             merged = await deps.github.pull_request_merged(number)
         except IntegrationError as exc:
-            problem = _problem(exc)
+            problem = exc.problem
         else:
             if not merged:
                 problem = Problem(
@@ -81,13 +76,11 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
 
 @DBOS.step()
 @scrubbed
-async def dispatch_step(
-    partition: str, not_before: str, earlier_runs: list[int]
-) -> RunDispatched | DispatchFailed:
+async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> Dispatched:
     """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
     deps = current()
     if deps.github is None:
-        return DispatchFailed(
+        return Dispatched(
             at=now(),
             partition=partition,
             problem=Problem(
@@ -106,14 +99,14 @@ async def dispatch_step(
             not_before=since, inputs=part.workflow_inputs, exclude_ids=set(earlier_runs)
         )
         if existing is not None:
-            return RunDispatched(
+            return Dispatched(
                 at=now(), partition=partition, run_id=existing.id, url=existing.html_url
             )
         result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return DispatchFailed(at=now(), partition=partition, problem=_problem(exc))
-    return RunDispatched(
+        return Dispatched(at=now(), partition=partition, problem=exc.problem)
+    return Dispatched(
         at=now(), partition=partition, run_id=result.run_id, url=result.html_url or None
     )
 
@@ -136,7 +129,7 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
             at=now(),
             partition=partition,
             run_id=run_id,
-            problem=_problem(exc),
+            problem=exc.problem,
             followed=False,
         )
     diagnosis = conclusion_diagnosis(run, partition=partition)
@@ -146,7 +139,7 @@ async def follow_step(partition: str, run_id: int) -> RunConcluded:
         run_id=run_id,
         conclusion=run.conclusion,
         url=run.html_url or None,
-        problem=_problem(diagnosis) if diagnosis is not None else None,
+        problem=diagnosis,
     )
 
 
@@ -192,13 +185,9 @@ async def amplify_step(partition: str) -> AmplifyChecked:
         )
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("amplify").inc()
-        problem = _problem(exc)
+        problem = exc.problem
     else:
-        problem = (
-            None
-            if report.ok
-            else Problem(symptom=report.symptom, cause=report.cause, fix=report.fix)
-        )
+        problem = report.problem
     return AmplifyChecked(at=now(), partition=partition, problem=problem)
 
 
@@ -219,18 +208,16 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             checks=[
                 SmokeCheck(
                     name="configuration",
-                    ok=False,
-                    symptom=f"No BFF URL is configured for {partition}.",
-                    cause=f"partitions[{partition}].bff_url is missing from the YAML.",
-                    fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
-                    "restart the bot, then retry.",
+                    problem=Problem(
+                        symptom=f"No BFF URL is configured for {partition}.",
+                        cause=f"partitions[{partition}].bff_url is missing from the YAML.",
+                        fix="Add the partition's BFF base URL (https://…) and its bff_token_env, "
+                        "restart the bot, then retry.",
+                    ),
                 )
             ],
         )
     else:
-        # The import check calls Amazon's Creators API (1 TPS per credential triple). The
-        # queue limits smoke workflows across replicas; this keeps the calls themselves apart.
-        await deps.creators_api_pacer.wait()
         report = await deps.bff.run(
             part.bff_url,
             settings.bff_token(part),
@@ -245,9 +232,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
         ok=report.ok,
         on_demand=on_demand,
         failed=(failed.name + (f" ({failed.code})" if failed.code else "") if failed else None),
-        problem=(
-            Problem(symptom=failed.symptom, cause=failed.cause, fix=failed.fix) if failed else None
-        ),
+        problem=failed.problem if failed else None,
         asin=report.asin,
         report=report.model_dump(mode="json"),
     )

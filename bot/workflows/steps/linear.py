@@ -49,12 +49,7 @@ async def linear_attempt_step(
         await deps.linear.comment_create(issue, body, comment_id)
     except LinearError as exc:
         deps.metrics.integration_errors.labels("linear").inc()
-        return Problem(
-            symptom=f"Could not comment on {issue}.",
-            cause=exc.message,
-            fix="Post the update on the ticket by hand.",
-            where="retry" if exc.retryable else "fatal",
-        )
+        return exc.problem.model_copy(update={"where": "retry" if exc.retryable else "fatal"})
     return None
 
 
@@ -78,11 +73,11 @@ async def linear_comment_workflow(
             if channel:
                 await safe_post(
                     channel,
-                    f":warning: Could not comment on {issue}: {problem.cause}. "
+                    f":warning: Could not comment on {issue}: {problem.symptom} {problem.cause} "
                     "The rollout carries on; post the update on the ticket by hand.",
                 )
             return "failed"
-        log.warning("linear_comment_delayed", issue=issue, reason=problem.cause, retry_in=delay)
+        log.warning("linear_comment_delayed", issue=issue, reason=problem.symptom, retry_in=delay)
         await DBOS.sleep_async(delay)
         delay = min(delay * 2, cfg.linear.retry_max_seconds)
 
