@@ -128,7 +128,14 @@ def test_app_home_and_bot_user() -> None:
 
 def test_least_privilege_scopes() -> None:
     scopes = declared_bot_scopes()
-    assert sorted(scopes) == ["chat:write", "commands", "im:history", "im:write"]
+    assert sorted(scopes) == [
+        "channels:history",
+        "chat:write",
+        "commands",
+        "groups:history",
+        "im:history",
+        "im:write",
+    ]
     assert "user" not in load_manifest()["oauth_config"]["scopes"]
     # Each scope is justified by a comment in the file.
     text = (REPO_ROOT / "manifest.yml").read_text(encoding="utf-8")

@@ -20,6 +20,10 @@ from bot.pacing import Pacer
 from bot.runbook.problem import Problem
 
 BlocksLike = Sequence[Block | dict[str, Any]]
+# The message metadata event type our posts carry their idempotency key in.
+POST_EVENT_TYPE = "creators_onboard_post"
+# A thread is read at most this many pages of 200 replies deep when looking for a post.
+_LOOKUP_PAGES = 10
 T = TypeVar("T")
 
 
@@ -111,8 +115,12 @@ class SlackNotifier:
         *,
         thread_ts: str | None = None,
         broadcast: bool = False,
+        key: str | None = None,
     ) -> str:
+        """Post; with `key`, the message carries it as Slack message metadata so that
+        `find_post` can tell later whether this post already happened."""
         await self._pacer.wait(channel)
+        metadata = {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}} if key else None
         resp = await _call(
             "chat.postMessage",
             self.client.chat_postMessage(
@@ -123,9 +131,42 @@ class SlackNotifier:
                 reply_broadcast=broadcast if thread_ts else None,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=metadata,
             ),
         )
         return str(resp["ts"])
+
+    async def find_post(self, channel: str, key: str, *, thread_ts: str | None) -> str | None:
+        """The ts of the message posted with idempotency `key`, if Slack has it: in the
+        thread under `thread_ts` (every reply, page by page), else among the channel's
+        newest messages."""
+        if channel[:1] in "UW":  # a post to a user id lands in the bot's DM with them
+            channel = await self.open_dm(channel)
+        cursor: str | None = None
+        for _ in range(_LOOKUP_PAGES):
+            if thread_ts:
+                call = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                resp = await _call("conversations.replies", call)
+            else:
+                call = self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
+                )
+                resp = await _call("conversations.history", call)
+            for message in resp.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == POST_EVENT_TYPE and payload.get("key") == key:
+                    return str(message["ts"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not thread_ts or not resp.get("has_more") or not cursor:
+                return None
+        return None
 
     async def update(
         self, channel: str, ts: str, text: str, blocks: BlocksLike | None = None

@@ -34,8 +34,8 @@ async def test_stop_and_start_between_steps_loses_and_repeats_nothing(world_db: 
         await start(world)
         await world.click(OWNER, "co:eligible")
         await world.wait_step("register_sign_in")
-        # Stop once the step is on screen (a stop in the middle of a post may repeat that
-        # one post after the restart: Slack posts are at-least-once across a crash).
+        # Stop once the step is on screen (a stop in the middle of a post is
+        # tests/scenarios/test_exactly_once.py).
         await world.wait_button(OWNER, "co:done")
     calls_before = len(world.slack.calls("chat.postMessage"))
 

@@ -1,5 +1,5 @@
 """Slack and the audit table. Slack calls retry a few times on their own (429s are
-retried by the client)."""
+retried by the client). Posts happen once even across a crash (`post_once`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,44 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.integrations.slack import SlackCallError
+from bot.logging import get_logger
 from bot.outbound import scrubbed
 from bot.workflows.runtime import current
+
+log = get_logger(__name__)
+
+
+async def post_once(
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    *,
+    thread_ts: str | None = None,
+    broadcast: bool = False,
+) -> str:
+    """Post from inside a step, once even across a crash.
+
+    The step's identity (workflow id + step number) is the post's idempotency key, sent
+    as message metadata. The first run of the step claims the key in the database; a
+    run that finds it claimed is a re-run (after a crash, or a retry after a failure)
+    and first asks Slack whether the message is already there.
+    """
+    deps = current()
+    key = f"{DBOS.workflow_id}#{DBOS.step_id}"
+    if not await deps.store.claim(f"post:{key}"):
+        try:
+            found = await deps.notifier.find_post(channel, key, thread_ts=thread_ts)
+        except SlackCallError as exc:
+            # Could not look (a scope removed, history gone): post rather than lose it.
+            log.warning("slack_post_lookup_failed", key=key, code=exc.code)
+            found = None
+        if found is not None:
+            log.info("slack_post_found", key=key, channel=channel, ts=found)
+            return found
+    return await deps.notifier.post(
+        channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast, key=key
+    )
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
@@ -26,17 +62,14 @@ async def post_step(
     thread_ts: str | None = None,
     broadcast: bool = False,
 ) -> str:
-    return await current().notifier.post(
-        channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast
-    )
+    return await post_once(channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
 @scrubbed
 async def dm_step(user: str, text: str) -> str:
     """A plain direct message outside any rollout thread."""
-    notifier = current().notifier
-    return await notifier.post(await notifier.open_dm(user), text)
+    return await post_once(await current().notifier.open_dm(user), text)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
@@ -62,7 +95,7 @@ async def ephemeral_step(
     elif channel:
         await notifier.ephemeral(channel, user, text)
     else:
-        await notifier.post(await notifier.open_dm(user), text)
+        await post_once(await notifier.open_dm(user), text)
 
 
 @DBOS.step()
