@@ -414,6 +414,10 @@ class FakeSlack(LoopbackFake):
             _Fault(error, status, retry_after if status == 429 else None, times)
         )
 
+    def pending_faults(self, method: str) -> int:
+        """Faults armed with ``fail_next`` for ``method`` and not yet served."""
+        return sum(f.times for f in self._faults.get(method, ()))
+
     def stall_next(self, method: str, seconds: float, *, text: str = "") -> None:
         """Hold back the answer to the next call of ``method`` whose text contains
         ``text`` (the call itself takes effect at once)."""
