@@ -24,6 +24,7 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
 
 # Slack's window for a signed request (its docs: reject anything older than 5 minutes).
@@ -40,6 +41,7 @@ class Refusal:
 # id field is not from Slack.
 SlackId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z0-9]{1,32}$")]
 Short = Annotated[str, StringConstraints(strict=True, max_length=255)]
+Url = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern=r"^https?://[^\s]+$")]
 
 
 class _Shape(BaseModel):
@@ -104,7 +106,7 @@ class _Payload(_Shape):
     channel_id: SlackId | None = None
     api_app_id: StrictStr | None = None
     trigger_id: Short | None = None
-    response_url: Annotated[str, StringConstraints(strict=True, max_length=2000)] | None = None
+    response_url: Url | None = None
     event_id: Short | None = None
     event_time: int | None = None
     is_enterprise_install: StrictBool | StrictStr | None = None
@@ -116,6 +118,15 @@ class _Payload(_Shape):
     view: dict[str, Any] | None = None
     event: _Event | None = None
     thread_ts: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _what_bolt_indexes(self) -> _Payload:
+        # Bolt indexes these without looking: present means usable.
+        fields = self.model_fields_set
+        for name in ("event", "view", "container", "actions"):
+            if name in fields and not getattr(self, name):
+                raise ValueError(f"{name} is empty")
+        return self
 
 
 def check_signature(
@@ -160,7 +171,7 @@ def parse(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
                 data = json.loads(fields["payload"])
             else:
                 data = fields
-    except ValueError:
+    except (ValueError, RecursionError):
         return Refusal(400, "the body is not valid JSON")
     if not isinstance(data, dict):
         return Refusal(400, "the payload is not a JSON object")

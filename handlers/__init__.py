@@ -12,5 +12,5 @@ from handlers import actions, commands, events
 def register(app: AsyncApp, deps: Deps, service: Service) -> None:
     config = deps.settings.config
     commands.register(app, service, config)
-    actions.register(app, service)
+    actions.register(app, service, deps.notifier)
     events.register(app, service, config, deps.notifier)
