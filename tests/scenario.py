@@ -190,10 +190,11 @@ class World:
         assert status == 200, (status, payload)
         return json.loads(payload) if payload else {}
 
-    async def press(
+    def press_body(
         self, user: str, button: dict[str, Any], message: Message, *, response_id: str = ""
-    ) -> tuple[int, str]:
-        body = block_action_body(
+    ) -> str:
+        """The body Slack sends when `user` presses `button` on `message`."""
+        return block_action_body(
             user,
             button["action_id"],
             button["value"],
@@ -202,7 +203,11 @@ class World:
             response_url=self.slack.response_url(response_id or f"press-{user}"),
             action_text=button.get("text", {}).get("text", "Button"),
         )
-        return await self.post(body)
+
+    async def press(
+        self, user: str, button: dict[str, Any], message: Message, *, response_id: str = ""
+    ) -> tuple[int, str]:
+        return await self.post(self.press_body(user, button, message, response_id=response_id))
 
     async def event(self, event: dict[str, Any]) -> tuple[int, str]:
         return await self.post(event_body(event))

@@ -68,14 +68,7 @@ async def test_a_replayed_press_is_applied_once(world_db: World) -> None:
     async with world.bot():
         await world.command("start", DEVOPS)
         message, button = await world.wait_button(OWNER, "co:eligible")
-        body = block_action_body(
-            OWNER,
-            button["action_id"],
-            button["value"],
-            channel_id=message.channel,
-            message_ts=message.ts,
-            response_url=world.slack.response_url("p"),
-        )
+        body = world.press_body(OWNER, button, message)
         for _ in range(3):
             status, _ = await send(world, body, signed_headers(body, SIGNING_SECRET))
             assert status == 200

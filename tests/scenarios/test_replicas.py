@@ -4,11 +4,11 @@ is taken over by the others (bot/takeover.py). Real processes, kill -9."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,20 +17,13 @@ from tests.scenario import DEVOPS, ENG, PARTITIONS, World, eventually
 from tests.scenarios.test_durability import bot_process, drive_owner_http, thread_replies
 from tests.scenarios.test_handover import start
 from tests.scenarios.test_rollout import deploy
+from tests.test_cli import log_lines
 
 pytestmark = pytest.mark.postgres
 
 
-def log_events(log: Path) -> list[dict[str, object]]:
-    found = []
-    for line in log.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            found.append(record)
-    return found
+def log_events(log: Path) -> list[dict[str, Any]]:
+    return log_lines(log.read_text(errors="replace"))
 
 
 async def test_two_replicas_start_together_on_a_fresh_database_ten_times(
