@@ -29,6 +29,11 @@ log = get_logger(__name__)
 
 Recover = Callable[[str], Awaitable[int]]
 
+# Handled request and post keys (Store.claim) are forgotten after a week, checked hourly:
+# a retry or a replay comes within minutes, a post step re-runs within the takeover time.
+SEEN_KEEP_SECONDS = 7 * 24 * 3600
+_FORGET_EVERY_SECONDS = 3600
+
 
 async def dbos_recover(executor_id: str) -> int:
     """Hand `executor_id`'s pending workflows to the live executors; how many."""
@@ -45,6 +50,7 @@ class Takeover:
         self.after = after
         self.interval = after / 6
         self.recover = recover
+        self._forgot_at = float("-inf")
 
     # ------------------------------------------------------------- database
 
@@ -99,9 +105,13 @@ class Takeover:
     # ----------------------------------------------------------------- loop
 
     async def tick(self) -> list[str]:
-        """One heartbeat and one look for dead executors; the ones taken over now."""
+        """One heartbeat and one look for dead executors; the ones taken over now. Also,
+        hourly, forget handled keys older than a week."""
         now = time.time()
         await asyncio.to_thread(self._beat, now)
+        if now - self._forgot_at >= _FORGET_EVERY_SECONDS:
+            await self.store.forget_seen(now - SEEN_KEEP_SECONDS)
+            self._forgot_at = now
         taken = await asyncio.to_thread(self._claim_dead, now)
         for dead in taken:
             try:

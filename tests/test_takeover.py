@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
-from bot.store import Store
-from bot.takeover import Takeover
+from bot.store import Store, seen
+from bot.takeover import SEEN_KEEP_SECONDS, Takeover
 
 
 async def test_a_silent_executor_is_taken_over_once_and_reclaims_itself(tmp_path: Path) -> None:
@@ -59,5 +60,24 @@ async def test_a_failed_recovery_gives_the_claim_back(tmp_path: Path) -> None:
         else:
             raise AssertionError("the recovery error was swallowed")
         assert await Takeover(store, "b", 60, works).tick() == ["dead"]
+    finally:
+        store.dispose()
+
+
+async def test_handled_keys_are_forgotten_after_a_week(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 't.sqlite'}")
+    await store.migrate()
+
+    async def never(dead: str) -> int:
+        raise AssertionError("nobody is dead")
+
+    try:
+        assert await store.claim("event:old")
+        with store.engine.begin() as conn:
+            conn.execute(seen.update().values(at=time.time() - SEEN_KEEP_SECONDS - 60))
+        assert await store.claim("event:new")
+        await Takeover(store, "a", 60, never).tick()
+        assert await store.claim("event:old") is True  # forgotten: claimable again
+        assert await store.claim("event:new") is False  # kept
     finally:
         store.dispose()

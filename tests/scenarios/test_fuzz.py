@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app import lazy_runner
 from bot.blocks.ids import DEPLOY, RERUN_VERIFY, partition_value, step_value
 from tests.fakes.signing import (
     FORM_CONTENT_TYPE,
@@ -302,7 +303,7 @@ async def test_ten_thousand_hostile_requests_change_nothing(
             )
         took = time.monotonic() - started
         # Let the lazy listeners of the last requests finish before looking.
-        await running.bolt.listener_runner.lazy_listener_runner.drain(within=30)  # type: ignore[attr-defined]
+        await lazy_runner(running.bolt).drain(within=30)
         after = (await world.state()).model_dump(mode="json")
         audit = (await running.deps.store.entries())[audit_before:]
 
