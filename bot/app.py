@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,8 +16,12 @@ from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot import inbound
+from bot.commands import BY_NAME
 from bot.deps import Deps
+from bot.inbound import check_signature
 from bot.logging import bind_request, clear_request, get_logger
 from bot.rollout.port import Service
 from bot.settings import Settings
@@ -25,25 +30,45 @@ from bot.watches.port import WatchPort
 log = get_logger(__name__)
 
 
-def listener_key(body: dict[str, Any]) -> str:
-    """A short label for the listener a request goes to, for metrics and logs."""
+# Label values are only ever one of these (or "unknown"): whatever a client sends, the
+# metrics keep a fixed size.
+_EVENTS = frozenset({"app_home_opened", "message"})
+_KINDS = frozenset({"block_actions", "event_callback", "url_verification", "ssl_check"})
+
+
+def known_action_ids() -> frozenset[str]:
+    from bot.blocks.ids import DEPLOY_ACTIONS, PING_DEVOPS, STUCK, runbook_action_id
+    from bot.runbook import load_runbook
+
+    runbook = load_runbook()
+    ids = {runbook_action_id(a.id) for step in runbook.steps for a in step.actions}
+    return frozenset({*ids, *DEPLOY_ACTIONS, STUCK, PING_DEVOPS})
+
+
+def listener_key(body: dict[str, Any], actions: frozenset[str] = frozenset()) -> str:
+    """A short label for the listener a request goes to, for metrics and logs. Bounded:
+    anything not ours is "unknown"."""
     if "command" in body:
-        sub = str(body.get("text", "")).strip().split(" ", 1)[0] or "help"
-        return f"command:{sub.lower()[:20]}"
+        sub = str(body.get("text", "")).strip().split(" ", 1)[0].lower() or "help"
+        return f"command:{sub if sub in BY_NAME else 'unknown'}"
     kind = body.get("type")
     if kind == "block_actions":
-        actions = body.get("actions") or [{}]
-        return f"action:{str(actions[0].get('action_id', '?'))[:40]}"
+        first = (body.get("actions") or [{}])[0]
+        action_id = str(first.get("action_id", ""))
+        return f"action:{action_id if action_id in actions else 'unknown'}"
     if kind == "event_callback":
-        return f"event:{body.get('event', {}).get('type', '?')}"
-    return str(kind or "other")
+        event = str((body.get("event") or {}).get("type", ""))
+        return f"event:{event if event in _EVENTS else 'unknown'}"
+    return str(kind) if kind in _KINDS else "other"
 
 
 def _observe(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
+    actions = known_action_ids()
+
     async def middleware(
         body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
-        key = listener_key(body)
+        key = listener_key(body, actions)
         user = (
             body.get("user_id")
             or (body.get("user") or {}).get("id")
@@ -60,6 +85,36 @@ def _observe(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
         finally:
             deps.metrics.requests.labels(key, outcome).inc()
             deps.metrics.ack_seconds.labels(key).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """A request Slack retries (same event_id) or someone replays inside the signature's
+    5-minute window (same trigger_id) is handled once, whichever replica gets it."""
+
+    async def middleware(
+        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        key = inbound.once_key(body)
+        if key is None:
+            return await next()
+        try:
+            first = await deps.store.claim(key)
+        except (SQLAlchemyError, OSError) as exc:
+            # Without the database nothing is deduplicated here; the rollout's own
+            # idempotency keys still hold.
+            log.warning("dedupe_unavailable", key=key, error=type(exc).__name__)
+            return await next()
+        if first:
+            return await next()
+        log.info("slack_duplicate_ignored", key=key)
+        if "command" in body:
+            answer = {"response_type": "ephemeral", "text": inbound.DUPLICATE}
+            return BoltResponse(
+                status=200, body=json.dumps(answer), headers={"content-type": ["application/json"]}
+            )
+        return BoltResponse(status=200, body="")
 
     return middleware
 
@@ -117,6 +172,7 @@ def create_app(
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(_observe(deps))
+    app.middleware(_once(deps))
     register(
         app,
         deps,
@@ -135,10 +191,25 @@ def create_web_app(
 ) -> web.Application:
     """One aiohttp server: Slack's endpoint, health, readiness and metrics."""
 
+    secret = deps.settings.env.slack_signing_secret
+    body_timeout = deps.settings.config.http.body_timeout_seconds
+
     async def slack_events(request: web.Request) -> web.Response:
-        rid = request.headers.get("X-Request-Id") or f"{time.time_ns():x}"
+        rid = request.headers.get("X-Request-Id", "")[:64] or f"{time.time_ns():x}"
         clear_request()
         bind_request(request_id=rid)
+        try:
+            async with asyncio.timeout(body_timeout):
+                body = await request.read()
+        except TimeoutError:
+            return web.Response(status=408, text="the body did not arrive in time")
+        refused = (
+            check_signature(secret.get_secret_value(), body, request.headers) if secret else None
+        )
+        parsed = refused or inbound.parse(body, request.content_type)
+        if isinstance(parsed, inbound.Refusal):
+            log.info("slack_request_refused", status=parsed.status, reason=parsed.reason)
+            return web.Response(status=parsed.status, text=parsed.reason)
         bolt_req: AsyncBoltRequest = await to_bolt_request(request)
         bolt_resp = await bolt.async_dispatch(bolt_req)
         return await to_aiohttp_response(bolt_resp)

@@ -13,6 +13,7 @@ import csv
 import json
 from typing import TextIO
 
+from bot.migrations import AUDIT_TABLE
 from bot.settings import Settings
 from bot.store import DatabaseUnavailable, Store
 
@@ -38,7 +39,7 @@ async def export(settings: Settings, *, rollout: str | None, fmt: str, out: Text
     cannot be read."""
     store = Store(settings.database_url)
     try:
-        if await store.pending_migrations():
+        if AUDIT_TABLE in await store.pending_migrations():
             raise DatabaseUnavailable("no audit table: the bot has not run on this database yet")
         entries = await store.entries(rollout_id(rollout))
     except DatabaseUnavailable as exc:

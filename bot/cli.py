@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from bot.preflight import refuse_to_serve
         from bot.server import serve
+        from bot.store import DatabaseUnavailable
 
         if asyncio.run(refuse_to_serve(settings, out=sys.stderr)):
             return 2
@@ -126,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve(settings))
         except KeyboardInterrupt:
             pass
+        except DatabaseUnavailable as exc:
+            print(f"creators-onboard: {exc}", file=sys.stderr)
+            return 2
         # Everything is shut down. Leave now even if a DBOS worker thread is still retrying
         # a database that went away: the interpreter would otherwise wait for it forever.
         logging.shutdown()

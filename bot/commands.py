@@ -126,10 +126,11 @@ def parse(text: str | None) -> Parsed:
     name = head.lower()
     rest = rest.strip()
     mentions = people(rest)
-    args = [w for w in _PERSON.sub(" ", rest).split() if w]
+    args = [as_text(w, 64) for w in _PERSON.sub(" ", rest).split() if w]
     if name in BY_NAME:
-        return Parsed(name, args, mentions, rest)
-    return Parsed(name, args, mentions, rest, known=False, suggestion=suggest(name))
+        return Parsed(name, args, mentions, as_text(rest))
+    shown = as_text(name, 40)
+    return Parsed(shown, args, mentions, as_text(rest), known=False, suggestion=suggest(name))
 
 
 def suggest(typed: str) -> str | None:

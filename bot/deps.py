@@ -21,6 +21,7 @@ from bot.integrations.linear import LinearClient
 from bot.integrations.slack import SlackNotifier, make_web_client
 from bot.integrations.vaults import VaultReader
 from bot.metrics import Metrics
+from bot.outbound import know_secrets
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.store import Store
@@ -103,6 +104,8 @@ def smoke_tester(settings: Settings, session: aiohttp.ClientSession) -> SmokeTes
 
 
 def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
+    # Every secret the bot knows of is kept out of what it writes (bot/outbound.py).
+    know_secrets(settings.secret_values())
     slack = slack_client(settings)
     return Deps(
         settings=settings,

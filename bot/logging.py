@@ -7,10 +7,13 @@ blanks secret-shaped keys, so a token can not reach a log line even by accident.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import logging
 import re
 import sys
+import urllib.parse
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
@@ -30,6 +33,33 @@ _SECRET_SHAPES = re.compile(
 )
 
 
+def encodings(value: str) -> set[str]:
+    """The forms a secret takes when a system echoes it back: raw, JSON-escaped, URL-encoded
+    (both ways), HTML/Slack-escaped, and base64 (standard and URL-safe, at each of the
+    three alignments it can have inside a longer encoded text, e.g. `Basic user:token`)."""
+    raw = value.encode()
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value, safe=""),
+        html.escape(value, quote=False),
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+    }
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        # Characters that depend only on the secret: skip those mixed with what precedes
+        # it, and the last group, mixed with what follows.
+        start = (shift * 4 + 2) // 3 if shift else 0
+        end = ((shift + len(raw)) // 3) * 4
+        core = encoded[start:end]
+        if len(core) >= 8:
+            forms.add(core)
+            forms.add(core.replace("+", "-").replace("/", "_"))
+    return {f for f in forms if len(f) >= 6}
+
+
 class Redactor:
     """A structlog processor that removes secret values from every field."""
 
@@ -42,10 +72,7 @@ class Redactor:
             # Very short values would redact ordinary words; real secrets are long.
             if not value or len(value) < 6:
                 continue
-            # The rendered JSON line (tracebacks included) carries the escaped form.
-            escaped = json.dumps(value)[1:-1]
-            ascii_escaped = json.dumps(value, ensure_ascii=True)[1:-1]
-            for form in (value, escaped, ascii_escaped):
+            for form in encodings(value):
                 if form not in self._secrets:
                     self._secrets.append(form)
         self._secrets.sort(key=len, reverse=True)

@@ -134,7 +134,7 @@ async def check_database(settings: Settings) -> list[Row]:
         rows.append(
             Row(
                 "database: schema",
-                f"not current ({', '.join(pending)} to create): `serve` brings it up to "
+                f"not current (to apply: {'; '.join(pending)}): `serve` brings it up to "
                 "date when it starts",
                 warning=True,
             )

@@ -18,9 +18,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app, create_web_app, lazy_runner
 from bot.deps import Deps, build_deps
+from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
 from bot.integrations.vaults.verify import derive_key, use_key
 from bot.logging import get_logger
 from bot.settings import Settings
+from bot.takeover import Takeover, dbos_recover
 
 log = get_logger(__name__)
 
@@ -84,12 +86,21 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
 
     runner: web.AppRunner | None = None
     running: Running | None = None
+    takeover: asyncio.Task[None] | None = None
     try:
-        await deps.store.create_tables()
+        await deps.store.migrate()
         install(deps)
         # Every replica keys the secret's hash alike, so the leak guard can compare.
         use_key(derive_key(settings.env.slack_bot_token.get_secret_value()))
         await launch_dbos(settings)
+        takeover = asyncio.create_task(
+            Takeover(
+                deps.store,
+                DBOS.executor_id,
+                settings.config.workflow.takeover_after_seconds,
+                dbos_recover,
+            ).run()
+        )
         bolt = create_app(settings, deps)
         web_app = create_web_app(
             bolt,
@@ -97,7 +108,14 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             ready=deps.store.ping,
             slack_endpoint=settings.env.slack_signing_secret is not None,
         )
-        runner = web.AppRunner(web_app, access_log=None)
+        http = settings.config.http
+        throttle_accept_errors()
+        runner = GuardedRunner(
+            web_app,
+            access_log=None,
+            header_timeout=http.header_timeout_seconds,
+            max_connections=http.max_connections or default_max_connections(),
+        )
         await runner.setup()
         site = web.TCPSite(runner, settings.env.host, settings.env.port)
         await site.start()
@@ -128,6 +146,8 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             await running.socket_handler.connect_async()  # untyped in slack_bolt
         yield running
     finally:
+        if takeover is not None:
+            takeover.cancel()
         if running is not None and running.socket_handler is not None:
             await running.socket_handler.close_async()
         if runner is not None:

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_PATH = "./creators-onboard.yml"
 DEFAULT_SQLITE_NAME = "creators-onboard.sqlite"
@@ -153,6 +155,18 @@ def _default_partitions() -> list[Partition]:
 class WorkflowSection(_Strict):
     # How long the bot waits on a person before it nudges them again.
     nudge_after_hours: float = 24.0
+    # A replica that has not said it is alive for this long is taken for dead: a live
+    # replica recovers its pending workflows (README → Running more than one replica).
+    takeover_after_seconds: float = Field(default=60.0, gt=0)
+
+
+class HttpSection(_Strict):
+    # A client must send a whole request head this soon after connecting (or after its
+    # previous answer), and a whole body this soon after its head.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Connections held at once; 0 means half the process's file descriptor limit.
+    max_connections: int = Field(default=0, ge=0)
 
 
 class _Watch(_Strict):
@@ -216,6 +230,7 @@ class FileConfig(_Strict):
     smoke: SmokeSection = Field(default_factory=SmokeSection)
     workflow: WorkflowSection = Field(default_factory=WorkflowSection)
     watch: WatchSection = Field(default_factory=WatchSection)
+    http: HttpSection = Field(default_factory=HttpSection)
     partitions: list[Partition] = Field(default_factory=_default_partitions)
 
     @model_validator(mode="after")
@@ -352,8 +367,22 @@ class EnvSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        if not value:
+            return value
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            url = make_url(value)
+            _ = url.port  # an out-of-range or non-numeric port fails here
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(
+                "is not a valid database URL (postgresql://user:password@host:5432/name or "
+                "sqlite:///path/to/file.sqlite)"
+            ) from exc
+        if url.drivername.startswith("sqlite") and not url.database:
+            raise ValueError("names no SQLite file (sqlite:///path/to/file.sqlite)")
+        if url.drivername.startswith("postgres") and not url.host:
+            raise ValueError("names no host (postgresql://user:password@host:5432/name)")
         return value
 
 
@@ -393,6 +422,9 @@ class Settings:
             self.env.op_service_account_token,
         ]
         secrets.extend(self.env.bff_tokens.values())
+        password = make_url(self.database_url).password if self.env.database_url else None
+        if password:
+            secrets.append(SecretStr(str(password)))
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
 

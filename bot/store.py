@@ -7,7 +7,9 @@ transition and every refusal), so an operator can answer "who pressed that?" lat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
+from bot.outbound import scrub_text
 
 T = TypeVar("T")
 
@@ -25,9 +29,10 @@ audit_log = sa.Table(
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # Sizes since migration 2 (bot/migrations.py); `Store.record` fits values to them.
     sa.Column("rollout_id", sa.String(64), nullable=True, index=True),
-    sa.Column("actor", sa.String(32), nullable=False),
-    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(255), nullable=False),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     # Idempotency: a transition recorded twice (a workflow step re-run after a crash)
@@ -35,27 +40,59 @@ audit_log = sa.Table(
     sa.Column("dedupe_key", sa.String(128), nullable=True, unique=True),
 )
 
+# Requests and posts already handled, by key (a Slack event id, a trigger id, a post's
+# idempotency key), shared by every replica.
+seen = sa.Table(
+    "creators_onboard_seen",
+    _metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+)
 
-class DatabaseUnavailable(Exception):
-    """The database named by DATABASE_URL cannot be reached, opened or written."""
+# Each replica's last sign of life, and who took its workflows over (bot/takeover.py).
+executors = sa.Table(
+    "creators_onboard_executors",
+    _metadata,
+    sa.Column("executor_id", sa.String(255), primary_key=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("taken_over_by", sa.String(255), nullable=True),
+    sa.Column("taken_over_at", sa.Float, nullable=True),
+)
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"DATABASE_URL: the database cannot be used ({reason})")
-        self.reason = reason
 
-
-def _reason(exc: BaseException) -> str:
-    """The database's own first line about what went wrong (never the URL's password:
-    drivers do not repeat it)."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip()
-    return (text.splitlines()[0] if text else type(orig).__name__)[:300]
+def fit(value: str | None, column: sa.Column[Any]) -> str | None:
+    """`value` cut to fit `column` (an over-long id from a hostile request must never
+    cost the audit row); a cut value keeps a digest of the whole so it stays distinct."""
+    size = getattr(column.type, "length", None)
+    if value is None or size is None or len(value) <= size:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    return f"{value[: size - 14]}…~{digest}"
 
 
 def sqlalchemy_url(database_url: str) -> str:
     if database_url.startswith("postgresql://"):
         return "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return database_url
+
+
+class DatabaseUnavailable(Exception):
+    """The database named by DATABASE_URL cannot be reached, opened or written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"DATABASE_URL: the database cannot be used ({reason}). Fix: check the host, "
+            "port, name, user and password in DATABASE_URL (postgresql://user:password@host:"
+            "5432/name), that the server is up, or that a SQLite file's folder exists and "
+            "is writable."
+        )
+        self.reason = reason
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return first[:300]
 
 
 @dataclass(frozen=True)
@@ -84,8 +121,18 @@ class Store:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    async def create_tables(self) -> None:
-        await self._run(_metadata.create_all, self._engine)
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    async def migrate(self) -> list[int]:
+        """Bring the schema up to date (bot/migrations.py), safely from many replicas."""
+        from bot.migrations import migrate
+
+        try:
+            return await self._run(migrate, self._engine)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+            raise DatabaseUnavailable(_reason(exc)) from None
 
     def _probe(self) -> None:
         with self._engine.connect() as conn:
@@ -105,13 +152,33 @@ class Store:
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise DatabaseUnavailable(_reason(exc)) from None
 
+    def _claim(self, key: str) -> bool:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(seen.insert().values(key=fit(key, seen.c.key), at=time.time()))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    async def claim(self, key: str) -> bool:
+        """True the first time `key` is claimed, by any replica; False ever after."""
+        return await self._run(self._claim, key)
+
+    def _forget(self, older_than: float) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(seen.delete().where(seen.c.at < older_than))
+
+    async def forget_seen(self, older_than: float) -> None:
+        await self._run(self._forget, older_than)
+
     def _pending(self) -> list[str]:
+        from bot.migrations import pending
+
         with self._engine.connect() as conn:
-            present = set(sa.inspect(conn).get_table_names())
-        return [t.name for t in _metadata.sorted_tables if t.name not in present]
+            return pending(conn)
 
     async def pending_migrations(self) -> list[str]:
-        """What `serve` still has to create or change in our schema before it can run
+        """The migrations `serve` still has to apply before it can run, by description
         (empty when the schema is current)."""
         try:
             return await self._run(self._pending)
@@ -155,15 +222,15 @@ class Store:
         detail: dict[str, Any] | str = "",
         dedupe_key: str | None = None,
     ) -> None:
-        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+        text = scrub_text(detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True))
         row = {
             "at": datetime.now(UTC),
-            "rollout_id": rollout_id,
-            "actor": actor,
-            "action": action,
-            "outcome": outcome,
+            "rollout_id": fit(rollout_id, audit_log.c.rollout_id),
+            "actor": fit(actor, audit_log.c.actor),
+            "action": fit(action, audit_log.c.action),
+            "outcome": fit(outcome, audit_log.c.outcome),
             "detail": text,
-            "dedupe_key": dedupe_key,
+            "dedupe_key": fit(dedupe_key, audit_log.c.dedupe_key),
         }
         await self._run(self._record, row)
 

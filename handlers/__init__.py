@@ -15,7 +15,7 @@ def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) ->
     config = deps.settings.config
     directory = SlackDirectory(deps.slack, [*config.slack.account_owners, *config.slack.devops])
     commands.register(app, service, config, ongoing, directory)
-    actions.register(app, service)
+    actions.register(app, service, deps.notifier)
     watches.register(app, service, ongoing)
     events.register(app, service, config, deps.notifier, ongoing)
     relay.register(app, service)

@@ -3,6 +3,7 @@ submits it. The service judges it against the rollout's current state."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from hashlib import sha256
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.blocks.ids import (
     RolloutButton,
     decode_value,
 )
+from bot.integrations.slack import SlackNotifier
 from bot.rollout.events import (
     AbortRequest,
     DeployRequest,
@@ -49,9 +51,12 @@ async def _ack(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, service: Service) -> None:
+def register(app: AsyncApp, service: Service, notifier: SlackNotifier) -> None:
+    async def dm(user: str, text: str) -> None:
+        await notifier.post(user, text)
+
     async def on_press(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await handle_press(service, body, respond)
+        await handle_press(service, body, respond, dm)
 
     for matcher in (RUNBOOK_ACTION_PATTERN, STUCK, PING_DEVOPS, *DEPLOY_ACTIONS):
         app.action(matcher)(ack=_ack, lazy=[on_press])
@@ -82,14 +87,23 @@ def request_for(action_id: str, ref: ButtonRef, base: dict[str, Any]) -> Request
     return None
 
 
-async def handle_press(service: Service, body: dict[str, Any], respond: AsyncRespond) -> None:
+async def handle_press(
+    service: Service,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    dm: Callable[[str, str], Awaitable[None]] | None = None,
+) -> None:
     action = (body.get("actions") or [{}])[0]
     user = str((body.get("user") or {}).get("id", ""))
     action_id = str(action.get("action_id", ""))
     value = str(action.get("value", ""))
 
     async def say(text: str) -> None:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+        if body.get("response_url"):
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        elif dm is not None and user:
+            # A press in App Home comes without a response_url: answer by DM.
+            await dm(user, text)
 
     try:
         ref = decode_value(value)

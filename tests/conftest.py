@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 async def world_db(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
     async with World(tmp_path, database_url=database_url) as w:
         yield w
+
+
+@pytest.fixture
+def fresh_pg(pg_problem: str | None, pg_databases: None) -> Iterator[Any]:
+    """A function that makes a fresh PostgreSQL database and returns its URL."""
+
+    def make() -> str:
+        return next(_fresh_pg_database(pg_problem))
+
+    yield make

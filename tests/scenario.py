@@ -56,13 +56,16 @@ async def eventually(
 
 
 class World:
-    def __init__(self, tmp: Path, *, database_url: str | None = None) -> None:
+    def __init__(
+        self, tmp: Path, *, database_url: str | None = None, github_token: str = GITHUB_TOKEN
+    ) -> None:
         self.tmp = tmp
+        self.github_token = github_token
         self.database_url = database_url or f"sqlite:///{tmp / 'bot.sqlite'}"
         self.slack = FakeSlack(token=BOT_TOKEN)
         self.slack.add_channel(ENG, "engineering", member=True)
         self.linear = FakeLinear(api_key=LINEAR_KEY, issue="PDEV-446")
-        self.github = FakeGitHub(token=GITHUB_TOKEN)
+        self.github = FakeGitHub(token=github_token)
         self.bff = FakeBFF(tokens={p: f"bff-token-{p}-0123456789" for p in PARTITIONS})
         self.op = FakeOp(tmp / "op")
         self.op.populate_all(
@@ -134,7 +137,7 @@ class World:
             "SLACK_API_URL": self.slack.api_url,
             "LINEAR_API_KEY": LINEAR_KEY,
             "LINEAR_API_URL": self.linear.url,
-            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_TOKEN": self.github_token,
             "GITHUB_API_URL": self.github.url,
             "OP_SERVICE_ACCOUNT_TOKEN": self.op.token,
             "OP_CLI_PATH": self.op.op_path,
@@ -184,10 +187,11 @@ class World:
         assert status == 200, (status, payload)
         return json.loads(payload) if payload else {}
 
-    async def press(
+    def press_body(
         self, user: str, button: dict[str, Any], message: Message, *, response_id: str = ""
-    ) -> tuple[int, str]:
-        body = block_action_body(
+    ) -> str:
+        """The body Slack sends when `user` presses `button` on `message`."""
+        return block_action_body(
             user,
             button["action_id"],
             button["value"],
@@ -196,7 +200,11 @@ class World:
             response_url=self.slack.response_url(response_id or f"press-{user}"),
             action_text=button.get("text", {}).get("text", "Button"),
         )
-        return await self.post(body)
+
+    async def press(
+        self, user: str, button: dict[str, Any], message: Message, *, response_id: str = ""
+    ) -> tuple[int, str]:
+        return await self.post(self.press_body(user, button, message, response_id=response_id))
 
     async def event(self, event: dict[str, Any]) -> tuple[int, str]:
         return await self.post(event_body(event))

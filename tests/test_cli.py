@@ -279,3 +279,87 @@ async def test_usage_errors(tmp_path: Path) -> None:
     assert code == 2 and "serve" in err and "check" in err
     code, out, err = await run("--help", env=clean_env(), cwd=tmp_path, how="script")
     assert code == 0 and "serve" in out and "check" in out
+
+
+# ------------------------------------------------------------------ DATABASE_URL
+
+
+BAD_DATABASES = {
+    "nothing listens there": "postgresql://bot:hunter2-db-pass@127.0.0.1:1/creators",
+    "a SQLite folder that does not exist": "sqlite:////nonexistent-folder/sub/x.sqlite",
+}
+
+
+@pytest.mark.parametrize("why", sorted(BAD_DATABASES))
+async def test_serve_with_an_unusable_database_exits_2_naming_it(why: str, tmp_path: Path) -> None:
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=BAD_DATABASES[why],
+        PORT="0",
+        LOG_FORMAT="json",
+    )
+    code, out, err = await run("serve", env=env, cwd=tmp_path)
+    assert code == 2, out + err
+    assert "Traceback" not in out + err
+    # Said once, by whichever comes first: the preflight's database row (serve refuses a
+    # configuration nobody can fix from Slack) or the store when it cannot open it.
+    assert "RED    database" in err and "cannot" in err  # the symptom, on its row
+    assert "fix:" in err and "DATABASE_URL" in err  # and what to do
+    assert "hunter2-db-pass" not in out + err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot@db.example:notaport/x",
+        "postgresql:///nohost",
+        "sqlite:///",
+    ],
+)
+@pytest.mark.parametrize("cmd", ["serve", "check"])
+async def test_a_malformed_database_url_is_a_config_error(
+    url: str, cmd: str, tmp_path: Path
+) -> None:
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, DATABASE_URL=url
+    )
+    code, out, err = await run(cmd, env=env, cwd=tmp_path)
+    assert_config_error(code, out, err, "DATABASE_URL")
+
+
+async def test_check_tests_the_database(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    base = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    code, out, err = await run(
+        "check",
+        env=clean_env(**base, DATABASE_URL=BAD_DATABASES["nothing listens there"]),
+        cwd=tmp_path,
+    )
+    row = next(line for line in out.splitlines() if " database " in f" {line} ")
+    assert row.startswith("RED") and "127.0.0.1:1" in row, out
+    assert "hunter2-db-pass" not in out + err and "Traceback" not in out + err
+    assert code == 1
+
+    db = tmp_path / "bot.sqlite"
+    for _ in range(2):  # first: the file is not created; then an existing file is probed
+        code, out, _err = await run(
+            "check", env=clean_env(**base, DATABASE_URL=f"sqlite:///{db}"), cwd=tmp_path
+        )
+        row = next(line for line in out.splitlines() if " database " in f" {line} ")
+        assert row.startswith("GREEN"), out
+        if not db.exists():
+            assert "created on first start" in row
+            db.write_bytes(b"")
+        else:
+            assert "reachable and writable" in row
+    db.chmod(0o444)
+    if os.geteuid() != 0:  # root writes read-only files anyway
+        code, out, _err = await run(
+            "check", env=clean_env(**base, DATABASE_URL=f"sqlite:///{db}"), cwd=tmp_path
+        )
+        row = next(line for line in out.splitlines() if " database " in f" {line} ")
+        assert row.startswith("RED"), out

@@ -355,3 +355,35 @@ async def test_subscribers_see_posts_edits_and_response_url_posts(fake: FakeSlac
     assert [m for m, _ in seen] == ["chat.postMessage", "chat.update", "response_url"]
     assert seen[1][1]["message"]["text"] == "two"  # type: ignore[index]
     assert seen[2][1] == {"id": "r1", "body": {"text": "only you"}}
+
+
+async def test_message_metadata_is_kept_and_shown_only_when_asked(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    meta = {"event_type": "creators_onboard_post", "event_payload": {"key": "wf#3"}}
+    parent = await client.chat_postMessage(channel="C0ENG123", text="parent", metadata=meta)
+    for n in range(5):
+        await client.chat_postMessage(
+            channel="C0ENG123",
+            text=f"reply {n}",
+            thread_ts=parent["ts"],
+            metadata={"event_type": "creators_onboard_post", "event_payload": {"key": f"r{n}"}},
+        )
+    plain = await client.conversations_history(channel="C0ENG123")
+    assert "metadata" not in plain["messages"][0]
+    full = await client.conversations_history(channel="C0ENG123", include_all_metadata=True)
+    assert full["messages"][0]["metadata"] == meta
+    # Replies page by page, oldest first, the parent first.
+    keys, cursor = [], None
+    while True:
+        page = await client.conversations_replies(
+            channel="C0ENG123", ts=parent["ts"], include_all_metadata=True, limit=2, cursor=cursor
+        )
+        keys += [m["metadata"]["event_payload"]["key"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert keys == ["wf#3", "r0", "r1", "r2", "r3", "r4"]
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel="C0ENG123", text="x", metadata={"event_type": "x"})
+    assert err.value.response["error"] == "invalid_metadata_format"
+    assert any("metadata" in v.problem for v in fake.violations)

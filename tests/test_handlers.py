@@ -374,3 +374,18 @@ async def test_start_rotation_button_starts_a_rotation_with_its_reason() -> None
 async def test_status_without_a_rollout_says_how_to_start() -> None:
     answered = await answer(FakeService(), CONFIG, command("status"))  # type: ignore[arg-type]
     assert "No rollout yet" in answered["text"]
+
+
+async def test_a_press_without_response_url_is_answered_by_dm() -> None:
+    """App Home buttons come without a response_url: the refusal goes to the person's DM."""
+    body = block_action_payload(OWNER, "co_deploy", "not json")
+    sent: list[tuple[str, str]] = []
+
+    async def dm(user: str, text: str) -> None:
+        sent.append((user, text))
+
+    async def no_respond(**kwargs: Any) -> None:
+        raise AssertionError("respond needs a response_url")
+
+    await handle_press(FakeService(), body, no_respond, dm)  # type: ignore[arg-type]
+    assert sent and sent[0][0] == OWNER and "older version" in sent[0][1]

@@ -68,7 +68,7 @@ def rollout(step: str, rollout_id: str = "rollout-2", **kwargs: object) -> Rollo
 @pytest.fixture
 async def store(tmp_path: Path) -> Store:
     s = Store(f"sqlite:///{tmp_path / 'audit.sqlite'}")
-    await s.create_tables()
+    await s.migrate()
     return s
 
 

@@ -37,6 +37,7 @@ REPLY_INPUT = "text"
 # Slack's limits for a button.
 ACTION_ID_MAX = 255
 VALUE_MAX = 2000
+ROLLOUT_ID: re.Pattern[str] = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 # Ours: a rollout id, a step id, an action id or a partition name is short.
 FIELD_MAX = 64
 
@@ -112,6 +113,8 @@ def decode_value(value: str) -> ButtonRef:
     fields = list(data.values())
     if not all(isinstance(f, str) and 0 < len(f) <= FIELD_MAX for f in fields):
         raise ValueError(f"button value fields must be short non-empty strings: {_preview(value)}")
+    if not ROLLOUT_ID.match(data["rollout"]):
+        raise ValueError(f"button value names no rollout id: {_preview(value)}")
     if "step" in data:
         return StepButton(data["rollout"], data["step"], data["action"])
     if "partition" in data:

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from bot.integrations.errors import IntegrationError
 from bot.logging import get_logger
+from bot.outbound import scrub_text
 from bot.runbook.problem import Problem
 
 log = get_logger(__name__)
@@ -238,7 +239,8 @@ class LinearClient:
         reached Linear but its answer was lost), this returns `comment_id` without posting
         again. Returns the comment id.
         """
-        variables = {"input": {"id": comment_id, "issueId": issue, "body": body}}
+        # Everything the bot writes to Linear is scrubbed of secrets (bot/outbound.py).
+        variables = {"input": {"id": comment_id, "issueId": issue, "body": scrub_text(body)}}
         try:
             data = await self._execute("CommentCreate", COMMENT_CREATE, variables, issue=issue)
         except LinearError as exc:
@@ -265,7 +267,7 @@ class LinearClient:
 
     async def comment_update(self, comment_id: str, body: str) -> None:
         """Replace the body of an existing comment (e.g. the rollout log)."""
-        variables = {"id": comment_id, "input": {"body": body}}
+        variables = {"id": comment_id, "input": {"body": scrub_text(body)}}
         data = await self._execute("CommentUpdate", COMMENT_UPDATE, variables)
         if not (data.get("commentUpdate") or {}).get("success"):
             raise _error(

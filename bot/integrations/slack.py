@@ -16,10 +16,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.integrations.errors import IntegrationError
+from bot.outbound import scrub, scrub_text
 from bot.pacing import Pacer
 from bot.runbook.problem import Problem
 
 BlocksLike = Sequence[Block | dict[str, Any]]
+# The message metadata event type our posts carry their idempotency key in.
+POST_EVENT_TYPE = "creators_onboard_post"
+# A thread is read at most this many pages of 200 replies deep when looking for a post.
+_LOOKUP_PAGES = 10
 T = TypeVar("T")
 
 
@@ -83,9 +88,10 @@ def make_web_client(token: str, base_url: str) -> AsyncWebClient:
 
 
 def _dicts(blocks: BlocksLike | None) -> list[dict[str, Any]] | None:
+    """Blocks as Slack takes them, scrubbed of secrets like everything the bot writes."""
     if blocks is None:
         return None
-    return [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+    return scrub([b.to_dict() if isinstance(b, Block) else b for b in blocks])
 
 
 class SlackNotifier:
@@ -110,28 +116,67 @@ class SlackNotifier:
         *,
         thread_ts: str | None = None,
         broadcast: bool = False,
+        key: str | None = None,
     ) -> str:
+        """Post; with `key`, the message carries it as Slack message metadata so that
+        `find_post` can tell later whether this post already happened."""
         await self._pacer.wait(channel)
+        metadata = {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}} if key else None
         resp = await _call(
             "chat.postMessage",
             self.client.chat_postMessage(
                 channel=channel,
-                text=text,
+                text=scrub_text(text),
                 blocks=_dicts(blocks),
                 thread_ts=thread_ts,
                 reply_broadcast=broadcast if thread_ts else None,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=metadata,
             ),
         )
         return str(resp["ts"])
+
+    async def find_post(self, channel: str, key: str, *, thread_ts: str | None) -> str | None:
+        """The ts of the message posted with idempotency `key`, if Slack has it: in the
+        thread under `thread_ts` (every reply, page by page), else among the channel's
+        newest messages."""
+        if channel[:1] in "UW":  # a post to a user id lands in the bot's DM with them
+            channel = await self.open_dm(channel)
+        cursor: str | None = None
+        for _ in range(_LOOKUP_PAGES):
+            if thread_ts:
+                call = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                resp = await _call("conversations.replies", call)
+            else:
+                call = self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
+                )
+                resp = await _call("conversations.history", call)
+            for message in resp.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == POST_EVENT_TYPE and payload.get("key") == key:
+                    return str(message["ts"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not thread_ts or not resp.get("has_more") or not cursor:
+                return None
+        return None
 
     async def update(
         self, channel: str, ts: str, text: str, blocks: BlocksLike | None = None
     ) -> None:
         await _call(
             "chat.update",
-            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=_dicts(blocks)),
+            self.client.chat_update(
+                channel=channel, ts=ts, text=scrub_text(text), blocks=_dicts(blocks)
+            ),
         )
 
     async def ephemeral(
@@ -146,7 +191,11 @@ class SlackNotifier:
         await _call(
             "chat.postEphemeral",
             self.client.chat_postEphemeral(
-                channel=channel, user=user, text=text, blocks=_dicts(blocks), thread_ts=thread_ts
+                channel=channel,
+                user=user,
+                text=scrub_text(text),
+                blocks=_dicts(blocks),
+                thread_ts=thread_ts,
             ),
         )
 
@@ -154,7 +203,7 @@ class SlackNotifier:
         """Answer through an interaction's response_url (ephemeral, replaces nothing)."""
         webhook = AsyncWebhookClient(response_url, session=self.client.session)
         await webhook.send(
-            text=text,
+            text=scrub_text(text),
             blocks=_dicts(blocks),
             response_type="ephemeral",
             replace_original=False,

@@ -18,6 +18,7 @@ from bot.blocks.audit import audit_blocks
 from bot.blocks.status import status_summary
 from bot.blocks.steps import to_dicts
 from bot.commands import COMMAND
+from bot.outbound import scrub
 from bot.rollout.events import Request
 from bot.rollout.port import Answer, Found, now_iso
 from bot.rollout.roles import require, roles_of
@@ -68,7 +69,7 @@ class DbosRollouts:
     async def send(self, rollout_id: str, request: Request, key: str) -> None:
         await DBOS.send_async(
             rollout_id,
-            request.model_dump(mode="json"),
+            scrub(request.model_dump(mode="json")),
             EVENT_TOPIC,
             idempotency_key=f"{rollout_id}:{key}",
         )

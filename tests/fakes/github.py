@@ -312,6 +312,10 @@ class FakeGitHub(LoopbackFake):
             )
         )
 
+    def pending_faults(self, path_pattern: str) -> int:
+        """Faults armed for exactly this pattern and not yet served."""
+        return sum(f.times for f in self._faults if f.pattern.pattern == path_pattern)
+
     def rate_limit_next(self, path_pattern: str, *, reset_in: int = 1, times: int = 1) -> None:
         reset = int(datetime.now(UTC).timestamp()) + reset_in
         self.fail_next(

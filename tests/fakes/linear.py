@@ -184,6 +184,10 @@ class FakeLinear(LoopbackFake):
         """Answer the next n requests with `status` without carrying them out."""
         self._faults.extend(_Fault("fail", status=status) for _ in range(n))
 
+    def pending_faults(self) -> int:
+        """Faults armed and not yet served."""
+        return len(self._faults)
+
     def drop_response_next(self, n: int = 1) -> None:
         """Carry out the next n requests, then answer 500 as if the response was lost."""
         self._faults.extend(_Fault("drop") for _ in range(n))

@@ -45,6 +45,16 @@ Notes on the spec, as followed here:
   ``chat.postMessage``/``chat.postEphemeral`` need one of text, blocks,
   attachments (Slack answers ``no_text``).
 
+Parameters newer than the bundled spec, described from Slack's method pages and
+checked like Slack does: ``chat.postMessage``'s ``metadata`` (``{"event_type": …,
+"event_payload": {…}}``; anything else is ``invalid_metadata_format``), and
+``conversations.history``/``conversations.replies``' ``include_all_metadata`` (messages
+carry their ``metadata`` only when it is true) with ``limit``/``cursor`` paging
+(history newest first, replies oldest first, the parent included).
+
+``stall_next(method, seconds, text=…)`` stores what the call carries, then holds the
+answer back: a test can kill the bot while Slack has the post but the bot has no answer.
+
 Beyond the spec, the methods the bot relies on behave like Slack: a message store
 (post, update in place, thread replies, delete), DM channels per user, the App
 Home view per user, permalinks, users, channels (``add_channel``): ``conversations.info``
@@ -79,7 +89,9 @@ behind the URL is ``tests/fakes/socket_mode.py``.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -108,6 +120,8 @@ _FIRST_TS = 1_732_262_400  # 2024-11-22T08:00:00Z
 _MAX_MESSAGE_BLOCKS = 50
 _MAX_VIEW_BLOCKS = 100
 _MAX_TEXT = 40_000
+# Slack's rule for a metadata event_type: letters, digits, underscores, dots, ≤ 255.
+_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_.]{1,255}$")
 
 
 # --------------------------------------------------------------------------- spec
@@ -240,7 +254,7 @@ class Message:
     def edits(self) -> int:
         return len(self.versions)
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, *, with_metadata: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "message", "user": self.user}
         if self.user == BOT_USER_ID:  # a person's message carries no bot or app id
             out.update(bot_id=BOT_ID, app_id=API_APP_ID)
@@ -252,7 +266,7 @@ class Message:
         if self.thread_ts is not None:
             out["thread_ts"] = self.thread_ts
             out["parent_user_id"] = self.user
-        if self.metadata is not None:
+        if self.metadata is not None and with_metadata:
             out["metadata"] = self.metadata
         if self.versions:
             out["edited"] = {"user": self.user, "ts": self.versions[-1]["replaced_at"]}
@@ -335,6 +349,8 @@ class FakeSlack(LoopbackFake):
         )
         self._store: dict[str, dict[str, Message]] = collections.defaultdict(dict)
         self._ephemerals: list[Ephemeral] = []
+        self._stalls: list[tuple[str, str, float]] = []
+        self._closing = asyncio.Event()
         self._dms: dict[str, str] = {}
         self._home: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._users: dict[str, dict[str, Any]] = {}
@@ -380,6 +396,7 @@ class FakeSlack(LoopbackFake):
         return self
 
     async def close(self) -> None:
+        self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -431,6 +448,22 @@ class FakeSlack(LoopbackFake):
         self._faults[method].append(
             _Fault(error, status, retry_after if status == 429 else None, times)
         )
+
+    def pending_faults(self, method: str) -> int:
+        """Faults armed with ``fail_next`` for ``method`` and not yet served."""
+        return sum(f.times for f in self._faults.get(method, ()))
+
+    def stall_next(self, method: str, seconds: float, *, text: str = "") -> None:
+        """Hold back the answer to the next call of ``method`` whose text contains
+        ``text`` (the call itself takes effect at once)."""
+        self._stalls.append((method, text, seconds))
+
+    def _take_stall(self, method: str, args: dict[str, Any]) -> float:
+        for i, (wanted, text, seconds) in enumerate(self._stalls):
+            if wanted == method and text in str(args.get("text", "")):
+                del self._stalls[i]
+                return seconds
+        return 0.0
 
     def messages(self, channel: str | None = None) -> list[Message]:
         """Current, undeleted messages (top-level and replies), oldest first."""
@@ -656,6 +689,11 @@ class FakeSlack(LoopbackFake):
             result = await handler(args)
         except _SlackError as exc:
             return self._reply(method, {"ok": False, "error": exc.error, **exc.extra})
+        stall = self._take_stall(method, args)
+        if stall:
+            # Held back until the time is up or the fake closes, whichever comes first.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), stall)
         self._emit(method, result)
         return self._reply(method, {"ok": True, **result})
 
@@ -850,7 +888,7 @@ class FakeSlack(LoopbackFake):
             thread_ts=str(thread_ts) if _present(thread_ts) else None,
             attachments=attachments if isinstance(attachments, list) else None,
             user=self.bot_user_id,
-            metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
+            metadata=self._metadata(method, args.get("metadata")),
         )
         self._store[channel][ts] = msg
         return {"channel": channel, "ts": ts, "message": msg.to_api()}
@@ -992,24 +1030,44 @@ class FakeSlack(LoopbackFake):
             raise _SlackError("invalid_auth")
         return {"url": self._issue_socket_url()}
 
+    def _metadata(self, method: str, value: Any) -> dict[str, Any] | None:
+        """Slack's message metadata: an object with a string ``event_type`` and an object
+        ``event_payload``; anything else is ``invalid_metadata_format``."""
+        if value is None:
+            return None
+        if (
+            not isinstance(value, dict)
+            or not isinstance(value.get("event_type"), str)
+            or not _EVENT_TYPE.match(value["event_type"])
+            or not isinstance(value.get("event_payload"), dict)
+        ):
+            self._violate(method, f"metadata is not {{event_type, event_payload}}: {value!r}", {})
+            raise _SlackError("invalid_metadata_format")
+        return value
+
+    def _page(self, messages: list[Message], args: dict[str, Any]) -> dict[str, Any]:
+        """One page (``limit``, ``cursor``) of ``messages``, with metadata only when
+        ``include_all_metadata`` is true, as Slack answers."""
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("true", "1")
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
+        return {
+            "messages": [m.to_api(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
     async def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel", ""))
         top = [m for m in self.messages(channel) if m.thread_ts in (None, m.ts)]
-        return {
-            "messages": [m.to_api() for m in reversed(top)],
-            "has_more": False,
-            "response_metadata": {"next_cursor": ""},
-        }
+        return self._page(list(reversed(top)), args)  # newest first
 
     async def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel", ""))
         parent = self._existing(channel, args.get("ts", ""))
-        replies = self.thread(channel, parent.ts)
-        return {
-            "messages": [parent.to_api(), *(m.to_api() for m in replies)],
-            "has_more": False,
-            "response_metadata": {"next_cursor": ""},
-        }
+        return self._page([parent, *self.thread(channel, parent.ts)], args)  # oldest first
 
     # ----------------------------------------------------------------- modals
 

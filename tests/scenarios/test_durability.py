@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -33,8 +34,8 @@ async def test_stop_and_start_between_steps_loses_and_repeats_nothing(world_db: 
         await start(world)
         await world.click(OWNER, "co:eligible")
         await world.wait_step("register_sign_in")
-        # Stop once the step is on screen (a stop in the middle of a post may repeat that
-        # one post after the restart: Slack posts are at-least-once across a crash).
+        # Stop once the step is on screen (a stop in the middle of a post is
+        # tests/scenarios/test_exactly_once.py).
         await world.wait_button(OWNER, "co:done")
     calls_before = len(world.slack.calls("chat.postMessage"))
 
@@ -58,14 +59,25 @@ async def test_stop_and_start_between_steps_loses_and_repeats_nothing(world_db: 
 
 @asynccontextmanager
 async def bot_process(
-    world: World, log: Path, *, executor: str | None = None
+    world: World,
+    log: Path,
+    *,
+    executor: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    max_fds: int | None = None,
 ) -> AsyncIterator[subprocess.Popen[bytes]]:
     """`python -m bot serve` as its own process, pointed at the World's fakes (with its own
-    DBOS executor id when several run at once)."""
+    DBOS executor id when several run at once; `max_fds`: its file descriptor limit)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DBOS"))}
     env.update(world.env())
     if executor:
         env["DBOS__VMID"] = executor
+    env.update(extra_env or {})
+
+    def limit_fds() -> None:
+        if max_fds is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
     start_offset = log.stat().st_size if log.exists() else 0
     handle = log.open("ab")
     proc = subprocess.Popen(
@@ -74,6 +86,7 @@ async def bot_process(
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,
+        preexec_fn=limit_fds if max_fds is not None else None,
     )
     try:
 

@@ -1,8 +1,9 @@
 """Every durable step and child workflow: the only code of the workflows that reaches
 other systems (Slack, the audit table, 1Password, GitHub, Amplify, the BFFs, Linear).
 
-Each `@DBOS.step` is one outside call whose result is recorded, so a replay after a
-crash skips it. Steps that find something out return the rollout event that says so,
+Each `@step` is one outside call whose result is recorded, so a replay after a crash
+skips it; what DBOS records of it (its result, or its exception) is scrubbed of every
+configured secret first. Steps that find something out return the rollout event that says so,
 typed; the rollout's machine takes it from there. DBOS workflows are module-level
 functions recovered by name, so they reach the process's dependencies through
 `runtime.current()` — in this package and nowhere else.
@@ -10,12 +11,30 @@ functions recovered by name, so they reach the process's dependencies through
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
 
 from dbos import DBOS
 
+from bot.outbound import scrubbed
 from bot.settings import FileConfig
 from bot.workflows.runtime import current
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def step(**options: Any) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """A durable step (`DBOS.step(**options)`) whose recorded result or exception is
+    scrubbed. Every step of the bot is declared with it, never with `DBOS.step` alone."""
+
+    def declare(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        declared: Callable[P, Awaitable[T]] = DBOS.step(**options)(scrubbed(fn))
+        return declared
+
+    return declare
+
 
 # The rollout workflow's inbox: people's requests and the bot's asynchronous results.
 EVENT_TOPIC = "events"
@@ -31,6 +50,6 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-@DBOS.step()
+@step()
 async def now_step() -> str:
     return now()

@@ -38,12 +38,12 @@ from bot.rollout.state import RunProgress
 from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
-from bot.workflows.steps import EVENT_TOPIC, now
+from bot.workflows.steps import EVENT_TOPIC, now, step
 
 log = get_logger(__name__)
 
 
-@DBOS.step()
+@step()
 async def verify_vaults_step(requested_by: str) -> VaultsChecked:
     deps = current()
     cfg = deps.settings.config
@@ -60,7 +60,7 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
     )
 
 
-@DBOS.step()
+@step()
 async def ready_step(request: DeployRequest | RetryRequest, partition: str) -> ReadyChecked:
     """Would deploying `partition` now fail for a configuration reason? (bot.readiness)"""
     deps = current()
@@ -70,7 +70,7 @@ async def ready_step(request: DeployRequest | RetryRequest, partition: str) -> R
     return ReadyChecked(at=now(), request=request, partition=partition, problems=problems)
 
 
-@DBOS.step()
+@step()
 async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
     """Whether the optional infrastructure-PR gate holds."""
     deps = current()
@@ -99,7 +99,7 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
     return PrGateChecked(at=now(), request=request, problem=problem)
 
 
-@DBOS.step()
+@step()
 async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> Dispatched:
     """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
     deps = current()
@@ -135,13 +135,13 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
     )
 
 
-@DBOS.step()
+@step()
 async def follow_deadline_step() -> float:
     """When following a run gives up (epoch seconds), fixed once per follow."""
     return time.time() + current().settings.config.github.run_timeout_minutes * 60
 
 
-@DBOS.step()
+@step()
 async def watch_step(partition: str, run_id: int, deadline: float) -> RunMoved | RunConcluded:
     """Watch the run for at most one progress interval: how it ended (`RunConcluded`), or
     where it stands now (`RunMoved`: its status, and the job and step in progress)."""
@@ -230,7 +230,7 @@ async def start_follow(rollout_id: str, partition: str, run_id: int, attempt: in
         await DBOS.start_workflow_async(follow_run_workflow, rollout_id, partition, run_id)
 
 
-@DBOS.step()
+@step()
 async def cancel_step(workflow_id: str) -> None:
     await DBOS.cancel_workflow_async(workflow_id)
 
@@ -238,7 +238,7 @@ async def cancel_step(workflow_id: str) -> None:
 # ---------------------------------------------------------------------------- Amplify
 
 
-@DBOS.step()
+@step()
 async def amplify_step(partition: str) -> AmplifyChecked:
     deps = current()
     part = deps.settings.config.partition(partition)
@@ -266,7 +266,7 @@ def no_bff_url(partition: str) -> Problem:
     )
 
 
-@DBOS.step()
+@step()
 async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
     from bot.integrations.bff import SmokeCheck, SmokeReport
 

@@ -10,7 +10,7 @@ from bot.logging import get_logger
 from bot.runbook.problem import Problem
 from bot.workflows.queues import LINEAR_LOG, queue
 from bot.workflows.runtime import current
-from bot.workflows.steps import config
+from bot.workflows.steps import config, step
 from bot.workflows.steps.slack import post_step
 
 log = get_logger(__name__)
@@ -18,7 +18,7 @@ log = get_logger(__name__)
 LINEAR_WORKFLOW = "linear_comment"
 
 
-@DBOS.step()
+@step()
 async def linear_attempt_step(
     issue: str, body: str, comment_id: str, upsert: bool = False
 ) -> Problem | None:

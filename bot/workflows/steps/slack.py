@@ -1,5 +1,5 @@
 """Slack and the audit table. Slack calls retry a few times on their own (429s are
-retried by the client)."""
+retried by the client). Posts happen once even across a crash (`post_once`)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,54 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.integrations.slack import SlackCallError
+from bot.logging import get_logger
 from bot.rollout.state import RolloutState
 from bot.workflows.history import finished_rollouts
 from bot.workflows.runtime import current
+from bot.workflows.steps import step
+
+log = get_logger(__name__)
 
 
-@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
+async def post_once(
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    *,
+    thread_ts: str | None = None,
+    broadcast: bool = False,
+) -> str:
+    """Post from inside a step, once even across a crash.
+
+    The step's identity (workflow id + step number) is the post's idempotency key, sent
+    as message metadata. The first run of the step claims the key in the database; a
+    run that finds it claimed is a re-run (after a crash, or a retry after a failure)
+    and first asks Slack whether the message is already there.
+    """
+    deps = current()
+    key = f"{DBOS.workflow_id}#{DBOS.step_id}"
+    if not await deps.store.claim(f"post:{key}"):
+        try:
+            found = await deps.notifier.find_post(channel, key, thread_ts=thread_ts)
+        except SlackCallError as exc:
+            # Could not look (a scope removed, history gone): post rather than lose it.
+            log.warning("slack_post_lookup_failed", key=key, code=exc.code)
+            found = None
+        if found is not None:
+            log.info("slack_post_found", key=key, channel=channel, ts=found)
+            return found
+    return await deps.notifier.post(
+        channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast, key=key
+    )
+
+
+@step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
 async def open_dm_step(user: str) -> str:
     return await current().notifier.open_dm(user)
 
 
-@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
+@step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
 async def post_step(
     channel: str,
     text: str,
@@ -25,37 +62,34 @@ async def post_step(
     thread_ts: str | None = None,
     broadcast: bool = False,
 ) -> str:
-    return await current().notifier.post(
-        channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast
-    )
+    return await post_once(channel, text, blocks, thread_ts=thread_ts, broadcast=broadcast)
 
 
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+@step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
 async def dm_step(user: str, text: str) -> str:
     """A plain direct message outside any rollout thread."""
-    notifier = current().notifier
-    return await notifier.post(await notifier.open_dm(user), text)
+    return await post_once(await current().notifier.open_dm(user), text)
 
 
-@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
+@step(retries_allowed=True, max_attempts=4, interval_seconds=1.0)
 async def update_step(
     channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None
 ) -> None:
     await current().notifier.update(channel, ts, text, blocks)
 
 
-@DBOS.step()
+@step()
 async def past_rollouts_step(limit: int = 5) -> list[RolloutState]:
     """The newest rollouts that are over, for App Home."""
     return await finished_rollouts(limit)
 
 
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+@step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
 async def publish_home_step(user: str, blocks: list[dict[str, Any]]) -> None:
     await current().notifier.publish_home(user, blocks)
 
 
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
+@step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
 async def ephemeral_step(
     user: str, text: str, channel: str | None, response_url: str | None
 ) -> None:
@@ -65,10 +99,10 @@ async def ephemeral_step(
     elif channel:
         await notifier.ephemeral(channel, user, text)
     else:
-        await notifier.post(await notifier.open_dm(user), text)
+        await post_once(await notifier.open_dm(user), text)
 
 
-@DBOS.step()
+@step()
 async def audit_step(
     rollout_id: str | None, actor: str, action: str, outcome: str, detail: str, dedupe_key: str
 ) -> None:

@@ -15,10 +15,11 @@ from bot.watches.model import WATCHES, Outcome, WatchStatus, result_names, sched
 from bot.watches.rules import next_run
 from bot.workflows.history import ROLLOUT_WORKFLOW
 from bot.workflows.runtime import current
+from bot.workflows.steps import step
 from bot.workflows.steps.checks import no_bff_url
 
 
-@DBOS.step()
+@step()
 async def probe_step(partition: str) -> dict[str, Any]:
     """One import of the smoke ASIN through the partition's BFF: ok, the BFF's error code,
     and the check's problem when red."""
@@ -46,7 +47,7 @@ async def probe_partition_workflow(partition: str) -> dict[str, Any]:
     return await probe_step(partition)
 
 
-@DBOS.step()
+@step()
 async def scope_step() -> dict[str, Any]:
     """What the service account sees (`op vault list`): the vault names, or why not."""
     try:
@@ -68,14 +69,14 @@ async def newest_outcomes(names: list[str], *, limit: int = 10) -> list[Outcome]
     ]
 
 
-@DBOS.step()
+@step()
 async def previous_step(names: list[str]) -> dict[str, Any] | None:
     """The newest finished run of these workflows (the run before the one asking)."""
     found = await newest_outcomes(names, limit=1)
     return found[0].model_dump(mode="json") if found else None
 
 
-@DBOS.step()
+@step()
 async def rollout_history_step() -> dict[str, Any]:
     """When the credential was last put in place (the end of the newest completed rollout or
     rotation), and whether a rollout is under way now."""
@@ -123,7 +124,7 @@ async def board(cfg: FileConfig) -> list[WatchStatus]:
     return statuses
 
 
-@DBOS.step()
+@step()
 async def board_step() -> list[dict[str, Any]]:
     """The watch board, for the boards a rollout keeps current (App Home)."""
     return [s.model_dump(mode="json") for s in await board(current().settings.config)]

@@ -1,0 +1,199 @@
+"""What reaches `/slack/events` is checked before Bolt sees it.
+
+Unsigned (no, stale or wrong signature, a timestamp that is not a number) → 401.
+Signed but malformed (not UTF-8, a `payload=` that is not a JSON object, JSON that is
+not an object, fields of the wrong type where Bolt or our listeners read them) → 400.
+Only a well-formed, signed request is dispatched, so nothing a client sends can make a
+listener raise; the answer is never a 5xx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+# Slack's window for a signed request (its docs: reject anything older than 5 minutes).
+MAX_AGE_SECONDS = 60 * 5
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+# Slack's ids (users, channels, teams) are short upper-case words; anything else in an
+# id field is not from Slack.
+SlackId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z0-9]{1,32}$")]
+Short = Annotated[str, StringConstraints(strict=True, max_length=255)]
+Url = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern=r"^https?://[^\s]+$")]
+
+
+class _Shape(BaseModel):
+    """Typed where read, anything else allowed (Slack adds fields)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Id(_Shape):
+    id: SlackId | None = None
+    team_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
+
+
+class _Action(_Shape):
+    action_id: Short  # Slack's limit
+    value: Annotated[str, StringConstraints(strict=True, max_length=2000)] | None = None
+    action_ts: Short | None = None
+    block_id: StrictStr | None = None
+    type: StrictStr | None = None
+
+
+class _Authorization(_Shape):
+    team_id: StrictStr | None = None
+    enterprise_id: StrictStr | None = None
+    user_id: StrictStr | None = None
+    is_enterprise_install: StrictBool | None = None
+
+
+class _Message(_Shape):
+    ts: Short | None = None
+    thread_ts: Short | None = None
+    user: SlackId | None = None
+    channel: SlackId | None = None
+
+
+class _Event(_Message):
+    type: StrictStr
+    tab: StrictStr | None = None
+    bot_id: StrictStr | None = None
+    subtype: StrictStr | None = None
+    channel_type: StrictStr | None = None
+    team: StrictStr | None = None
+    user_team: StrictStr | None = None
+    text: StrictStr | None = None
+    item: dict[str, StrictStr] | None = None
+    message: _Message | None = None
+    previous_message: _Message | None = None
+
+
+class _Payload(_Shape):
+    type: StrictStr | None = None
+    token: StrictStr | None = None
+    challenge: StrictStr | None = None
+    team: _Id | SlackId | None = None
+    enterprise: _Id | SlackId | None = None
+    team_id: SlackId | None = None
+    enterprise_id: SlackId | None = None
+    user: _Id | SlackId | None = None
+    user_id: SlackId | None = None
+    channel: _Id | SlackId | None = None
+    channel_id: SlackId | None = None
+    api_app_id: StrictStr | None = None
+    trigger_id: Short | None = None
+    response_url: Url | None = None
+    event_id: Short | None = None
+    event_time: int | None = None
+    is_enterprise_install: StrictBool | StrictStr | None = None
+    is_ext_shared_channel: StrictBool | None = None
+    authorizations: list[_Authorization] | None = None
+    actions: list[_Action] | None = None
+    container: dict[str, Any] | None = None
+    message: _Message | None = None
+    view: dict[str, Any] | None = None
+    event: _Event | None = None
+    thread_ts: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _what_bolt_indexes(self) -> _Payload:
+        # Bolt indexes these without looking: present means usable.
+        fields = self.model_fields_set
+        for name in ("event", "view", "container", "actions"):
+            if name in fields and not getattr(self, name):
+                raise ValueError(f"{name} is empty")
+        return self
+
+
+def check_signature(
+    secret: str, body: bytes, headers: Any, *, now: float | None = None
+) -> Refusal | None:
+    """401 unless the request carries Slack's signature over this body, made recently."""
+    stamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not stamp or not signature:
+        return Refusal(401, "unsigned request")
+    try:
+        at = int(stamp)
+    except ValueError:
+        return Refusal(401, "the request timestamp is not a number")
+    if abs((now or time.time()) - at) > MAX_AGE_SECONDS:
+        return Refusal(401, "the request timestamp is outside Slack's 5-minute window")
+    base = b"v0:" + stamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        return Refusal(401, "the signature does not match")
+    return None
+
+
+def parse(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
+    """The request body as Bolt will read it, or why it is malformed (400)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Refusal(400, "the body is not UTF-8")
+    if not text:
+        return Refusal(400, "the body is empty")
+    try:
+        data: Any
+        if content_type == "application/json" or text.startswith("{"):
+            data = json.loads(text)
+        else:
+            params = parse_qsl(text, keep_blank_values=True)
+            fields = dict(params)
+            if "payload" in text:  # as Bolt decides it
+                if "payload" not in fields:
+                    return Refusal(400, "a form body that mentions payload has none")
+                data = json.loads(fields["payload"])
+            else:
+                data = fields
+    except (ValueError, RecursionError):
+        return Refusal(400, "the body is not valid JSON")
+    if not isinstance(data, dict):
+        return Refusal(400, "the payload is not a JSON object")
+    try:
+        _Payload.model_validate(data)
+    except ValidationError as exc:
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        return Refusal(400, f"a field has the wrong type: {where[:80]}")
+    return data
+
+
+DUPLICATE = (
+    "That command was already handled (Slack delivered it twice), so I did nothing "
+    "more. `/creators-onboard status` shows where things stand."
+)
+
+
+def once_key(body: dict[str, Any]) -> str | None:
+    """What makes a request unique across Slack's retries and replays: an event's
+    `event_id`, a command's or a press's `trigger_id`. None for anything else."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id") and ("command" in body or body.get("type") == "block_actions"):
+        return f"trigger:{body['trigger_id']}"
+    return None

@@ -1,0 +1,45 @@
+"""A process killed while Slack takes its post does not post it again after recovery:
+the post carries its idempotency key as message metadata, and the re-run step finds it."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from tests.scenario import OWNER, World, eventually
+from tests.scenarios.test_durability import bot_process, thread_replies
+
+SIGN_IN = "Sign in to Amazon Associates"
+
+
+async def test_a_post_interrupted_by_kill_9_is_not_repeated(world: World, tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    async with bot_process(world, log) as proc:
+        answer = await world.command("start")
+        assert "rollout-1 started" in answer["text"]
+        # Slack will take the next step's post at once but never answer it.
+        world.slack.stall_next("chat.postMessage", 120, text=SIGN_IN)
+        await world.click(OWNER, "co:eligible", timeout=30)
+        await eventually(
+            lambda: thread_replies(world, OWNER, SIGN_IN), timeout=30, what="the post in Slack"
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    async with bot_process(world, log):
+        # The recovered rollout carries on from the post it found: its button works.
+        await world.click(OWNER, "co:done", timeout=30)
+        await eventually(
+            lambda: thread_replies(world, OWNER, "Create the “Arda Cards” application"),
+            timeout=30,
+            what="the step after sign-in",
+        )
+    assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
+    lookups = [
+        c for c in world.slack.calls("conversations.replies") if c.args.get("include_all_metadata")
+    ]
+    assert lookups, "the re-run step did not look for its post"
+    posted = [c for c in world.slack.calls("chat.postMessage") if SIGN_IN in c.args.get("text", "")]
+    assert len(posted) == 1
+    assert posted[0].args["metadata"]["event_type"] == "creators_onboard_post"
+    world.slack.assert_no_violations()
