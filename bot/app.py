@@ -91,7 +91,7 @@ def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
 
 def create_app(settings: Settings, deps: Deps, service: Service | None = None) -> AsyncApp:
     """Build the Bolt app with every listener registered. Does no I/O."""
-    from bot.workflows.service import RolloutService
+    from bot.workflows.service import DbosRollouts, RolloutService
     from handlers import register
 
     env = settings.env
@@ -110,7 +110,8 @@ def create_app(settings: Settings, deps: Deps, service: Service | None = None) -
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(_observe(deps))
-    register(app, deps, service or RolloutService(settings.config, deps.store))
+    service = service or RolloutService(settings.config, deps.store, DbosRollouts(deps.index))
+    register(app, deps, service)
     return app
 
 

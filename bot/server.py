@@ -83,8 +83,13 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
     running: Running | None = None
     try:
         await deps.store.create_tables()
+        await deps.index.start()
         install(deps)
         await launch_dbos(settings)
+        from bot.workflows.service import backfill
+
+        if added := await backfill(deps.index):
+            log.info("readmodel_backfilled", rollouts=added)
         bolt = create_app(settings, deps)
         web_app = create_web_app(
             bolt,
@@ -131,6 +136,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             # Presses already acked are handed to their rollout before DBOS stops.
             await lazy_runner(running.bolt).drain(within=5.0)
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        await deps.index.close()
         deps.store.dispose()
         if owns_session and not session.closed:
             await session.close()

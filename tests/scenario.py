@@ -272,9 +272,18 @@ class World:
         )
 
     async def state(self, rollout_id: str = "rollout-1") -> Any:
-        from bot.workflows.service import DbosRollouts
+        """The rollout's published state: the running bot's read model, else the table."""
+        from bot.readmodel import RolloutIndex
 
-        return await DbosRollouts().read(rollout_id)
+        if self.running is not None:
+            found = await self.running.deps.index.get(rollout_id)
+        else:
+            index = RolloutIndex(self.database_url)  # not started: reads go to the table
+            try:
+                found = await index.get(rollout_id)
+            finally:
+                await index.close()
+        return found.state if found else None
 
     async def wait_step(
         self, step: str, rollout_id: str = "rollout-1", timeout: float = 20.0

@@ -261,9 +261,7 @@ async def test_refusal_is_ephemeral_names_the_yaml_key_and_is_audited(world_db: 
     async with world.bot() as running:
         answer = await world.command("start", user=STRANGER)
         entries = await running.deps.store.entries()
-        from bot.workflows.service import DbosRollouts
-
-        active = await DbosRollouts().newest(active=True)
+        active = await running.deps.index.newest(active=True)
     assert answer["response_type"] == "ephemeral"
     assert "`slack.devops`" in answer["text"]
     assert f"<@{DEVOPS}>" in answer["text"]  # who to ask instead

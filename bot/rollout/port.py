@@ -31,6 +31,7 @@ class Answer:
 class Found:
     rollout_id: str
     state: RolloutState | None  # None while the rollout is still starting
+    version: int = 0  # of the published state: equal versions mean equal states
 
 
 class Service(Protocol):

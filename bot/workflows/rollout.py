@@ -24,12 +24,13 @@ from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.workflows import notify, threads
-from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, slack
+from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, publish_state, slack
 from bot.workflows.threads import Audience
 
 ROLLOUT_WORKFLOW = "rollout"
-# The published state: what the status board, App Home and the handlers read.
-STATE_EVENT = "state"
+# Where rollouts published their state before the read model (`bot.readmodel`) existed;
+# read once at start to add such rollouts to it (`service.backfill`).
+LEGACY_STATE_EVENT = "state"
 
 
 class Rollout:
@@ -40,6 +41,7 @@ class Rollout:
         self.rules = rules
         self.audience = Audience(config=rules.config, runbook=rules.runbook)
         self._published: dict[str, Any] | None = None
+        self._version = 0  # of the published state; 0 is the state the rollout was created with
         self._board: object = None
         self._perform: dict[type[fx.Effect], Callable[[Any], Awaitable[Event | None]]] = {
             fx.OpenThreads: self._open_threads,
@@ -59,12 +61,17 @@ class Rollout:
         }
 
     async def run(self) -> RolloutState:
-        await self.apply(machine.begin(self.state, self.rules))
-        quiet = self.rules.config.workflow.nudge_after_hours * 3600
-        while not self.state.finished:
-            raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
-            event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
-            await self.feed(event)
+        try:
+            await self.apply(machine.begin(self.state, self.rules))
+            quiet = self.rules.config.workflow.nudge_after_hours * 3600
+            while not self.state.finished:
+                raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
+                event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
+                await self.feed(event)
+        except Exception:
+            # A workflow that dies must not stay listed as active, blocking every start.
+            await self.publish(active=False)
+            raise
         return self.state
 
     async def feed(self, event: Event) -> None:
@@ -96,10 +103,16 @@ class Rollout:
 
     # ----------------------------------------------------------- publishing
 
-    async def publish(self) -> None:
+    async def publish(self, *, active: bool = True) -> None:
+        """Write the state to the read model when it changed (handlers answer from it).
+
+        Not a DBOS step: the write is idempotent by version, and the versions are the same
+        on every replay (the states are), so a replay rewrites nothing newer."""
         dumped = self.state.model_dump(mode="json")
-        if dumped != self._published:
-            await DBOS.set_event_async(STATE_EVENT, dumped)
+        if dumped != self._published or not active:
+            self._version += 1
+            live = active and not self.state.finished
+            await publish_state(self.state, self._version, active=live)
             self._published = dumped
 
     def _board_key(self) -> object:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from dbos import DBOS
 
+from bot.rollout.state import RolloutState
 from bot.settings import FileConfig
 from bot.workflows.runtime import current
 
@@ -34,3 +35,12 @@ def now() -> str:
 @DBOS.step()
 async def now_step() -> str:
     return now()
+
+
+async def publish_state(state: RolloutState, version: int, *, active: bool) -> None:
+    """The rollout's state into the read model the handlers answer from (`bot.readmodel`).
+
+    Deliberately not a step: the write is idempotent (a version already stored changes
+    nothing), so it needs no record, and a replay that republishes old versions is safe.
+    """
+    await current().index.write(state, version, active=active)
