@@ -1,11 +1,14 @@
-"""`/creators-onboard …`: parse the text, submit the request, ack with the answer.
+"""`/creators-onboard …`: parse the text, judge the request, ack with the answer.
 
-Everything here is a config lookup or a database round trip; the slow work (Slack
-messages, 1Password, GitHub, Linear) happens in the rollout workflow.
+The ack is answered from the read model alone (no write, no outside call); what the
+answer promised — an accepted request handed to the rollout, a refusal audited — is done
+right after it, in a lazy listener. `start` and `rotate` create the rollout before they
+ack. The slow work (Slack messages, 1Password, GitHub, Linear) happens in the workflow.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -22,32 +25,62 @@ from bot.rollout.events import (
     SmokeRequest,
     VerifyRequest,
 )
-from bot.rollout.port import Found, Service, now_iso
+from bot.rollout.port import Answer, Found, Service, now_iso
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
 
+# The context key that carries what an ack promised to its lazy listener.
+PROMISED = "creators_onboard_promised"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The ack's payload, and what it promised to do once it has been sent."""
+
+    payload: dict[str, Any]
+    promised: tuple[Answer, Request, str] | None = None  # (answer, request, key)
+
 
 def register(app: AsyncApp, service: Service, config: FileConfig) -> None:
-    @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack(**await answer(service, config, command))
+    async def on_command(ack: AsyncAck, command: dict[str, Any], context: dict[str, Any]) -> None:
+        reply = await reply_to(service, config, command)
+        context[PROMISED] = reply.promised
+        await ack(**reply.payload)
+
+    async def keep_promise(context: dict[str, Any]) -> None:
+        if context.get(PROMISED) is not None:
+            judged, request, key = context[PROMISED]
+            await service.deliver(judged, request, key=key)
+
+    app.command(COMMAND)(ack=on_command, lazy=[keep_promise])
 
 
 async def answer(service: Service, config: FileConfig, command: dict[str, Any]) -> dict[str, Any]:
+    """The ephemeral answer to one slash command, with what it promised done."""
+    reply = await reply_to(service, config, command)
+    if reply.promised is not None:
+        judged, request, key = reply.promised
+        await service.deliver(judged, request, key=key)
+    return reply.payload
+
+
+async def reply_to(service: Service, config: FileConfig, command: dict[str, Any]) -> Reply:
     """The ephemeral answer to one slash command (what `ack` sends back)."""
     parsed = parse(command.get("text"))
     user = str(command.get("user_id", ""))
     bind_request(subcommand=parsed.name if parsed.known else "unknown")
     if not parsed.known:
-        return {
-            "text": help_text(unknown=parsed.name, suggestion=parsed.suggestion),
-            "blocks": help_blocks(unknown=parsed.name, suggestion=parsed.suggestion),
-            "response_type": "ephemeral",
-        }
+        return Reply(
+            {
+                "text": help_text(unknown=parsed.name, suggestion=parsed.suggestion),
+                "blocks": help_blocks(unknown=parsed.name, suggestion=parsed.suggestion),
+                "response_type": "ephemeral",
+            }
+        )
     if parsed.name == "help":
-        return {"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"}
+        return Reply({"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"})
     if parsed.name == "status":
-        return {**status(await service.latest()), "response_type": "ephemeral"}
+        return Reply({**status(await service.latest()), "response_type": "ephemeral"})
     if parsed.name in ("start", "rotate"):
         mentions = parsed.mentions
         result = await service.start(
@@ -56,13 +89,13 @@ async def answer(service: Service, config: FileConfig, command: dict[str, Any]) 
             devops=mentions[1] if len(mentions) > 1 else None,
             kind="rotation" if parsed.name == "rotate" else "onboarding",
         )
-        return _text(result.accepted, result.text)
+        return Reply(_text(result.accepted, result.text))
     request = request_for(parsed, user, command, config)
     if isinstance(request, str):
-        return _text(True, request)
+        return Reply(_text(True, request))
     key = str(command.get("trigger_id") or f"{user}:{parsed.name}:{request.at}")
-    result = await service.submit(request, rollout_id=None, key=key)
-    return _text(result.accepted, result.text)
+    judged = await service.judge(request, rollout_id=None)
+    return Reply(_text(judged.accepted, judged.text), (judged, request, key))
 
 
 def _text(accepted: bool, text: str) -> dict[str, Any]:

@@ -282,7 +282,13 @@ async def test_owner_is_refused_devops_commands_too(world_db: World) -> None:
             answer = await world.command(sub, user=OWNER)
             assert answer["response_type"] == "ephemeral"
             assert "`slack.devops`" in answer["text"], sub
-        entries = await running.deps.store.entries()
+
+        async def audited() -> list[Any]:
+            found = await running.deps.store.entries()
+            return found if len([e for e in found if e.outcome == "refused"]) >= 6 else []
+
+        # A refusal is audited right after its ack (a lazy listener).
+        entries = await eventually(audited, what="six refusals in the audit trail")
     assert sorted(e.action for e in entries if e.outcome == "refused") == sorted(
         ["verify", "deploy", "retry", "abort", "rotate", "smoke"]
     )

@@ -35,6 +35,15 @@ class Found:
 
 
 class Service(Protocol):
+    async def judge(self, request: Request, *, rollout_id: str | None) -> Answer:
+        """The answer to a person's request, from the read model alone (no write)."""
+        ...
+
+    async def deliver(self, answer: Answer, request: Request, *, key: str) -> None:
+        """Do what `judge` answered: hand the request over once per `key`, or audit the
+        refusal."""
+        ...
+
     async def submit(self, request: Request, *, rollout_id: str | None, key: str) -> Answer:
         """Judge a person's request against the active rollout, hand it over or refuse it.
         `rollout_id`: the rollout a pressed button belongs to (None for a command)."""
