@@ -378,3 +378,22 @@ async def test_fake_flags_requests_that_break_the_spec(
     assert "method not allowed" in text
     with pytest.raises(AssertionError):
         fake.assert_no_violations()
+
+
+async def test_follow_polls_at_a_fixed_interval_and_wakes_early(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    # An unchanged run (304s cost nothing) is read just as often: no backing off.
+    fake.script_run(STAGE, ["queued"] * 8 + ["in_progress"] * 8 + ["completed:success"])
+    gh = client(fake, session)
+    result = await gh.dispatch(STAGE, not_before=now())
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    run = await gh.follow(result.run_id, poll_interval=2.0, timeout=3600, wait=wait)
+    assert run.succeeded
+    assert waits == [2.0] * 16
+    gets = fake.requests_to(r"/actions/runs/\d+$", "GET")
+    assert [r.status for r in gets].count(304) == 14

@@ -48,6 +48,10 @@ log = get_logger(__name__)
 
 TERMINAL_OK = "success"
 
+# One read of a run: (run, etag), run None when unchanged since `etag` (304).
+Fetch = Callable[[int, str | None], Awaitable[tuple["Run | None", str | None]]]
+Wait = Callable[[float], Awaitable[object]]
+
 
 class Run(BaseModel):
     """The part of a workflow run the bot keeps (stored durably by DBOS; JSON only)."""
@@ -351,38 +355,44 @@ class GitHubActions:
         poll_interval: float,
         timeout: float,  # noqa: ASYNC109 - an overall deadline across many polls, by design
         on_update: Callable[[Run], Awaitable[None]] | None = None,
+        fetch: Fetch | None = None,
+        wait: Wait | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> Run:
-        """Poll the run (with ETags) until it completes; return it with its conclusion.
+        """Read the run (with its ETag) every `poll_interval` seconds until it completes;
+        return it with its conclusion.
 
-        `on_update` is awaited whenever the status or conclusion changes. While nothing
-        changes the interval grows to four times `poll_interval`.
+        The interval stays short and fixed: an unchanged run answers 304, which GitHub
+        does not count against the rate limit. `on_update` is awaited whenever the status
+        or conclusion changes. A durable workflow passes `fetch` (one recorded read),
+        `wait` (a pause a webhook can cut short) and `clock` (recorded time); the defaults
+        are `get_run`, a sleep and the monotonic clock.
         """
-        deadline = time.monotonic() + timeout
+        fetch = fetch or self.get_run
+        wait = wait or self._http.sleep
+        deadline: float | None = None
         etag: str | None = None
         latest: Run | None = None
-        interval = poll_interval
         while True:
-            run, etag = await self.get_run(run_id, etag)
-            if run is not None and (
-                latest is None or (run.status, run.conclusion) != (latest.status, latest.conclusion)
-            ):
+            run, etag = await fetch(run_id, etag)
+            now = clock()
+            deadline = now + timeout if deadline is None else deadline
+            if run is not None:
+                changed = latest is None or (run.status, run.conclusion) != (
+                    latest.status,
+                    latest.conclusion,
+                )
                 latest = run
-                interval = poll_interval
-                if on_update is not None:
+                if changed and on_update is not None:
                     await on_update(run)
-            elif run is not None:
-                latest = run
-            else:
-                interval = min(interval * 1.5, poll_interval * 4)
             if latest is not None and latest.completed:
                 return latest
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if now >= deadline:
                 state = latest.status if latest else "unknown"
                 link = latest.html_url if latest and latest.html_url else f"run {run_id}"
                 problem = texts.run_still_going(run_id, self.workflow, state, timeout, link)
                 raise GitHubError(problem, retryable=True)
-            await self._http.sleep(min(interval, remaining))
+            await wait(min(poll_interval, deadline - now))
 
     # ------------------------------------------------------------------ preflight / gates
 

@@ -5,12 +5,15 @@ to the rollout's inbox."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from dbos import DBOS, SetWorkflowID
+from dbos._error import DBOSNonExistentWorkflowError
+from pydantic import BaseModel
 
 from bot.integrations.errors import IntegrationError
-from bot.integrations.github import conclusion_diagnosis
+from bot.integrations.github import GitHubError, Run, conclusion_diagnosis
 from bot.rollout.events import (
     AmplifyChecked,
     DeployRequest,
@@ -24,6 +27,9 @@ from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now
+
+# The follow's inbox: "the run changed, read it now" (a GitHub webhook delivery).
+RUN_CHANGED_TOPIC = "run_changed"
 
 
 @DBOS.step()
@@ -107,25 +113,59 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
     )
 
 
+class Polled(BaseModel):
+    """One read of a run, as recorded: the run (None when unchanged: 304), its ETag, the
+    time it was read (the follow's deadline counts in recorded time) or the problem."""
+
+    at: float
+    run: Run | None = None
+    etag: str | None = None
+    problem: Problem | None = None
+
+
 @DBOS.step()
-async def follow_step(partition: str, run_id: int) -> RunConcluded:
+async def poll_run_step(run_id: int, etag: str | None) -> Polled:
+    deps = current()
+    assert deps.github is not None
+    try:
+        run, etag = await deps.github.get_run(run_id, etag)
+    except IntegrationError as exc:
+        deps.metrics.integration_errors.labels("github").inc()
+        return Polled(at=time.time(), problem=exc.problem)
+    return Polled(at=time.time(), run=run, etag=etag)
+
+
+async def follow_run(partition: str, run_id: int) -> RunConcluded:
+    """Follow the run to its end: a recorded read every `poll_interval_seconds`, and
+    between reads a wait that a `workflow_run` webhook cuts short (`poke_follow`)."""
     deps = current()
     assert deps.github is not None
     cfg = deps.settings.config.github
+    read_at = 0.0
+
+    async def fetch(run_id: int, etag: str | None) -> tuple[Run | None, str | None]:
+        nonlocal read_at
+        polled = await poll_run_step(run_id, etag)
+        read_at = polled.at
+        if polled.problem is not None:
+            raise GitHubError(polled.problem, retryable=True)
+        return polled.run, polled.etag
+
+    async def wait(seconds: float) -> None:
+        await DBOS.recv_async(RUN_CHANGED_TOPIC, timeout_seconds=seconds)
+
     try:
         run = await deps.github.follow(
             run_id,
             poll_interval=cfg.poll_interval_seconds,
             timeout=cfg.run_timeout_minutes * 60,
+            fetch=fetch,
+            wait=wait,
+            clock=lambda: read_at,
         )
     except IntegrationError as exc:
-        deps.metrics.integration_errors.labels("github").inc()
         return RunConcluded(
-            at=now(),
-            partition=partition,
-            run_id=run_id,
-            problem=exc.problem,
-            followed=False,
+            at=now(), partition=partition, run_id=run_id, problem=exc.problem, followed=False
         )
     diagnosis = conclusion_diagnosis(run, partition=partition)
     return RunConcluded(
@@ -145,8 +185,23 @@ async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> N
     A child workflow, so the rollout keeps answering people (abort, stuck, verify…)
     during a run that can take an hour; after a crash both resume where they were.
     """
-    concluded = await follow_step(partition, run_id)
+    concluded = await follow_run(partition, run_id)
     await DBOS.send_async(rollout_id, concluded.model_dump(mode="json"), EVENT_TOPIC)
+
+
+async def poke_follow(rollout_id: str, run_id: int, key: str) -> bool:
+    """Wake the follow of `run_id` so it reads the run now; once per `key`. False when
+    that follow does not exist (it never started, or its rollout is another)."""
+    try:
+        await DBOS.send_async(
+            follow_workflow_id(rollout_id, run_id),
+            {"run_id": run_id},
+            RUN_CHANGED_TOPIC,
+            idempotency_key=f"run-changed:{key}",
+        )
+    except DBOSNonExistentWorkflowError:
+        return False
+    return True
 
 
 def follow_workflow_id(rollout_id: str, run_id: int) -> str:
