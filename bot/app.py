@@ -121,8 +121,10 @@ def create_web_app(
     ready: Callable[[], Awaitable[bool]],
     *,
     slack_endpoint: bool = True,
+    github_events: Callable[[web.Request], Awaitable[web.Response]] | None = None,
 ) -> web.Application:
-    """One aiohttp server: Slack's endpoint, health, readiness and metrics."""
+    """One aiohttp server: Slack's endpoint, health, readiness and metrics, and GitHub's
+    webhook (`bot.webhooks`) when it is configured."""
 
     async def slack_events(request: web.Request) -> web.Response:
         rid = request.headers.get("X-Request-Id") or f"{time.time_ns():x}"
@@ -150,6 +152,8 @@ def create_web_app(
     web_app = web.Application()
     if slack_endpoint:  # off in Socket Mode without a signing secret: nothing to verify with
         web_app.router.add_post("/slack/events", slack_events)
+    if github_events is not None:
+        web_app.router.add_post("/github/events", github_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics)

@@ -79,6 +79,8 @@ class World:
             tag="arda-20",
         )
         self.config_overrides: dict[str, Any] = {}
+        # Set it to have the bot take GitHub's webhook and the fake GitHub send it.
+        self.webhook_secret = ""
         self.running: Running | None = None
         self._stack = AsyncExitStack()
         self.http: aiohttp.ClientSession | None = None
@@ -124,6 +126,8 @@ class World:
                 for p in PARTITIONS
             ],
         }
+        if self.webhook_secret:
+            cfg["github"]["webhook_secret"] = "GITHUB_WEBHOOK_SECRET"
         for key, value in self.config_overrides.items():
             cfg[key] = value
         return cfg
@@ -150,6 +154,8 @@ class World:
         }
         for p in PARTITIONS:
             env[f"BFF_TOKEN_{p.upper()}"] = self.bff.tokens[p]
+        if self.webhook_secret:
+            env["GITHUB_WEBHOOK_SECRET"] = self.webhook_secret
         return env
 
     def settings(self) -> Settings:
@@ -160,6 +166,8 @@ class World:
         async with running_bot(self.settings()) as running:
             self.running = running
             self.base_url = running.base_url
+            if self.webhook_secret:
+                self.github.send_webhooks(f"{self.base_url}/github/events", self.webhook_secret)
             try:
                 yield running
             finally:

@@ -26,7 +26,7 @@ from bot.runbook import load_runbook
 from bot.settings import FileConfig
 from bot.store import Store
 from bot.workflows.rollout import LEGACY_STATE_EVENT, ROLLOUT_WORKFLOW, rollout_workflow
-from bot.workflows.steps import EVENT_TOPIC
+from bot.workflows.steps import EVENT_TOPIC, checks
 
 
 class Rollouts(Protocol):
@@ -37,6 +37,7 @@ class Rollouts(Protocol):
     async def alive(self, rollout_id: str) -> bool: ...
     async def send(self, rollout_id: str, request: Request, key: str) -> None: ...
     async def create(self, rollout_id: str, state: RolloutState) -> None: ...
+    async def poke(self, rollout_id: str, run_id: int, key: str) -> bool: ...
 
 
 class DbosRollouts:
@@ -76,6 +77,9 @@ class DbosRollouts:
         await self.index.write(state, 0, active=True)
         with SetWorkflowID(rollout_id):
             await DBOS.start_workflow_async(rollout_workflow, state.model_dump(mode="json"))
+
+    async def poke(self, rollout_id: str, run_id: int, key: str) -> bool:
+        return await checks.poke_follow(rollout_id, run_id, key)
 
 
 async def backfill(index: RolloutIndex) -> int:
@@ -171,6 +175,16 @@ class RolloutService:
             actor=user, action=action, outcome="refused", rollout_id=rollout_id, detail=why
         )
         return Answer(False, why, rollout_id)
+
+    async def run_changed(self, run_id: int, key: str) -> bool:
+        """GitHub says a run changed: wake the active rollout's follow of it, once per
+        `key` (the delivery). False when no rollout is following that run."""
+        found = await self.active()
+        if found is None or found.state is None:
+            return False
+        if all(p.run_id != run_id for p in found.state.partitions):
+            return False
+        return await self.rollouts.poke(found.rollout_id, run_id, key)
 
     # --------------------------------------------------------------- starting
 

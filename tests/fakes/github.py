@@ -30,21 +30,34 @@ Scripting:
   (crash recovery).
 * ``fake.appear_after_lists = 2`` — a new run is hidden from the first N list requests.
 * ``fake.dispatches`` — every dispatch that created a run.
+* ``fake.run_seconds = 5.0`` — runs dispatched from now on go by the clock instead of by
+  polls: queued for a tenth of their length (at most a second), then in progress, then
+  completed (their script's conclusion, else success) that many seconds after dispatch.
+* ``fake.send_webhooks(url, secret)`` — from then on every such run also sends GitHub's
+  ``workflow_run`` webhook deliveries (``requested``, ``in_progress``, ``completed``) to
+  ``url`` as GitHub does: signed (``X-Hub-Signature-256``, and the legacy SHA-1 header),
+  each with its ``X-GitHub-Delivery`` GUID. ``fake.deliveries`` records each one and the
+  status it got; ``await fake.redeliver(guid)`` sends one again, GUID and body unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
+import hmac
 import json
 import re
+import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import jsonschema
 from aiohttp import web
 
@@ -131,13 +144,39 @@ class FakeRun:
     display_title: str = "AMM"
     polls: int = 0
     hidden_lists: int = 0
+    seconds: float | None = None  # by the clock: completed this long after dispatch
+    born: float = field(default_factory=time.monotonic)
+
+    @property
+    def queued_seconds(self) -> float:
+        return min(1.0, (self.seconds or 0.0) / 10)
 
     def state(self) -> tuple[str, str | None]:
+        if self.seconds is not None:
+            elapsed = time.monotonic() - self.born
+            if elapsed < self.queued_seconds:
+                return "queued", None
+            if elapsed < self.seconds:
+                return "in_progress", None
+            _, _, conclusion = self.states[-1].partition(":")
+            return "completed", conclusion or "success"
         raw = self.states[min(self.polls, len(self.states) - 1)]
         if raw.startswith("completed"):
             _, _, conclusion = raw.partition(":")
             return "completed", conclusion or "success"
         return raw, None
+
+
+@dataclass
+class Delivery:
+    """One webhook delivery as sent, and the status each attempt got."""
+
+    guid: str
+    event: str
+    action: str
+    run_id: int
+    body: bytes
+    statuses: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -196,6 +235,11 @@ class FakeGitHub(LoopbackFake):
         self.unspecified: list[str] = []
         self.dispatches: list[dict[str, Any]] = []
         self.runs: dict[int, FakeRun] = {}
+        self.run_seconds: float | None = None
+        self.deliveries: list[Delivery] = []
+        self._hook: tuple[str, str] | None = None  # (url, secret)
+        self._hook_tasks: set[asyncio.Task[None]] = set()
+        self._hook_session: aiohttp.ClientSession | None = None
         self._next_id = 7_000_001
         self._faults: list[_Fault] = []
         self._scripts: list[_Script] = []
@@ -215,8 +259,79 @@ class FakeGitHub(LoopbackFake):
         return self
 
     async def close(self) -> None:
+        for task in list(self._hook_tasks):
+            task.cancel()
+        if self._hook_tasks:
+            await asyncio.gather(*self._hook_tasks, return_exceptions=True)
+        if self._hook_session is not None:
+            await self._hook_session.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # ------------------------------------------------------------------ webhooks
+
+    def send_webhooks(self, url: str, secret: str) -> None:
+        """Deliver workflow_run events of clock-driven runs to `url`, signed with `secret`."""
+        self._hook = (url, secret)
+
+    async def redeliver(self, guid: str) -> int:
+        """Send a delivery again, as GitHub's "Redeliver" does: same GUID, same body."""
+        delivery = next(d for d in self.deliveries if d.guid == guid)
+        return await self._deliver(delivery)
+
+    def _schedule_hooks(self, run: FakeRun) -> None:
+        if self._hook is None or run.seconds is None:
+            return
+        timeline = [
+            (0.0, "requested"),
+            (run.queued_seconds, "in_progress"),
+            (run.seconds, "completed"),
+        ]
+        task = asyncio.get_running_loop().create_task(self._hooks_for(run, timeline))
+        self._hook_tasks.add(task)
+        task.add_done_callback(self._hook_tasks.discard)
+
+    async def _hooks_for(self, run: FakeRun, timeline: list[tuple[float, str]]) -> None:
+        for at, action in timeline:
+            await asyncio.sleep(max(0.0, run.born + at - time.monotonic()))
+            payload = {
+                "action": action,
+                "workflow_run": self._run_json(run),
+                "workflow": {"id": 161335, "name": "AMM", "path": ".github/workflows/amm.yml"},
+                "repository": {"full_name": self.repository},
+                "sender": {"login": "octocat", "type": "User"},
+            }
+            body = json.dumps(payload).encode()
+            delivery = Delivery(str(uuid.uuid4()), "workflow_run", action, run.id, body)
+            self.deliveries.append(delivery)
+            await self._deliver(delivery)
+
+    async def _deliver(self, delivery: Delivery) -> int:
+        assert self._hook is not None
+        url, secret = self._hook
+        key = secret.encode()
+        sha256 = hmac.new(key, delivery.body, hashlib.sha256).hexdigest()
+        sha1 = hmac.new(key, delivery.body, hashlib.sha1).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/7c1e4b2",
+            "X-GitHub-Event": delivery.event,
+            "X-GitHub-Delivery": delivery.guid,
+            "X-GitHub-Hook-ID": "429061",
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+            "X-GitHub-Hook-Installation-Target-ID": "35129377",
+            "X-Hub-Signature": f"sha1={sha1}",
+            "X-Hub-Signature-256": f"sha256={sha256}",
+        }
+        if self._hook_session is None:
+            self._hook_session = aiohttp.ClientSession()
+        try:
+            async with self._hook_session.post(url, data=delivery.body, headers=headers) as resp:
+                status = resp.status
+        except aiohttp.ClientError:
+            status = 0  # GitHub records a failed delivery; it does not retry on its own
+        delivery.statuses.append(status)
+        return status
 
     # ------------------------------------------------------------------ scripting
 
@@ -511,6 +626,7 @@ class FakeGitHub(LoopbackFake):
         created_at: datetime | None = None,
         states: list[str] | None = None,
         event: str = "workflow_dispatch",
+        clocked: bool = False,
     ) -> FakeRun:
         if states is None:
             states = list(self.default_states)
@@ -533,9 +649,11 @@ class FakeGitHub(LoopbackFake):
             event=event,
             display_title=title,
             hidden_lists=self.appear_after_lists,
+            seconds=self.run_seconds if clocked else None,
         )
         self._next_id += 17
         self.runs[run.id] = run
+        self._schedule_hooks(run)
         return run
 
     def _run_json(self, run: FakeRun) -> dict[str, Any]:
@@ -590,7 +708,7 @@ class FakeGitHub(LoopbackFake):
             return web.json_response(
                 {"message": f"Unexpected inputs provided: [{listed}]"}, status=422
             )
-        run = self._create_run({str(k): str(v) for k, v in inputs.items()}, ref)
+        run = self._create_run({str(k): str(v) for k, v in inputs.items()}, ref, clocked=True)
         self.dispatches.append({"run_id": run.id, "ref": ref, "inputs": dict(run.inputs)})
         if self.mode == "return_run_details" and body.get("return_run_details") is True:
             owner, name = self._owner_repo()
