@@ -8,6 +8,7 @@ ack. The slow work (Slack messages, 1Password, GitHub, Linear) happens in the wo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.rollout.events import (
     SmokeRequest,
     VerifyRequest,
 )
-from bot.rollout.port import Answer, Found, Service, now_iso
+from bot.rollout.port import Found, Service, now_iso
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
 
@@ -38,7 +39,9 @@ class Reply:
     """The ack's payload, and what it promised to do once it has been sent."""
 
     payload: dict[str, Any]
-    promised: tuple[Answer, Request, str] | None = None  # (answer, request, key)
+    # A closure, not a bound method or partial: Bolt deep-copies the context for the lazy
+    # listener, and a closure is copied as itself (a bound method would copy the service).
+    promised: Callable[[], Awaitable[None]] | None = None
 
 
 def register(app: AsyncApp, service: Service, config: FileConfig) -> None:
@@ -49,8 +52,7 @@ def register(app: AsyncApp, service: Service, config: FileConfig) -> None:
 
     async def keep_promise(context: dict[str, Any]) -> None:
         if context.get(PROMISED) is not None:
-            judged, request, key = context[PROMISED]
-            await service.deliver(judged, request, key=key)
+            await context[PROMISED]()
 
     app.command(COMMAND)(ack=on_command, lazy=[keep_promise])
 
@@ -59,8 +61,7 @@ async def answer(service: Service, config: FileConfig, command: dict[str, Any]) 
     """The ephemeral answer to one slash command, with what it promised done."""
     reply = await reply_to(service, config, command)
     if reply.promised is not None:
-        judged, request, key = reply.promised
-        await service.deliver(judged, request, key=key)
+        await reply.promised()
     return reply.payload
 
 
@@ -83,19 +84,32 @@ async def reply_to(service: Service, config: FileConfig, command: dict[str, Any]
         return Reply({**status(await service.latest()), "response_type": "ephemeral"})
     if parsed.name in ("start", "rotate"):
         mentions = parsed.mentions
-        result = await service.start(
-            user=user,
-            owner=mentions[0] if mentions else None,
-            devops=mentions[1] if len(mentions) > 1 else None,
-            kind="rotation" if parsed.name == "rotate" else "onboarding",
-        )
+        who: dict[str, Any] = {
+            "user": user,
+            "owner": mentions[0] if mentions else None,
+            "devops": mentions[1] if len(mentions) > 1 else None,
+            "kind": "rotation" if parsed.name == "rotate" else "onboarding",
+        }
+        refused = await service.judge_start(**who)
+        if refused is not None:
+            why, where = refused.text, refused.rollout_id
+
+            async def audit() -> None:
+                await service.reject(user, parsed.name, why, rollout_id=where)
+
+            return Reply(_text(False, why), audit)
+        result = await service.start(**who)
         return Reply(_text(result.accepted, result.text))
     request = request_for(parsed, user, command, config)
     if isinstance(request, str):
         return Reply(_text(True, request))
     key = str(command.get("trigger_id") or f"{user}:{parsed.name}:{request.at}")
     judged = await service.judge(request, rollout_id=None)
-    return Reply(_text(judged.accepted, judged.text), (judged, request, key))
+
+    async def deliver() -> None:
+        await service.deliver(judged, request, key=key)
+
+    return Reply(_text(judged.accepted, judged.text), deliver)
 
 
 def _text(accepted: bool, text: str) -> dict[str, Any]:

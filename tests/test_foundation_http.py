@@ -260,7 +260,8 @@ async def test_refusal_is_ephemeral_names_the_yaml_key_and_is_audited(world_db: 
     world = world_db
     async with world.bot() as running:
         answer = await world.command("start", user=STRANGER)
-        entries = await running.deps.store.entries()
+        # Audited right after the ack (a lazy listener).
+        entries = await eventually(running.deps.store.entries, what="the refusal audited")
         active = await running.deps.index.newest(active=True)
     assert answer["response_type"] == "ephemeral"
     assert "`slack.devops`" in answer["text"]

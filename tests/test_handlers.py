@@ -56,6 +56,11 @@ class FakeService:
         self.submitted.append((request, rollout_id, key))
         return await self.judge(request, rollout_id=rollout_id)
 
+    async def judge_start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer | None:
+        return None
+
     async def start(
         self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
     ) -> Answer:

@@ -41,9 +41,6 @@ class MemoryRollouts:
     async def count(self) -> int:
         return len(self.states)
 
-    async def alive(self, rollout_id: str) -> bool:
-        return rollout_id in self.states
-
     async def send(self, rollout_id: str, request: Request, key: str) -> None:
         self.sent.append((rollout_id, request, key))
 

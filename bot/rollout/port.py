@@ -49,6 +49,12 @@ class Service(Protocol):
         `rollout_id`: the rollout a pressed button belongs to (None for a command)."""
         ...
 
+    async def judge_start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer | None:
+        """Why a start would be refused (read model only, no write), or None."""
+        ...
+
     async def start(
         self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
     ) -> Answer: ...

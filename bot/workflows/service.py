@@ -34,7 +34,6 @@ class Rollouts(Protocol):
 
     async def newest(self, *, active: bool) -> Found | None: ...
     async def count(self) -> int: ...
-    async def alive(self, rollout_id: str) -> bool: ...
     async def send(self, rollout_id: str, request: Request, key: str) -> None: ...
     async def create(self, rollout_id: str, state: RolloutState) -> None: ...
     async def poke(self, rollout_id: str, run_id: int, key: str) -> bool: ...
@@ -52,13 +51,6 @@ class DbosRollouts:
 
     async def count(self) -> int:
         return await self.index.highest_number()
-
-    async def alive(self, rollout_id: str) -> bool:
-        """Whether the rollout's workflow can still move (one lookup by id; used only when
-        a start finds a rollout listed as active, which a workflow that died with an error
-        or was cancelled by an operator would leave behind)."""
-        status = await DBOS.get_workflow_status_async(rollout_id)
-        return status is None or status.status in ("PENDING", "ENQUEUED")
 
     async def read(self, rollout_id: str) -> RolloutState | None:
         found = await self.index.get(rollout_id)
@@ -84,12 +76,18 @@ class DbosRollouts:
 
 async def backfill(index: RolloutIndex) -> int:
     """Add the rollouts DBOS knows and the read model does not (a database from before the
-    read model existed). One listing of DBOS's workflows, at start, never on the ack path.
-    Returns how many were added."""
+    read model existed), and mark inactive those whose workflow ended without saying so.
+    One listing of DBOS's workflows, at start, never on the ack path. Returns how many
+    were added."""
     added = 0
     for wf in await DBOS.list_workflows_async(name=ROLLOUT_WORKFLOW):
         rollout_id = str(wf.workflow_id)
-        if not rollout_id.startswith("rollout-") or await index.get(rollout_id) is not None:
+        held = await index.get(rollout_id)
+        running = wf.status in ("PENDING", "ENQUEUED")
+        if held is not None and held.active and not running:
+            # Its workflow ended without saying so (cancelled by an operator): not active.
+            await index.write(held.state, held.version + 1, active=False)
+        if not rollout_id.startswith("rollout-") or held is not None:
             continue
         raw = await DBOS.get_event_async(rollout_id, LEGACY_STATE_EVENT, timeout_seconds=0)
         if raw is None and wf.input is not None and wf.input.get("args"):
@@ -97,7 +95,6 @@ async def backfill(index: RolloutIndex) -> int:
         if raw is None:
             continue
         state = RolloutState.model_validate(raw)
-        running = wf.status in ("PENDING", "ENQUEUED")
         await index.write(state, 0, active=running and not state.finished)
         added += 1
     return added
@@ -188,17 +185,16 @@ class RolloutService:
 
     # --------------------------------------------------------------- starting
 
-    async def start(
+    async def judge_start(
         self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
-    ) -> Answer:
-        """Start a rollout unless one is active, after checking who takes part."""
+    ) -> Answer | None:
+        """Why a start would be refused — from the configuration and the read model
+        alone, so a handler can ack at once — or None when it may go ahead."""
         action = "rotate" if kind == "rotation" else "start"
         denied = require(self.config, user, "devOps", what=f"run `{action}`")
         if denied:
-            return await self.reject(user, action, denied)
-        owners = self.config.slack.account_owners
-        owner = owner or (owners[0] if owners else "")
-        devops = devops or user
+            return Answer(False, denied)
+        owner, devops = self._people(user, owner, devops)
         if not owner:
             return Answer(
                 False,
@@ -215,7 +211,7 @@ class RolloutService:
         if devops not in self.config.slack.devops:
             return Answer(False, f"<@{devops}> is not listed as devOps (`slack.devops`).")
         found = await self.active()
-        if found is not None and await self.rollouts.alive(found.rollout_id):
+        if found is not None:
             where = status_summary(found.state, self.rules.runbook) if found.state else ""
             return Answer(
                 False,
@@ -224,6 +220,21 @@ class RolloutService:
                 f"board, or `{COMMAND} abort <reason>` to stop it first.",
                 found.rollout_id,
             )
+        return None
+
+    def _people(self, user: str, owner: str | None, devops: str | None) -> tuple[str, str]:
+        owners = self.config.slack.account_owners
+        return owner or (owners[0] if owners else ""), devops or user
+
+    async def start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer:
+        """Start a rollout unless one is active, after checking who takes part."""
+        action = "rotate" if kind == "rotation" else "start"
+        refused = await self.judge_start(user=user, owner=owner, devops=devops, kind=kind)
+        if refused is not None:
+            return await self.reject(user, action, refused.text, rollout_id=refused.rollout_id)
+        owner, devops = self._people(user, owner, devops)
         # n is one more than the rollouts ever started, so two starts racing each other
         # compute the same id and DBOS runs a single workflow.
         rollout_id = f"rollout-{await self.rollouts.count() + 1}"
