@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -39,6 +39,13 @@ T = TypeVar("T")
 
 CHANNEL = "creators_onboard_rollouts"
 RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class Watcher(Protocol):
+    """Told when a rollout's state in this process's copy moves on."""
+
+    def changed(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class RolloutIndex:
         self._live = False  # the copy is complete and kept current
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._watchers: list[Watcher] = []
 
     @property
     def postgres(self) -> bool:
@@ -108,7 +116,13 @@ class RolloutIndex:
         else:
             await self._reload()
 
+    def watch(self, watcher: Watcher) -> None:
+        self._watchers.append(watcher)
+
     async def close(self) -> None:
+        for watcher in self._watchers:
+            await watcher.close()
+        self._watchers.clear()
         self._live = False
         if self._listener is not None:
             self._listener.cancel()
@@ -167,6 +181,8 @@ class RolloutIndex:
         held = self._copy.get(published.rollout_id)
         if held is None or published.version > held.version:
             self._copy[published.rollout_id] = published
+            for watcher in self._watchers:
+                watcher.changed()
 
     # ------------------------------------------------------------------ writing
 

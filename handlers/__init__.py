@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
+from bot.home import HomeViews
 from bot.rollout.port import Service
 from handlers import actions, commands, events
 
@@ -13,4 +14,6 @@ def register(app: AsyncApp, deps: Deps, service: Service) -> None:
     config = deps.settings.config
     commands.register(app, service, config)
     actions.register(app, service)
-    events.register(app, service, config, deps.notifier)
+    home = HomeViews(service, deps.notifier, config)
+    deps.index.watch(home)
+    events.register(app, home, deps.notifier)

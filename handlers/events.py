@@ -6,26 +6,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.blocks.home import home_blocks
+from bot.home import HomeViews
 from bot.integrations.slack import SlackNotifier
-from bot.rollout.port import Service
-from bot.runbook import load_runbook
-from bot.settings import FileConfig
 
 
 async def _ack(ack: AsyncAck) -> None:
     await ack()
 
 
-def register(app: AsyncApp, service: Service, config: FileConfig, notifier: SlackNotifier) -> None:
+def register(app: AsyncApp, home: HomeViews, notifier: SlackNotifier) -> None:
     async def publish_home(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user = str(event.get("user", ""))
-        found = await service.latest()
-        state = found.state if found else None
-        blocks = home_blocks(state, load_runbook(), viewer=user, config=config)
-        await notifier.publish_home(user, blocks)
+        if event.get("tab", "home") == "home":
+            await home.opened(str(event.get("user", "")))
 
     app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
 

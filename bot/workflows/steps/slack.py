@@ -41,11 +41,6 @@ async def update_step(channel: str, ts: str, text: str, blocks: list[dict[str, A
 
 
 @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
-async def publish_home_step(user: str, blocks: list[dict[str, Any]]) -> None:
-    await current().notifier.publish_home(user, blocks)
-
-
-@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
 async def ephemeral_step(
     user: str, text: str, channel: str | None, response_url: str | None
 ) -> None:
