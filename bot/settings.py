@@ -48,6 +48,9 @@ class SlackSection(_Strict):
     devops: list[str] = Field(default_factory=list)
     # Slack asks for at most one message per channel per second.
     min_post_interval_seconds: float = Field(default=1.0, ge=0)
+    # The progress and status messages are edited once things have been quiet this long
+    # (a burst of changes is one edit); never later than after 10 changes.
+    board_coalesce_seconds: float = Field(default=2.0, ge=0)
 
     @field_validator("account_owners", "devops")
     @classmethod

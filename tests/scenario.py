@@ -126,10 +126,10 @@ class World:
                 for p in PARTITIONS
             ],
         }
-        if self.webhook_secret:
-            cfg["github"]["webhook_secret"] = "GITHUB_WEBHOOK_SECRET"
         for key, value in self.config_overrides.items():
             cfg[key] = value
+        if self.webhook_secret:
+            cfg["github"] = {**cfg["github"], "webhook_secret": "GITHUB_WEBHOOK_SECRET"}
         return cfg
 
     def env(self) -> dict[str, str]:

@@ -28,6 +28,8 @@ from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, publish_s
 from bot.workflows.threads import Audience
 
 ROLLOUT_WORKFLOW = "rollout"
+# The boards are edited after this many events at the latest, however busy the inbox.
+MAX_HELD_EVENTS = 10
 # Where rollouts published their state before the read model (`bot.readmodel`) existed;
 # read once at start to add such rollouts to it (`service.backfill`).
 LEGACY_STATE_EVENT = "state"
@@ -43,6 +45,7 @@ class Rollout:
         self._published: dict[str, Any] | None = None
         self._version = 0  # of the published state; 0 is the state the rollout was created with
         self._board: object = None
+        self._held = 0  # events taken since the boards fell behind the state
         self._perform: dict[type[fx.Effect], Callable[[Any], Awaitable[Event | None]]] = {
             fx.OpenThreads: self._open_threads,
             fx.PostStep: self._post_step,
@@ -64,10 +67,23 @@ class Rollout:
         try:
             await self.apply(machine.begin(self.state, self.rules))
             quiet = self.rules.config.workflow.nudge_after_hours * 3600
+            coalesce = self.rules.config.slack.board_coalesce_seconds
             while not self.state.finished:
-                raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
+                if self._behind() and self._held < MAX_HELD_EVENTS:
+                    # Boards behind: edit them once nothing more arrives for a moment.
+                    raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=coalesce)
+                    if raw is None:
+                        await self._edit_boards()
+                        continue
+                    self._held += 1
+                elif self._behind():
+                    await self._edit_boards()
+                    continue
+                else:
+                    raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
                 event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
                 await self.feed(event)
+            await self._edit_boards()
         except Exception:
             # A workflow that dies must not stay listed as active, blocking every start.
             await self.publish(active=False)
@@ -125,12 +141,19 @@ class Rollout:
             [(p.status, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
         )
 
-    async def _sync(self, _: fx.Sync) -> None:
-        """The boards are edited only when what they show changed."""
-        key = self._board_key()
-        if self.state.threads and key != self._board:
+    def _behind(self) -> bool:
+        return bool(self.state.threads) and self._board_key() != self._board
+
+    async def _edit_boards(self) -> None:
+        """Bring the progress and status messages up to the state (each only if what it
+        shows changed)."""
+        if self._behind():
             await threads.refresh(self.state, self.audience)
-            self._board = key
+            self._board = self._board_key()
+        self._held = 0
+
+    async def _sync(self, _: fx.Sync) -> None:
+        """Publish the state now; the boards follow when the inbox is quiet (`run`)."""
         await self.publish()
 
     # -------------------------------------------------------------- effects

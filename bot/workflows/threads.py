@@ -1,18 +1,22 @@
 """Where people are told things: each person's DM thread, the engineering channel's
-status thread, the boards (progress messages, status message, App Home) and the ticket.
+status thread, the boards (the two progress messages and the status message) and the
+ticket. App Home is drawn from the read model by the process people open it in
+(`bot.home`), not from here.
 
 A notification that fails is logged with its traceback and the rollout carries on: a
-lost status edit must never block the two people.
+lost status edit must never block the two people. A message is edited only when what it
+would show differs from what it shows (`Audience.shown`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.blocks.deploy import used_card
-from bot.blocks.home import home_blocks
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, to_dicts
 from bot.integrations.slack import SlackCallError
@@ -32,10 +36,37 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Audience:
-    """What every notice needs besides the state: the YAML and the runbook."""
+    """What every notice needs besides the state: the YAML and the runbook; and what each
+    message the rollout keeps editing shows now ("channel:ts" -> digest of text and
+    blocks), rebuilt the same way when DBOS replays the workflow."""
 
     config: FileConfig
     runbook: Runbook
+    shown: dict[str, str] = field(default_factory=dict)
+
+
+def _digest(text: str, blocks: list[dict[str, Any]] | None) -> str:
+    return hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
+
+
+def remember(aud: Audience, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+    """A message was posted with this content."""
+    aud.shown[f"{channel}:{ts}"] = _digest(text, blocks)
+
+
+async def edit(
+    aud: Audience, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+) -> None:
+    """Edit a message in place, unless it already shows exactly this."""
+    key, digest = f"{channel}:{ts}", _digest(text, blocks)
+    if aud.shown.get(key) == digest:
+        return
+    try:
+        await steps.update_step(channel, ts, text, blocks)
+    except Exception:
+        log.exception("notification_failed")
+        return
+    aud.shown[key] = digest
 
 
 def slack_error(exc: BaseException) -> str:
@@ -109,7 +140,7 @@ async def linear(state: RolloutState, event: str, body: str) -> None:
 
 
 async def refresh(state: RolloutState, aud: Audience) -> None:
-    """Edit in place: both persona parents, the engineering status board, App Home."""
+    """Edit in place: both persona parents and the engineering status board."""
     runbook = aud.runbook
     summary = status_summary(state, runbook)
     for persona, thread in state.threads.items():
@@ -121,14 +152,11 @@ async def refresh(state: RolloutState, aud: Audience) -> None:
             status_line=summary,
             finished=state.finished,
         )
-        await safe(steps.update_step(thread.channel, thread.parent_ts, summary, to_dicts(blocks)))
+        await edit(aud, thread.channel, thread.parent_ts, summary, to_dicts(blocks))
     channel = aud.config.slack.engineering_channel
     if channel and state.status_ts:
         board = to_dicts(status_board_blocks(state, runbook))
-        await safe(steps.update_step(channel, state.status_ts, summary, board))
-    for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(state, runbook, viewer=user, config=aud.config)
-        await safe(steps.publish_home_step(user, to_dicts(home)))
+        await edit(aud, channel, state.status_ts, summary, board)
 
 
 async def open_threads(state: RolloutState, aud: Audience) -> Event:
@@ -142,10 +170,13 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
     for persona, user in people:
         try:
             channel = await steps.open_dm_step(user)
-            blocks = progress_blocks(
-                aud.runbook, persona, state.step, state.rollout_id, status_line=summary
+            blocks = to_dicts(
+                progress_blocks(
+                    aud.runbook, persona, state.step, state.rollout_id, status_line=summary
+                )
             )
-            ts = await steps.post_step(channel, summary, to_dicts(blocks))
+            ts = await steps.post_step(channel, summary, blocks)
+            remember(aud, channel, ts, summary, blocks)
         except Exception as exc:  # whatever failed, this rollout ends cleanly, logged
             log.exception("person_unreachable", user=user, persona=persona)
             return PersonUnreachable(
@@ -157,6 +188,8 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
     if channel:
         board = to_dicts(status_board_blocks(state, aud.runbook))
         status_ts = await safe(steps.post_step(channel, summary, board))
+        if status_ts:
+            remember(aud, channel, status_ts, summary, board)
     return ThreadsOpened(at=await now_step(), threads=threads, status_ts=status_ts)
 
 
@@ -181,7 +214,7 @@ async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> 
             action_label=effect.label,
             when=effect.at,
         )
-        await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
+        await edit(aud, thread.channel, ts, f"Done: {step.title}", to_dicts(done))
 
 
 async def close_card(state: RolloutState, card: PostedCard, note: str) -> None:
