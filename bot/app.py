@@ -77,10 +77,23 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run work after the ack, tracked like a lazy listener but without Bolt's deep
+        copy of the request (most of an ack's cost): the listener passes what it needs."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(_log_failure)
+
     async def drain(self, within: float) -> None:
         """Wait (up to `within` seconds) for presses already acked to be handed over."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("after_ack_failed", exc_info=task.exception())
 
 
 def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:

@@ -1,5 +1,5 @@
-"""Button presses. Ack at once; a lazy listener parses the press into a request and
-submits it. The service judges it against the rollout's current state."""
+"""Button presses. Ack at once; then (a task the app tracks) the press is parsed into a
+request and submitted. The service judges it against the rollout's current state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.app import lazy_runner
 from bot.blocks.ids import (
     ABORT,
     DEPLOY,
@@ -43,16 +44,15 @@ UNKNOWN_BUTTON = (
 )
 
 
-async def _ack(ack: AsyncAck) -> None:
-    await ack()
-
-
 def register(app: AsyncApp, service: Service) -> None:
-    async def on_press(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await handle_press(service, body, respond)
+    after_ack = lazy_runner(app)
+
+    async def on_press(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        after_ack.spawn(handle_press(service, body, respond))
 
     for matcher in (RUNBOOK_ACTION_PATTERN, STUCK, PING_DEVOPS, *DEPLOY_ACTIONS):
-        app.action(matcher)(ack=_ack, lazy=[on_press])
+        app.action(matcher)(on_press)
 
 
 def request_for(

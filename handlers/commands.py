@@ -2,8 +2,9 @@
 
 The ack is answered from the read model alone (no write, no outside call); what the
 answer promised — an accepted request handed to the rollout, a refusal audited — is done
-right after it, in a lazy listener. `start` and `rotate` create the rollout before they
-ack. The slow work (Slack messages, 1Password, GitHub, Linear) happens in the workflow.
+right after it, in a task the app tracks (and lets finish on shutdown). `start` and
+`rotate` create the rollout before they ack. The slow work (Slack messages, 1Password,
+GitHub, Linear) happens in the workflow.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.app import lazy_runner
 from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.commands import COMMAND, Parsed, parse
@@ -30,31 +32,24 @@ from bot.rollout.port import Found, Service, now_iso
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
 
-# The context key that carries what an ack promised to its lazy listener.
-PROMISED = "creators_onboard_promised"
-
 
 @dataclass(frozen=True)
 class Reply:
     """The ack's payload, and what it promised to do once it has been sent."""
 
     payload: dict[str, Any]
-    # A closure, not a bound method or partial: Bolt deep-copies the context for the lazy
-    # listener, and a closure is copied as itself (a bound method would copy the service).
     promised: Callable[[], Awaitable[None]] | None = None
 
 
 def register(app: AsyncApp, service: Service, config: FileConfig) -> None:
-    async def on_command(ack: AsyncAck, command: dict[str, Any], context: dict[str, Any]) -> None:
+    after_ack = lazy_runner(app)
+
+    @app.command(COMMAND)
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         reply = await reply_to(service, config, command)
-        context[PROMISED] = reply.promised
         await ack(**reply.payload)
-
-    async def keep_promise(context: dict[str, Any]) -> None:
-        if context.get(PROMISED) is not None:
-            await context[PROMISED]()
-
-    app.command(COMMAND)(ack=on_command, lazy=[keep_promise])
+        if reply.promised is not None:
+            after_ack.spawn(reply.promised())
 
 
 async def answer(service: Service, config: FileConfig, command: dict[str, Any]) -> dict[str, Any]:

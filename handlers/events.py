@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.app import lazy_runner
 from bot.home import HomeViews
 from bot.integrations.slack import SlackNotifier
 
@@ -15,11 +16,13 @@ async def _ack(ack: AsyncAck) -> None:
 
 
 def register(app: AsyncApp, home: HomeViews, notifier: SlackNotifier) -> None:
-    async def publish_home(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            await home.opened(str(event.get("user", "")))
+    after_ack = lazy_runner(app)
 
-    app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
+    @app.event("app_home_opened")
+    async def publish_home(ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab", "home") == "home":
+            after_ack.spawn(home.opened(str(event.get("user", ""))))
 
     async def on_dm(event: dict[str, Any]) -> None:
         # Our own messages and edits come back as events too: answer people only.
