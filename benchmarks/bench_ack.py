@@ -9,7 +9,7 @@ ack, served over HTTP the same way on the same loop. A separate process sends th
 requests (a fresh signature each) with 1, 50 and 200 in flight and times each one from
 send to answer; the two apps are measured in alternating order, `--rounds` times, and the
 samples pooled. Printed: p50 and p99 per app and their ratio, and how many acks took over
-3 s (Slack's limit). Ratios, not verdicts: nothing is asserted.
+3 s (Slack's limit), ours and the bare app's. Ratios, not verdicts: nothing is asserted.
 
 Commands are sent by someone who may not do them (so each is refused and audited, and
 none changes the rollout), except `help` and `status`; presses likewise, by a stranger.
@@ -192,7 +192,7 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                 await load(ours, body, 4, 20)
             print(
                 f"{'request':38} {'in flight':>9} {'bare p50':>9} {'bare p99':>9} "
-                f"{'ours p50':>9} {'ours p99':>9} {'p50 ×':>6} {'p99 ×':>6} {'>3s':>4}",
+                f"{'ours p50':>9} {'ours p99':>9} {'p50 ×':>6} {'p99 ×':>6} {'>3s':>4} {'bare':>4}",
                 flush=True,
             )
             for in_flight in levels:
@@ -205,11 +205,12 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                             got[which] += await load(url, body, in_flight, n)
                     b, o = got["bare"], got["ours"]
                     slow = sum(1 for s in o if s > 3.0)
+                    bare_slow = sum(1 for s in b if s > 3.0)
                     print(
                         f"{name[:38]:38} {in_flight:9} {statistics.median(b) * 1e3:9.2f} "
                         f"{pct(b, 0.99) * 1e3:9.2f} {statistics.median(o) * 1e3:9.2f} "
                         f"{pct(o, 0.99) * 1e3:9.2f} {statistics.median(o) / statistics.median(b):6.2f} "
-                        f"{pct(o, 0.99) / pct(b, 0.99):6.2f} {slow:4}",
+                        f"{pct(o, 0.99) / pct(b, 0.99):6.2f} {slow:4} {bare_slow:4}",
                         flush=True,
                     )
             await runner.cleanup()

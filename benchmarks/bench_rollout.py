@@ -81,7 +81,7 @@ async def one_rollout(tmp: Path, seconds: float, webhook: bool) -> dict[str, obj
                 )
             await world.wait(lambda s: s.status == "complete", "completion", timeout=60)
             wall = time.monotonic() - started
-            await finished("rollout-1")
+            await finished()
             overheads, smoke_time = [], 0.0
             for run in world.github.runs.values():
                 concluded = run.born + (run.seconds or 0.0)
@@ -100,14 +100,14 @@ async def one_rollout(tmp: Path, seconds: float, webhook: bool) -> dict[str, obj
             }
 
 
-async def finished(workflow_id: str) -> None:
-    """Let the workflow post its last messages before the bot stops."""
+async def finished() -> None:
+    """Let every workflow (the rollout's last messages, Linear comments) end before the
+    bot stops."""
     from dbos import DBOS
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        status = await DBOS.get_workflow_status_async(workflow_id)
-        if status is not None and status.status not in ("PENDING", "ENQUEUED"):
+        if not await DBOS.list_workflows_async(status=["PENDING", "ENQUEUED"]):
             return
         await asyncio.sleep(0.2)
 
@@ -117,14 +117,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def main(lengths: list[float], modes: list[str]) -> None:
+def main(lengths: list[float], modes: list[str]) -> None:
     configure_logging(level="ERROR")
     logging.disable(logging.WARNING)
     results = []
     for seconds in lengths:
         for mode in modes:
+            # A loop per rollout: DBOS takes over a loop's default executor and stops it.
             with tempfile.TemporaryDirectory() as tmp:
-                outcome = await one_rollout(Path(tmp), seconds, webhook=mode == "webhook")
+                rollout = one_rollout(Path(tmp), seconds, webhook=mode == "webhook")
+                outcome = asyncio.run(rollout)
             results.append((seconds, mode, outcome))
             over = outcome["overheads"]
             assert isinstance(over, list)
@@ -149,4 +151,4 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, nargs="+", default=[5.0, 15.0, 60.0])
     parser.add_argument("--modes", nargs="+", default=["polling", "webhook"])
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.modes))
+    main(args.seconds, args.modes)

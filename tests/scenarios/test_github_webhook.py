@@ -34,16 +34,20 @@ def slow_polls(world: World) -> None:
     world.config_overrides["github"] = {**github, "poll_interval_seconds": 600}
 
 
+async def dev_deployed(world: World) -> None:
+    await to_gate(world)
+    await deploy(world, "dev")
+    await wait_partition(world, "dev", "green")
+
+
 async def test_a_concluded_run_is_acted_on_when_github_says_so(world: World) -> None:
     slow_polls(world)
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        await wait_partition(world, "dev", "green")
+        await dev_deployed(world)
         completed = [d for d in world.github.deliveries if d.action == "completed"]
         assert [d.statuses for d in completed] == [[200]]
-        # One read when the follow started, one when the webhook said the run ended:
-        # nothing in between (the next poll was 10 minutes away).
+        # A read when the follow started and one per delivery (requested, in progress,
+        # completed): nothing in between, the next poll being 10 minutes away.
         reads = world.github.requests_to(r"/actions/runs/\d+$", "GET")
         assert len(reads) <= 4, [r.status for r in reads]
 
@@ -51,9 +55,7 @@ async def test_a_concluded_run_is_acted_on_when_github_says_so(world: World) -> 
 async def test_deliveries_are_checked_and_taken_once(world: World) -> None:
     slow_polls(world)
     async with world.bot():
-        await to_gate(world)
-        await deploy(world, "dev")
-        await wait_partition(world, "dev", "green")
+        await dev_deployed(world)
         assert world.http is not None
         url = f"{world.base_url}/github/events"
         done = next(d for d in world.github.deliveries if d.action == "completed")
