@@ -133,10 +133,23 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run work after the ack, tracked like a lazy listener but without Bolt's deep
+        copy of the request (most of an ack's cost): the listener passes what it needs."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(_log_failure)
+
     async def drain(self, within: float) -> None:
         """Wait (up to `within` seconds) for presses already acked to be handed over."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("after_ack_failed", exc_info=task.exception())
 
 
 def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
@@ -152,7 +165,7 @@ def create_app(
     watches: WatchPort | None = None,
 ) -> AsyncApp:
     """Build the Bolt app with every listener registered. Does no I/O."""
-    from bot.workflows.service import RolloutService
+    from bot.workflows.service import DbosRollouts, RolloutService
     from bot.workflows.watch_service import WatchService
     from handlers import register
 
@@ -176,7 +189,7 @@ def create_app(
     register(
         app,
         deps,
-        service or RolloutService(settings.config, deps.store),
+        service or RolloutService(settings.config, deps.store, DbosRollouts(deps.index)),
         watches or WatchService(settings.config, deps.store),
     )
     return app
@@ -188,8 +201,10 @@ def create_web_app(
     ready: Callable[[], Awaitable[bool]],
     *,
     slack_endpoint: bool = True,
+    github_events: Callable[[web.Request], Awaitable[web.Response]] | None = None,
 ) -> web.Application:
-    """One aiohttp server: Slack's endpoint, health, readiness and metrics."""
+    """One aiohttp server: Slack's endpoint, health, readiness and metrics, and GitHub's
+    webhook (`bot.webhooks`) when it is configured."""
 
     secret = deps.settings.env.slack_signing_secret
     body_timeout = deps.settings.config.http.body_timeout_seconds
@@ -232,6 +247,8 @@ def create_web_app(
     web_app = web.Application()
     if slack_endpoint:  # off in Socket Mode without a signing secret: nothing to verify with
         web_app.router.add_post("/slack/events", slack_events)
+    if github_events is not None:
+        web_app.router.add_post("/github/events", github_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics)

@@ -23,6 +23,7 @@ from bot.integrations.vaults import VaultReader
 from bot.metrics import Metrics
 from bot.outbound import know_secrets
 from bot.pacing import Pacer
+from bot.readmodel import RolloutIndex
 from bot.settings import Settings
 from bot.store import Store
 
@@ -43,6 +44,7 @@ class Deps:
     slack: AsyncWebClient
     notifier: SlackNotifier
     store: Store
+    index: RolloutIndex
     vaults: VaultReader
     bff: SmokeTester
     amplify: AmplifyChecker
@@ -113,6 +115,7 @@ def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
         slack=slack,
         notifier=SlackNotifier(slack, min_interval=settings.config.slack.min_post_interval_seconds),
         store=Store(settings.database_url),
+        index=RolloutIndex(settings.database_url),
         vaults=vault_reader(settings),
         linear=linear_client(settings, session),
         github=github_client(settings, session),

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from bot.logging import get_logger
 from bot.store import audit_log, executors, seen
+from bot.tables import github_deliveries, rollouts
 
 log = get_logger(__name__)
 
@@ -68,6 +69,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "audit actor and action wide enough for any id", _widen_audit),
     Migration(3, "requests and posts already handled", _create(seen)),
     Migration(4, "replica heartbeats and takeovers", _create(executors)),
+    Migration(5, "the rollouts read model", _create(rollouts)),
+    Migration(6, "GitHub webhook deliveries already taken", _create(github_deliveries)),
 )
 
 

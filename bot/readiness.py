@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -147,12 +148,27 @@ async def check_database(settings: Settings) -> list[Row]:
 # ----------------------------------------------------------------- Slack channel
 
 
-async def check_channel(settings: Settings, client: AsyncWebClient) -> list[Row]:
-    """The bot is a member of the engineering channel (`conversations.info`)."""
+# Before a deploy, a membership seen this recently is trusted (a rollout's partitions go
+# minutes apart; leaving the channel in between is caught by the next partition's check).
+MEMBERSHIP_TRUSTED_SECONDS = 600.0
+# When the bot last saw itself a member of a channel (monotonic), in this process.
+_MEMBER_SEEN: dict[str, float] = {}
+
+
+async def check_channel(
+    settings: Settings, client: AsyncWebClient, *, trust_for: float = 0.0
+) -> list[Row]:
+    """The bot is a member of the engineering channel (`conversations.info`). With
+    `trust_for`, a membership seen that many seconds ago or less is not asked again
+    (partitions deployed one after another need not ask Slack each time)."""
     channel = settings.config.slack.engineering_channel
     name = "slack: engineering channel"
     if not channel or not CHANNEL_ID.match(channel):
         return []  # reported by the configuration rows
+    seen = _MEMBER_SEEN.get(channel)
+    if seen is not None and time.monotonic() - seen <= trust_for:
+        ago = int(time.monotonic() - seen)
+        return [Row(name, f"{channel}: the bot is a member (seen {ago} s ago)")]
     try:
         resp = await client.conversations_info(channel=channel)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -208,6 +224,7 @@ async def check_channel(settings: Settings, client: AsyncWebClient) -> list[Row]
                 "workspace); Slack shows it has joined",
             )
         ]
+    _MEMBER_SEEN[channel] = time.monotonic()
     return [Row(name, f"the bot is a member of {label}")]
 
 
@@ -354,7 +371,7 @@ async def deploy_blockers(
     assert part is not None
     rows = [
         *check_ids(settings),
-        *await check_channel(settings, slack),
+        *await check_channel(settings, slack, trust_for=MEMBERSHIP_TRUSTED_SECONDS),
         *await bff_token_rows(settings, [part], tester),
         *await aws_rows(settings, [part]),
     ]

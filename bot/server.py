@@ -16,6 +16,7 @@ from dbos import DBOS, DBOSConfig
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot import webhooks
 from bot.app import create_app, create_web_app, lazy_runner
 from bot.deps import Deps, build_deps
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
@@ -23,6 +24,7 @@ from bot.integrations.vaults.verify import derive_key, use_key
 from bot.logging import get_logger
 from bot.settings import Settings
 from bot.takeover import Takeover, dbos_recover
+from bot.webhooks import DeliveryLog
 
 log = get_logger(__name__)
 
@@ -87,8 +89,10 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
     runner: web.AppRunner | None = None
     running: Running | None = None
     takeover: asyncio.Task[None] | None = None
+    deliveries: DeliveryLog | None = None
     try:
         await deps.store.migrate()
+        await deps.index.start()
         install(deps)
         # Every replica keys the secret's hash alike, so the leak guard can compare.
         use_key(derive_key(settings.env.slack_bot_token.get_secret_value()))
@@ -101,12 +105,23 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
                 dbos_recover,
             ).run()
         )
+        from bot.workflows.service import DbosRollouts, RolloutService, backfill
+
+        if added := await backfill(deps.index):
+            log.info("readmodel_backfilled", rollouts=added)
         bolt = create_app(settings, deps)
+        hook_secret = settings.env.github_webhook_secret
+        github_events = None
+        if hook_secret is not None:
+            deliveries = DeliveryLog(settings.database_url)
+            service = RolloutService(settings.config, deps.store, DbosRollouts(deps.index))
+            github_events = webhooks.github_events(hook_secret, deliveries, service.run_changed)
         web_app = create_web_app(
             bolt,
             deps,
             ready=deps.store.ping,
             slack_endpoint=settings.env.slack_signing_secret is not None,
+            github_events=github_events,
         )
         http = settings.config.http
         throttle_accept_errors()
@@ -156,6 +171,9 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
             # Presses already acked are handed to their rollout before DBOS stops.
             await lazy_runner(running.bolt).drain(within=5.0)
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        await deps.index.close()
+        if deliveries is not None:
+            deliveries.close()
         deps.store.dispose()
         if owns_session and not session.closed:
             await session.close()

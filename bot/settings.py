@@ -9,6 +9,7 @@ it, so the CLI can print them and exit 2.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -50,6 +51,9 @@ class SlackSection(_Strict):
     devops: list[str] = Field(default_factory=list)
     # Slack asks for at most one message per channel per second.
     min_post_interval_seconds: float = Field(default=1.0, ge=0)
+    # The progress and status messages are edited once things have been quiet this long
+    # (a burst of changes is one edit); never later than after 10 changes.
+    board_coalesce_seconds: float = Field(default=2.0, ge=0)
 
     @field_validator("account_owners", "devops")
     @classmethod
@@ -78,13 +82,28 @@ class GitHubSection(_Strict):
     # Optional gate: the infrastructure pull request that must be merged before the
     # first deploy. Unset means no gate.
     pull_request: int | None = None
-    poll_interval_seconds: float = 10.0
+    # A run is read this often while it goes (with its ETag: an unchanged run answers 304,
+    # which GitHub does not count against the rate limit). A webhook wakes it at once.
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
     run_timeout_minutes: float = 90.0
     # How often, at most, the run's message is edited with its progress.
     progress_interval_seconds: float = Field(default=30.0, gt=0)
     # After an ambiguous dispatch failure (5xx, timeout), how long to look for the run it
     # may have started before dispatching again.
     run_appear_timeout_seconds: float = 30.0
+    # The name of the environment variable holding the secret of a GitHub webhook that
+    # sends `workflow_run` events to POST /github/events. Unset: no webhook, polling only.
+    webhook_secret: str | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
+            raise ValueError(
+                f"{value!r} must name the environment variable that holds the webhook's "
+                "secret (e.g. GITHUB_WEBHOOK_FIELD), not the secret itself"
+            )
+        return value
 
     @field_validator("repository")
     @classmethod
@@ -337,6 +356,13 @@ class EnvSettings(BaseSettings):
         default_factory=dict,
         description="one partition's smoke-test bearer token; the YAML's bff_token_env names it",
     )
+    # Read from the variable the YAML's github.webhook_secret names (this one in the
+    # example configuration), like the BFF tokens.
+    github_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="secret of the GitHub webhook (workflow_run events to POST /github/events); "
+        "read from the variable the YAML's github.webhook_secret names",
+    )
 
     @field_validator("bff_tokens")
     @classmethod
@@ -421,6 +447,7 @@ class Settings:
             self.env.linear_api_key,
             self.env.op_service_account_token,
         ]
+        secrets.append(self.env.github_webhook_secret)
         secrets.extend(self.env.bff_tokens.values())
         password = make_url(self.database_url).password if self.env.database_url else None
         if password:
@@ -437,6 +464,8 @@ class EnvVariable:
 
 # The field that holds one variable per partition (the BFF smoke-test tokens).
 _PER_PARTITION = "bff_tokens"
+# The field read from the variable the YAML's github.webhook_secret names.
+_WEBHOOK_FIELD = "github_webhook_secret"
 
 
 def environment_variables() -> list[EnvVariable]:
@@ -544,11 +573,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # Only our own names are read; pass them explicitly so tests can inject.
         # An empty variable counts as unset, as a blank `NAME=` line in an .env file means.
         fields = EnvSettings.model_fields
+        named = ("bff_tokens", _WEBHOOK_FIELD)  # read from the variables the YAML names
         kwargs: dict[str, Any] = {
-            k: source[k.upper()] for k in fields if k != "bff_tokens" and source.get(k.upper())
+            k: source[k.upper()] for k in fields if k not in named and source.get(k.upper())
         }
         token_names = {p.bff_token_env for p in config.partitions if p.bff_token_env}
         kwargs["bff_tokens"] = {name: source[name] for name in token_names if name in source}
+        webhook_env = config.github.webhook_secret
+        if webhook_env and source.get(webhook_env):
+            kwargs[_WEBHOOK_FIELD] = source[webhook_env]
+        elif webhook_env:
+            problems.append(
+                f"{webhook_env} is missing: github.webhook_secret names it as the variable "
+                "holding the GitHub webhook's secret; set it, or remove github.webhook_secret "
+                "to follow runs by polling alone"
+            )
         env = EnvSettings.model_validate(kwargs)
     except ValidationError as exc:
         problems.extend(_format_error(exc, "", env=True))

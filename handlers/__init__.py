@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
+from bot.home import HomeViews
 from bot.integrations.slack import SlackDirectory
 from bot.rollout.port import Service
 from bot.watches.port import WatchPort
@@ -17,5 +18,7 @@ def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) ->
     commands.register(app, service, config, ongoing, directory)
     actions.register(app, service, deps.notifier)
     watches.register(app, service, ongoing)
-    events.register(app, service, config, deps.notifier, ongoing)
+    home = HomeViews(service, deps.notifier, config, ongoing)
+    deps.index.watch(home)
+    events.register(app, service, home, deps.notifier, ongoing)
     relay.register(app, service)

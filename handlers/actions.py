@@ -1,5 +1,5 @@
-"""Button presses. Ack at once; a lazy listener parses the press into a request and
-submits it. The service judges it against the rollout's current state."""
+"""Button presses. Ack at once; then (a task the app tracks) the press is parsed into a
+request and submitted. The service judges it against the rollout's current state."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.app import lazy_runner
 from bot.blocks.ids import (
     ABORT,
     DEPLOY,
@@ -47,19 +48,18 @@ UNKNOWN_BUTTON = (
 )
 
 
-async def _ack(ack: AsyncAck) -> None:
-    await ack()
-
-
 def register(app: AsyncApp, service: Service, notifier: SlackNotifier) -> None:
+    after_ack = lazy_runner(app)
+
     async def dm(user: str, text: str) -> None:
         await notifier.post(user, text)
 
-    async def on_press(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await handle_press(service, body, respond, dm)
+    async def on_press(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        after_ack.spawn(handle_press(service, body, respond, dm))
 
     for matcher in (RUNBOOK_ACTION_PATTERN, STUCK, PING_DEVOPS, *DEPLOY_ACTIONS):
-        app.action(matcher)(ack=_ack, lazy=[on_press])
+        app.action(matcher)(on_press)
 
 
 def request_for(action_id: str, ref: ButtonRef, base: dict[str, Any]) -> Request | None:

@@ -1,17 +1,21 @@
-"""`/creators-onboard …`: parse the text, submit the request, ack with the answer.
+"""`/creators-onboard …`: parse the text, judge it, ack with the answer.
 
-Everything here is a config lookup or a database round trip; the slow work (Slack
-messages, 1Password, GitHub, Linear) happens in the rollout workflow. The one exception,
-looking up a person given as a typed `@name`, runs after the ack (a lazy listener) and
-answers through the command's response_url.
+The ack is answered from the read model alone (no write, no outside call); what the
+answer promised — an accepted request handed to the rollout, a refusal audited, a typed
+`@name` looked up before a start — is done right after it, in a task the app tracks (and
+lets finish on shutdown). `start` and `rotate` create the rollout before they ack. The
+slow work (Slack messages, 1Password, GitHub, Linear) happens in the workflow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.app import lazy_runner
 from bot.blocks.common import section
 from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary
@@ -32,6 +36,17 @@ from bot.settings import FileConfig
 from bot.watches.model import WatchStatus
 from bot.watches.port import WatchPort
 
+# Says something to the person who typed the command (ephemeral, after the ack).
+Say = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The ack's payload, and what it promised to do once it has been sent."""
+
+    payload: dict[str, Any]
+    promised: Callable[[Say], Awaitable[None]] | None = None
+
 
 def register(
     app: AsyncApp,
@@ -40,15 +55,18 @@ def register(
     watches: WatchPort | None = None,
     directory: Directory | None = None,
 ) -> None:
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack(**await answer(service, config, command, watches))
+    after_ack = lazy_runner(app)
 
-    async def on_lookup(command: dict[str, Any], respond: AsyncRespond) -> None:
-        reply = await lookup(service, directory, command)
-        if reply is not None:
-            await respond(text=reply, response_type="ephemeral", replace_original=False)
+    @app.command(COMMAND)
+    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        reply = await reply_to(service, config, command, watches, directory)
+        await ack(**reply.payload)
+        if reply.promised is not None:
 
-    app.command(COMMAND)(ack=on_command, lazy=[on_lookup])
+            async def say(text: str) -> None:
+                await respond(text=text, response_type="ephemeral", replace_original=False)
+
+            after_ack.spawn(reply.promised(say))
 
 
 def _starts(parsed: Parsed) -> bool:
@@ -60,47 +78,104 @@ async def answer(
     config: FileConfig,
     command: dict[str, Any],
     watches: WatchPort | None = None,
+    directory: Directory | None = None,
 ) -> dict[str, Any]:
+    """The ephemeral answer to one slash command, with what it promised done (anything it
+    says afterwards is dropped: see `lookup`)."""
+    reply = await reply_to(service, config, command, watches, directory)
+    if reply.promised is not None:
+
+        async def nobody(text: str) -> None:
+            return None
+
+        await reply.promised(nobody)
+    return reply.payload
+
+
+async def reply_to(
+    service: Service,
+    config: FileConfig,
+    command: dict[str, Any],
+    watches: WatchPort | None = None,
+    directory: Directory | None = None,
+) -> Reply:
     """The ephemeral answer to one slash command (what `ack` sends back)."""
     parsed = parse(command.get("text"))
     user = str(command.get("user_id", ""))
     bind_request(subcommand=parsed.name if parsed.known else "unknown")
     if not parsed.known:
-        return {
-            "text": help_text(unknown=parsed.name, suggestion=parsed.suggestion),
-            "blocks": help_blocks(unknown=parsed.name, suggestion=parsed.suggestion),
-            "response_type": "ephemeral",
-        }
+        return Reply(
+            {
+                "text": help_text(unknown=parsed.name, suggestion=parsed.suggestion),
+                "blocks": help_blocks(unknown=parsed.name, suggestion=parsed.suggestion),
+                "response_type": "ephemeral",
+            }
+        )
     if parsed.name == "help":
-        return {"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"}
+        return Reply({"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"})
     if parsed.name == "status":
         board = await watches.board() if watches is not None else []
-        return {**status(await service.latest(), board), "response_type": "ephemeral"}
+        return Reply({**status(await service.latest(), board), "response_type": "ephemeral"})
     if parsed.name == "audit":
         trail = await service.audit(user=user, rollout=parsed.args[0] if parsed.args else None)
         shown = {"blocks": trail.blocks} if trail.blocks else {}
-        return {**_text(trail.accepted, trail.text), **shown}
+        return Reply({**_text(trail.accepted, trail.text), **shown})
     if _starts(parsed):
-        if parsed.typed_names:
-            names = ", ".join(f"`{n}`" for n in parsed.typed_names)
-            return _text(True, f"Looking up {names}…")
-        return _text(*await start(service, parsed, user, parsed.mentions))
+        return await _start_reply(service, directory, parsed, command)
     if parsed.name == "watch":
         if watches is None or not parsed.args:
-            return _text(
-                True,
-                f"Which watch? `{COMMAND} watch <name>` with one of: "
-                "eligibility, probe, rotation, service_account.",
+            return Reply(
+                _text(
+                    True,
+                    f"Which watch? `{COMMAND} watch <name>` with one of: "
+                    "eligibility, probe, rotation, service_account.",
+                )
             )
         key = str(command.get("trigger_id") or f"{user}:watch:{now_iso()}")
         ran = await watches.run_now(parsed.args[0][:64], user=user, key=key)
-        return _text(ran.accepted, ran.text)
+        return Reply(_text(ran.accepted, ran.text))
     request = request_for(parsed, user, command, config)
     if isinstance(request, str):
-        return _text(True, request)
+        return Reply(_text(True, request))
     key = str(command.get("trigger_id") or f"{user}:{parsed.name}:{request.at}")
-    result = await service.submit(request, rollout_id=None, key=key)
-    return _text(result.accepted, result.text)
+    judged = await service.judge(request, rollout_id=None)
+
+    async def deliver(_: Say) -> None:
+        await service.deliver(judged, request, key=key)
+
+    return Reply(_text(judged.accepted, judged.text), deliver)
+
+
+async def _start_reply(
+    service: Service, directory: Directory | None, parsed: Parsed, command: dict[str, Any]
+) -> Reply:
+    """`start`/`rotate`: refused at once from the read model, or started before the ack;
+    people given as typed `@name`s are looked up after the ack, then the start follows."""
+    user = str(command.get("user_id", ""))
+    if parsed.typed_names:
+        names = ", ".join(f"`{n[:40]}`" for n in parsed.typed_names)
+
+        async def look_up(say: Say) -> None:
+            reply = await lookup(service, directory, command)
+            if reply is not None:
+                await say(reply)
+
+        return Reply(_text(True, f"Looking up {names}…"), look_up)
+    people = parsed.mentions
+    refused = await service.judge_start(
+        user=user,
+        owner=people[0] if people else None,
+        devops=people[1] if len(people) > 1 else None,
+        kind="rotation" if parsed.name == "rotate" else "onboarding",
+    )
+    if refused is not None:
+        why, where = refused.text, refused.rollout_id
+
+        async def audit(_: Say) -> None:
+            await service.reject(user, parsed.name, why, rollout_id=where)
+
+        return Reply(_text(False, why), audit)
+    return Reply(_text(*await start(service, parsed, user, people)))
 
 
 async def start(service: Service, parsed: Parsed, user: str, people: list[str]) -> tuple[bool, str]:

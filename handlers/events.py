@@ -6,11 +6,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.blocks.home import home_blocks
+from bot.app import lazy_runner
+from bot.home import HomeViews
 from bot.integrations.slack import SlackNotifier
 from bot.rollout.port import Service
-from bot.runbook import load_runbook
-from bot.settings import FileConfig
 from bot.watches.port import Message, WatchPort
 from handlers.relay import relay_dm
 
@@ -22,24 +21,17 @@ async def _ack(ack: AsyncAck) -> None:
 def register(
     app: AsyncApp,
     service: Service,
-    config: FileConfig,
+    home: HomeViews,
     notifier: SlackNotifier,
     watches: WatchPort,
 ) -> None:
-    async def publish_home(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user = str(event.get("user", ""))
-        found = await service.latest()
-        state = found.state if found else None
-        board = await watches.board()
-        past = await service.past()
-        blocks = home_blocks(
-            state, load_runbook(), viewer=user, config=config, watches=board, past=past
-        )
-        await notifier.publish_home(user, blocks)
+    after_ack = lazy_runner(app)
 
-    app.event("app_home_opened")(ack=_ack, lazy=[publish_home])
+    @app.event("app_home_opened")
+    async def publish_home(ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab", "home") == "home":
+            after_ack.spawn(home.opened(str(event.get("user", ""))))
 
     async def on_dm(event: dict[str, Any]) -> None:
         if await leak_guard(watches, event):

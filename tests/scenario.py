@@ -76,6 +76,8 @@ class World:
             tag="arda-20",
         )
         self.config_overrides: dict[str, Any] = {}
+        # Set it to have the bot take GitHub's webhook and the fake GitHub send it.
+        self.webhook_secret = ""
         self.running: Running | None = None
         self._stack = AsyncExitStack()
         self.http: aiohttp.ClientSession | None = None
@@ -126,6 +128,8 @@ class World:
         }
         for key, value in self.config_overrides.items():
             cfg[key] = value
+        if self.webhook_secret:
+            cfg["github"] = {**cfg["github"], "webhook_secret": "GITHUB_WEBHOOK_SECRET"}
         return cfg
 
     def env(self) -> dict[str, str]:
@@ -150,6 +154,8 @@ class World:
         }
         for p in PARTITIONS:
             env[f"BFF_TOKEN_{p.upper()}"] = self.bff.tokens[p]
+        if self.webhook_secret:
+            env["GITHUB_WEBHOOK_SECRET"] = self.webhook_secret
         return env
 
     def settings(self) -> Settings:
@@ -160,6 +166,8 @@ class World:
         async with running_bot(self.settings()) as running:
             self.running = running
             self.base_url = running.base_url
+            if self.webhook_secret:
+                self.github.send_webhooks(f"{self.base_url}/github/events", self.webhook_secret)
             try:
                 yield running
             finally:
@@ -277,9 +285,18 @@ class World:
         )
 
     async def state(self, rollout_id: str = "rollout-1") -> Any:
-        from bot.workflows.service import DbosRollouts
+        """The rollout's published state: the running bot's read model, else the table."""
+        from bot.readmodel import RolloutIndex
 
-        return await DbosRollouts().read(rollout_id)
+        if self.running is not None:
+            found = await self.running.deps.index.get(rollout_id)
+        else:
+            index = RolloutIndex(self.database_url)  # not started: reads go to the table
+            try:
+                found = await index.get(rollout_id)
+            finally:
+                await index.close()
+        return found.state if found else None
 
     async def wait_step(
         self, step: str, rollout_id: str = "rollout-1", timeout: float = 20.0

@@ -260,10 +260,9 @@ async def test_refusal_is_ephemeral_names_the_yaml_key_and_is_audited(world_db: 
     world = world_db
     async with world.bot() as running:
         answer = await world.command("start", user=STRANGER)
-        entries = await running.deps.store.entries()
-        from bot.workflows.service import DbosRollouts
-
-        active = await DbosRollouts().newest(active=True)
+        # Audited right after the ack (a lazy listener).
+        entries = await eventually(running.deps.store.entries, what="the refusal audited")
+        active = await running.deps.index.newest(active=True)
     assert answer["response_type"] == "ephemeral"
     assert "`slack.devops`" in answer["text"]
     assert f"<@{DEVOPS}>" in answer["text"]  # who to ask instead
@@ -284,7 +283,13 @@ async def test_owner_is_refused_devops_commands_too(world_db: World) -> None:
             answer = await world.command(sub, user=OWNER)
             assert answer["response_type"] == "ephemeral"
             assert "`slack.devops`" in answer["text"], sub
-        entries = await running.deps.store.entries()
+
+        async def audited() -> list[Any]:
+            found = await running.deps.store.entries()
+            return found if len([e for e in found if e.outcome == "refused"]) >= 6 else []
+
+        # A refusal is audited right after its ack (a lazy listener).
+        entries = await eventually(audited, what="six refusals in the audit trail")
     assert sorted(e.action for e in entries if e.outcome == "refused") == sorted(
         ["verify", "deploy", "retry", "abort", "rotate", "smoke"]
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -16,7 +18,9 @@ from bot.integrations.github import (
     DispatchResult,
     GitHubActions,
     GitHubError,
+    Next,
     Run,
+    RunPace,
     conclusion_diagnosis,
     failed_place,
     running_place,
@@ -156,6 +160,34 @@ async def test_connection_refused_is_an_integration_error(session: aiohttp.Clien
     assert info.value.retryable
 
 
+async def follow(
+    gh: GitHubActions,
+    run_id: int,
+    *,
+    poll_interval: float,
+    timeout: float,
+    wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_report: Callable[[Run], Awaitable[None]] | None = None,
+) -> Run:
+    """Follow a run as the follow workflow does (bot.workflows.steps.checks): conditional
+    reads paced by `RunPace`, without DBOS."""
+    pace = RunPace(
+        poll_interval=poll_interval, progress_interval=30.0, deadline=time.time() + timeout
+    )
+    etag: str | None = None
+    while True:
+        run, etag = await gh.get_run(run_id, etag)
+        nxt = pace.after(run, time.time())
+        assert pace.latest is not None
+        if nxt.concluded:
+            return pace.latest
+        if nxt.timed_out:
+            raise gh.still_going(pace.latest, timeout)
+        if nxt.report and on_report is not None:
+            await on_report(pace.latest)
+        await wait(nxt.wait)
+
+
 async def test_follow_uses_etags_until_success(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:
@@ -164,12 +196,12 @@ async def test_follow_uses_etags_until_success(
     result = await gh.dispatch(STAGE, not_before=now())
     seen: list[str] = []
 
-    async def on_update(run: Run) -> None:
+    async def on_report(run: Run) -> None:
         seen.append(run.status)
 
-    run = await gh.follow(result.run_id, poll_interval=0.01, timeout=5, on_update=on_update)
+    run = await follow(gh, result.run_id, poll_interval=0.01, timeout=5, on_report=on_report)
     assert run.succeeded and run.conclusion == "success"
-    assert seen == ["queued", "in_progress", "completed"]
+    assert seen == ["queued", "in_progress"]
     gets = fake.requests_to(r"/actions/runs/\d+$", "GET")
     assert [r.status for r in gets].count(304) == 2
     assert all("If-None-Match" in r.headers for r in gets[1:])
@@ -183,7 +215,7 @@ async def test_follow_reports_failure_with_diagnosis(
     fake.set_conclusion(inputs=STAGE, conclusion="failure", after_polls=3)
     gh = client(fake, session)
     result = await gh.dispatch(STAGE, not_before=now())
-    run = await gh.follow(result.run_id, poll_interval=0.01, timeout=5)
+    run = await follow(gh, result.run_id, poll_interval=0.01, timeout=5)
     assert run.completed and run.conclusion == "failure" and not run.succeeded
     diagnosis = conclusion_diagnosis(run, partition="stage")
     assert diagnosis is not None
@@ -196,7 +228,7 @@ async def test_follow_times_out_with_fix(fake: FakeGitHub, session: aiohttp.Clie
     gh = client(fake, session)
     result = await gh.dispatch(STAGE, not_before=now())
     with pytest.raises(GitHubError) as info:
-        await gh.follow(result.run_id, poll_interval=0.01, timeout=0.1)
+        await follow(gh, result.run_id, poll_interval=0.01, timeout=0.1)
     assert "queued" in info.value.problem.symptom
     assert "retry" in info.value.problem.fix and info.value.retryable
 
@@ -436,16 +468,56 @@ async def test_a_successful_run_has_no_failed_place(
     fake.assert_no_violations()
 
 
-async def test_observe_returns_the_run_as_it_stands_when_the_window_ends(
+async def test_a_run_that_moves_by_the_clock_is_reported_as_it_moves(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:
-    """A run that moves by the clock: `observe` hands it back unfinished when its window
-    ends (a progress report), `follow` waits for the conclusion."""
+    """Where the run stands is reported when its status changes (and otherwise at most
+    once per progress interval), then it concludes."""
     fake.script_timed_run(STAGE, [("queued", 0.3), ("in_progress", 0.6), ("completed:success", 0)])
     gh = client(fake, session)
     result = await gh.dispatch(STAGE, not_before=now())
-    early = await gh.observe(result.run_id, poll_interval=0.02, within=0.05)
-    assert early.status == "queued" and not early.completed
-    run = await gh.follow(result.run_id, poll_interval=0.02, timeout=5)
+    reported: list[str] = []
+
+    async def report(run: Run) -> None:
+        reported.append(run.status)
+
+    run = await follow(gh, result.run_id, poll_interval=0.02, timeout=5, on_report=report)
     assert run.succeeded
+    assert reported == ["queued", "in_progress"]  # each once: the interval is long
     fake.assert_no_violations()
+
+
+async def test_follow_polls_at_a_fixed_interval_and_wakes_early(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    # An unchanged run (304s cost nothing) is read just as often: no backing off.
+    fake.script_run(STAGE, ["queued"] * 8 + ["in_progress"] * 8 + ["completed:success"])
+    gh = client(fake, session)
+    result = await gh.dispatch(STAGE, not_before=now())
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    run = await follow(gh, result.run_id, poll_interval=2.0, timeout=3600, wait=wait)
+    assert run.succeeded
+    assert waits == [2.0] * 16
+    gets = fake.requests_to(r"/actions/runs/\d+$", "GET")
+    assert [r.status for r in gets].count(304) == 14
+
+
+def test_the_pace_reads_at_a_fixed_interval_and_reports_at_most_once_per_interval() -> None:
+    """Pure: what following does after each read (an unchanged run: `None`, a 304)."""
+    born = datetime(2026, 1, 1, tzinfo=UTC)
+    queued = Run(id=1, status="queued", created_at=born)
+    running = Run(id=1, status="in_progress", created_at=born)
+    pace = RunPace(poll_interval=2.0, progress_interval=30.0, deadline=100.0)
+    assert pace.after(queued, 0.0).report  # the first read is reported
+    assert pace.after(None, 2.0) == Next(report=False, wait=2.0)  # unchanged: same pace
+    assert pace.after(running, 4.0).report  # a new status: at once
+    assert not pace.after(None, 20.0).report
+    assert pace.after(None, 34.0).report  # 30 s on: the elapsed time moves
+    assert pace.after(None, 99.0).wait == 1.0  # never past the deadline
+    assert pace.after(None, 100.0).timed_out
+    done = Run(id=1, status="completed", conclusion="failure", created_at=born)
+    assert pace.after(done, 50.0).concluded

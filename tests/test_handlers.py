@@ -53,9 +53,20 @@ class FakeService:
         self.rejected: list[tuple[str, str, str, str | None]] = []
         self.started: list[dict[str, Any]] = []
 
+    async def judge(self, request: Request, *, rollout_id: str | None) -> Answer:
+        return Answer(self.accept, "accepted" if self.accept else "refused because")
+
+    async def deliver(self, answer: Answer, request: Request, *, key: str) -> None:
+        self.submitted.append((request, None, key))
+
     async def submit(self, request: Request, *, rollout_id: str | None, key: str) -> Answer:
         self.submitted.append((request, rollout_id, key))
-        return Answer(self.accept, "accepted" if self.accept else "refused because")
+        return await self.judge(request, rollout_id=rollout_id)
+
+    async def judge_start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer | None:
+        return None
 
     async def start(
         self,

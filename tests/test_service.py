@@ -18,6 +18,7 @@ from bot.rollout.events import (
     StepAction,
     VerifyRequest,
 )
+from bot.rollout.port import Found
 from bot.rollout.state import PartitionState, RolloutState
 from bot.settings import FileConfig
 from bot.store import Store
@@ -33,15 +34,12 @@ class MemoryRollouts:
         self.states = {s.rollout_id: s for s in states}
         self.sent: list[tuple[str, Request, str]] = []
 
-    async def newest(self, *, active: bool) -> str | None:
+    async def newest(self, *, active: bool) -> Found | None:
         ids = [i for i, s in self.states.items() if not (active and s.finished)]
-        return ids[-1] if ids else None
+        return Found(ids[-1], self.states[ids[-1]]) if ids else None
 
     async def count(self) -> int:
         return len(self.states)
-
-    async def read(self, rollout_id: str) -> RolloutState | None:
-        return self.states.get(rollout_id)
 
     async def send(self, rollout_id: str, request: Request, key: str) -> None:
         self.sent.append((rollout_id, request, key))

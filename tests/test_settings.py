@@ -171,6 +171,7 @@ def test_secret_variables_are_the_secret_fields() -> None:
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "GITHUB_TOKEN",
+        "GITHUB_WEBHOOK_SECRET",
         "LINEAR_API_KEY",
         "OP_SERVICE_ACCOUNT_TOKEN",
     }
@@ -402,3 +403,24 @@ def test_bff_tokens_come_from_the_given_environment_at_load_time(
     assert "bff-dev-token-0123456789" in settings.secret_values()
     for text in (repr(settings.env), str(settings.env), str(settings.env.model_dump())):
         assert "bff-dev-token-0123456789" not in text
+
+
+def test_the_webhook_secret_comes_from_the_variable_the_yaml_names(tmp_path: Path) -> None:
+    config = tmp_path / "c.yml"
+    config.write_text("github: {webhook_secret: HOOK_SECRET}\n")
+    env = {**BASE, "CREATORS_ONBOARD_CONFIG": str(config)}
+    settings = load({**env, "HOOK_SECRET": "whsec-0123456789"})
+    assert settings.env.github_webhook_secret is not None
+    assert settings.env.github_webhook_secret.get_secret_value() == "whsec-0123456789"
+    assert "whsec-0123456789" in settings.secret_values()
+    # GITHUB_WEBHOOK_SECRET itself is not read when the YAML names another variable.
+    assert load({**BASE, "GITHUB_WEBHOOK_SECRET": "x"}).env.github_webhook_secret is None
+    with pytest.raises(ConfigError) as missing:
+        load(env)
+    assert any("HOOK_SECRET is missing" in p for p in missing.value.problems)
+    config.write_text("github: {webhook_secret: 'sha256-actual-secret'}\n")
+    with pytest.raises(ConfigError) as literal:
+        load({**env, "HOOK_SECRET": "x"})
+    assert any(
+        "github.webhook_secret" in p and "not the secret" in p for p in literal.value.problems
+    )

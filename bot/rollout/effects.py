@@ -214,9 +214,11 @@ class StepNews(Told):
 
 @dataclass(frozen=True)
 class VerificationReported(Notice):
-    """The vault check's card for devOps, and a line for engineering."""
+    """The vault check's card for devOps, and a line for engineering (unless the merge
+    signal that follows says it: `told_apart`)."""
 
     ok: bool
+    told_apart: bool = False
     buttons: ClassVar[bool] = True
 
 

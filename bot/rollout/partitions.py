@@ -142,6 +142,8 @@ def start_partition(
     ps.attempts += 1
     ps.status = "running"
     ps.started_at = at
+    ps.started_by = actor
+    ps.resumed = stage if retry else None
     ps.failed_check = ps.detail = None
     ps.failed_job = ps.failed_step = ps.log_url = None
     if stage in ("dispatch", "run"):

@@ -133,8 +133,11 @@ def on_vaults_checked(state: RolloutState, event: VaultsChecked, rules: Rules) -
         state.step = "verify"
     if event.ok and event.fingerprint:
         effects.append(fx.ArmLeakGuard(event.fingerprint))
+    # The first green check of an onboarding opens the gate with the merge signal, which
+    # tells engineering that the vaults verified green: one line there, not two.
+    merge_signal = event.ok and state.step == "verify" and state.kind == "onboarding"
     effects += [
-        fx.VerificationReported(event.ok),
+        fx.VerificationReported(event.ok, told_apart=merge_signal),
         fx.Audit(
             actor,
             "verify_vaults",
@@ -146,7 +149,7 @@ def on_vaults_checked(state: RolloutState, event: VaultsChecked, rules: Rules) -
     nxt = rules.runbook.step("verify").next
     if event.ok and state.step == "verify":
         effects.append(record(state, actor=actor, action="verified", at=event.at, to_step=nxt))
-        if state.kind == "onboarding":
+        if merge_signal:
             # Runbook order: the vaults are filled before the infrastructure PR merges.
             effects.append(fx.Told("vaults_ready"))
         if nxt:

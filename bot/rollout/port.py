@@ -33,12 +33,28 @@ class Answer:
 class Found:
     rollout_id: str
     state: RolloutState | None  # None while the rollout is still starting
+    version: int = 0  # of the published state: equal versions mean equal states
 
 
 class Service(Protocol):
+    async def judge(self, request: Request, *, rollout_id: str | None) -> Answer:
+        """The answer to a person's request, from the read model alone (no write)."""
+        ...
+
+    async def deliver(self, answer: Answer, request: Request, *, key: str) -> None:
+        """Do what `judge` answered: hand the request over once per `key`, or audit the
+        refusal."""
+        ...
+
     async def submit(self, request: Request, *, rollout_id: str | None, key: str) -> Answer:
         """Judge a person's request against the active rollout, hand it over or refuse it.
         `rollout_id`: the rollout a pressed button belongs to (None for a command)."""
+        ...
+
+    async def judge_start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer | None:
+        """Why a start would be refused (read model only, no write), or None."""
         ...
 
     async def start(

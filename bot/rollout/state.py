@@ -87,6 +87,9 @@ class PartitionState(BaseModel):
     run_ts: str | None = None
     progress: RunProgress | None = None
     attempts: int = 0
+    # Who started the latest attempt, and the check it resumed from (None: a deploy).
+    started_by: str | None = None
+    resumed: Stage | None = None
     # Every run dispatched for this partition, so a retry never adopts an old one.
     earlier_runs: list[int] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)

@@ -20,7 +20,7 @@ from bot.sandbox.platform import Ephemeral, Platform
 from bot.sandbox.process import BotProcess
 from bot.sandbox.scene import DEVOPS, ENGINEERING, PARTITIONS, PEOPLE, Secrets
 from bot.sandbox.standins import RUN_POLLS, StandIns
-from bot.workflows.history import ROLLOUT_WORKFLOW
+from bot.workflows import ROLLOUT_WORKFLOW
 from bot.workflows.steps import EVENT_TOPIC
 
 log = get_logger(__name__)

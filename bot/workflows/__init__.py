@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The rollout workflow's registered name (bot.workflows.rollout registers it).
+ROLLOUT_WORKFLOW = "rollout"
+
 
 def register_workflows() -> None:
     """Import every module that declares workflows (idempotent)."""

@@ -60,7 +60,8 @@ async def _verification(
     blocks = verification_blocks(report, rollout_id=state.rollout_id)
     text = "Vault verification: all green" if report.ok else "Vault verification found problems"
     await post_in_thread(state, "devOps", text, to_dicts(blocks))
-    await tell_engineering(state, aud.config, f"{'✅' if report.ok else '❌'} {text}.")
+    if not notice.told_apart:
+        await tell_engineering(state, aud.config, f"{'✅' if report.ok else '❌'} {text}.")
 
 
 async def _troubleshooting(notice: fx.StepNews, state: RolloutState, aud: Audience) -> None:
@@ -140,37 +141,50 @@ _RESUMED = {
 }
 
 
+def _started(
+    partition: str, attempt: int, by: str, resumed: str | None, run: str | None = None
+) -> str:
+    """Engineering's line for a deploy or retry: who asked, which attempt, and the run."""
+    on = f": `amm.yml` {run}" if run else "."
+    if resumed is None:
+        return f"🔄 Deploying *{partition}* (attempt {attempt}), started by <@{by}>{on}"
+    how = _RESUMED.get(resumed, "")
+    return f"🔁 Retrying *{partition}* {how} (attempt {attempt}), asked by <@{by}>{on}"
+
+
 async def _deploy_started(notice: fx.DeployStarted, state: RolloutState, aud: Audience) -> None:
-    if notice.resumed is None:
-        text = f"🔄 Deploying *{notice.partition}* (attempt {notice.attempt}), started by "
-    else:
-        how = _RESUMED.get(notice.resumed, "")
-        text = f"🔁 Retrying *{notice.partition}* {how} (attempt {notice.attempt}), asked by "
-    await tell_engineering(state, aud.config, f"{text}<@{notice.by}>.")
+    if notice.resumed in ("dispatch", "run", None):
+        return  # said with the run, once it is known (`_run_started`): one line, not two
+    line = _started(notice.partition, notice.attempt, notice.by, notice.resumed)
+    await tell_engineering(state, aud.config, line)
 
 
-async def _run_started(
-    notice: fx.PartitionNews, state: RolloutState, aud: Audience
-) -> Event | None:
-    """The run's message in devOps' thread (edited as the run moves), and engineering."""
+async def _run_started(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
+    """Engineering hears that a run started (who asked, which attempt, the run); devOps'
+    message about it comes with the run's first progress (`_run_progress`)."""
     ps = state.partition(notice.partition)
     assert ps is not None and ps.run_id is not None
-    ts = await post_in_thread(
-        state, "devOps", run_message(ps.name, ps.run_id, ps.run_url, ps.progress)
-    )
     link = f"<{ps.run_url}|run {ps.run_id}>" if ps.run_url else f"run {ps.run_id}"
-    await tell_engineering(state, aud.config, f"🔄 `amm.yml` for *{ps.name}*: {link}")
-    return RunPosted(partition=ps.name, run_id=ps.run_id, ts=ts) if ts else None
+    by = ps.started_by or state.devops
+    line = _started(ps.name, ps.attempts, by, ps.resumed, run=link)
+    await tell_engineering(state, aud.config, line)
 
 
-async def _run_progress(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:
-    """The run's message, edited: where the run stands now and for how long."""
+async def _run_progress(
+    notice: fx.PartitionNews, state: RolloutState, aud: Audience
+) -> Event | None:
+    """The run's message in devOps' thread: posted with where the run first stands, then
+    edited as it moves and when it ends."""
     ps = state.partition(notice.partition)
     thread = state.threads.get("devOps")
-    if ps is None or ps.run_ts is None or thread is None:
-        return
+    if ps is None or ps.run_id is None or thread is None:
+        return None
     text = run_message(ps.name, ps.run_id, ps.run_url, ps.progress)
-    await safe(update_step(thread.channel, ps.run_ts, text, None))
+    if ps.run_ts is not None:
+        await safe(update_step(thread.channel, ps.run_ts, text, None))
+        return None
+    ts = await post_in_thread(state, "devOps", text)
+    return RunPosted(partition=ps.name, run_id=ps.run_id, ts=ts) if ts else None
 
 
 async def _green(notice: fx.PartitionNews, state: RolloutState, aud: Audience) -> None:

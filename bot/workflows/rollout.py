@@ -24,13 +24,15 @@ from bot.rollout.events import Event, Quiet, parse_event
 from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
-from bot.workflows import notify, ongoing, threads
-from bot.workflows.history import ROLLOUT_WORKFLOW
-from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, slack
+from bot.workflows import ROLLOUT_WORKFLOW, notify, ongoing, threads
+from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, publish_state, slack
 from bot.workflows.threads import Audience
 
-# The published state: what the status board, App Home and the handlers read.
-STATE_EVENT = "state"
+# The boards are edited after this many events at the latest, however busy the inbox.
+MAX_HELD_EVENTS = 10
+# Where rollouts published their state before the read model (`bot.readmodel`) existed;
+# read once at start to add such rollouts to it (`service.backfill`).
+LEGACY_STATE_EVENT = "state"
 
 
 class Rollout:
@@ -41,7 +43,9 @@ class Rollout:
         self.rules = rules
         self.audience = Audience(config=rules.config, runbook=rules.runbook)
         self._published: dict[str, Any] | None = None
+        self._version = 0  # of the published state; 0 is the state the rollout was created with
         self._board: object = None
+        self._held = 0  # events taken since the boards fell behind the state
         self._perform: dict[type[fx.Effect], Callable[[Any], Awaitable[Event | None]]] = {
             fx.OpenThreads: self._open_threads,
             fx.PostStep: self._post_step,
@@ -62,12 +66,30 @@ class Rollout:
         }
 
     async def run(self) -> RolloutState:
-        await self.apply(machine.begin(self.state, self.rules))
-        quiet = self.rules.config.workflow.nudge_after_hours * 3600
-        while not self.state.finished:
-            raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
-            event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
-            await self.feed(event)
+        try:
+            await self.apply(machine.begin(self.state, self.rules))
+            quiet = self.rules.config.workflow.nudge_after_hours * 3600
+            coalesce = self.rules.config.slack.board_coalesce_seconds
+            while not self.state.finished:
+                if self._behind() and self._held < MAX_HELD_EVENTS:
+                    # Boards behind: edit them once nothing more arrives for a moment.
+                    raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=coalesce)
+                    if raw is None:
+                        await self._edit_boards()
+                        continue
+                    self._held += 1
+                elif self._behind():
+                    await self._edit_boards()
+                    continue
+                else:
+                    raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=quiet)
+                event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
+                await self.feed(event)
+            await self._edit_boards()
+        except Exception:
+            # A workflow that dies must not stay listed as active, blocking every start.
+            await self.publish(active=False)
+            raise
         return self.state
 
     async def feed(self, event: Event) -> None:
@@ -99,10 +121,16 @@ class Rollout:
 
     # ----------------------------------------------------------- publishing
 
-    async def publish(self) -> None:
+    async def publish(self, *, active: bool = True) -> None:
+        """Write the state to the read model when it changed (handlers answer from it).
+
+        Not a DBOS step: the write is idempotent by version, and the versions are the same
+        on every replay (the states are), so a replay rewrites nothing newer."""
         dumped = self.state.model_dump(mode="json")
-        if dumped != self._published:
-            await DBOS.set_event_async(STATE_EVENT, dumped)
+        if dumped != self._published or not active:
+            self._version += 1
+            live = active and not self.state.finished
+            await publish_state(self.state, self._version, active=live)
             self._published = dumped
 
     def _board_key(self) -> object:
@@ -115,12 +143,19 @@ class Rollout:
             [(p.status, p.stage, p.run_url, p.finished_at, p.failed_check) for p in s.partitions],
         )
 
-    async def _sync(self, _: fx.Sync) -> None:
-        """The boards are edited only when what they show changed."""
-        key = self._board_key()
-        if self.state.threads and key != self._board:
+    def _behind(self) -> bool:
+        return bool(self.state.threads) and self._board_key() != self._board
+
+    async def _edit_boards(self) -> None:
+        """Bring the progress and status messages up to the state (each only if what it
+        shows changed)."""
+        if self._behind():
             await threads.refresh(self.state, self.audience)
-            self._board = key
+            self._board = self._board_key()
+        self._held = 0
+
+    async def _sync(self, _: fx.Sync) -> None:
+        """Publish the state now; the boards follow when the inbox is quiet (`run`)."""
         await self.publish()
 
     # -------------------------------------------------------------- effects

@@ -1,16 +1,16 @@
 """The one seam between the handlers and the rollouts: start, submit, read.
 
-`submit(request)` judges a person's request against the active rollout's *current*
-state with the same rules the workflow applies, so a refusal is answered at once,
-audited once and never reaches the workflow; an accepted request is handed to the
-workflow with an idempotency key (a Slack retry of the same press is delivered once).
-Everything here is a database round trip or two, never an outside system, so handlers
-can await it before they ack.
+`judge(request)` answers a person's request from the read model (`bot.readmodel`: the
+active rollout's *current* published state, held in memory) with the same rules the
+workflow applies, so a handler can ack with the answer at once; `deliver()` then records a
+refusal once in the audit trail (it never reaches the workflow) or hands an accepted
+request to the workflow with an idempotency key (a Slack retry of the same press is
+delivered once). `submit()` does both. Nothing here calls an outside system.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from dbos import DBOS, SetWorkflowID
 
@@ -19,6 +19,7 @@ from bot.blocks.status import status_summary
 from bot.blocks.steps import to_dicts
 from bot.commands import COMMAND
 from bot.outbound import scrub
+from bot.readmodel import RolloutIndex
 from bot.rollout.events import Request
 from bot.rollout.port import Answer, Found, now_iso
 from bot.rollout.roles import require, roles_of
@@ -27,44 +28,41 @@ from bot.rollout.state import RolloutKind, RolloutState
 from bot.runbook import load_runbook
 from bot.settings import FileConfig
 from bot.store import Store
-from bot.workflows.history import ROLLOUT_WORKFLOW, finished_rollouts
-from bot.workflows.rollout import STATE_EVENT, rollout_workflow
-from bot.workflows.steps import EVENT_TOPIC
+from bot.workflows import ROLLOUT_WORKFLOW
+from bot.workflows.rollout import LEGACY_STATE_EVENT, rollout_workflow
+from bot.workflows.steps import EVENT_TOPIC, checks
 
-ACTIVE = ["PENDING", "ENQUEUED"]
 # How many audit rows `/creators-onboard audit` shows (the CLI exports them all).
 AUDIT_SHOWN = 25
 
 
 class Rollouts(Protocol):
-    """Where rollouts live (DBOS in the bot; a dict in unit tests)."""
+    """Where rollouts live (the read model and DBOS in the bot; a dict in unit tests)."""
 
-    async def newest(self, *, active: bool) -> str | None: ...
+    async def newest(self, *, active: bool) -> Found | None: ...
     async def count(self) -> int: ...
-    async def read(self, rollout_id: str) -> RolloutState | None: ...
     async def send(self, rollout_id: str, request: Request, key: str) -> None: ...
     async def create(self, rollout_id: str, state: RolloutState) -> None: ...
+    async def poke(self, rollout_id: str, run_id: int, attempt: int, key: str) -> bool: ...
+    async def past(self, limit: int) -> list[RolloutState]: ...
 
 
 class DbosRollouts:
-    """Rollouts as DBOS workflows: the id is the rollout id, the state a published event."""
+    """Rollouts as DBOS workflows (the id is the rollout id), read from the read model."""
 
-    async def _list(self, status: list[str] | None) -> list[Any]:
-        found = await DBOS.list_workflows_async(name=ROLLOUT_WORKFLOW, status=status)
-        return [w for w in found if str(w.workflow_id).startswith("rollout-")]
+    def __init__(self, index: RolloutIndex) -> None:
+        self.index = index
 
-    async def newest(self, *, active: bool) -> str | None:
-        found = await self._list(ACTIVE if active else None)
-        if not found:
-            return None
-        return str(sorted(found, key=lambda w: w.created_at or 0)[-1].workflow_id)
+    async def newest(self, *, active: bool) -> Found | None:
+        found = await self.index.newest(active=active)
+        return Found(found.rollout_id, found.state, found.version) if found else None
 
     async def count(self) -> int:
-        return len(await self._list(None))
+        return await self.index.highest_number()
 
     async def read(self, rollout_id: str) -> RolloutState | None:
-        raw = await DBOS.get_event_async(rollout_id, STATE_EVENT, timeout_seconds=0)
-        return RolloutState.model_validate(raw) if raw else None
+        found = await self.index.get(rollout_id)
+        return found.state if found else None
 
     async def send(self, rollout_id: str, request: Request, key: str) -> None:
         await DBOS.send_async(
@@ -75,15 +73,49 @@ class DbosRollouts:
         )
 
     async def create(self, rollout_id: str, state: RolloutState) -> None:
+        # Version 0: the rollout is listed (and counted) before its workflow runs.
+        await self.index.write(state, 0, active=True)
         with SetWorkflowID(rollout_id):
             await DBOS.start_workflow_async(rollout_workflow, state.model_dump(mode="json"))
 
+    async def poke(self, rollout_id: str, run_id: int, attempt: int, key: str) -> bool:
+        return await checks.poke_follow(rollout_id, run_id, attempt, key)
+
+    async def past(self, limit: int) -> list[RolloutState]:
+        return [p.state for p in await self.index.past(limit)]
+
+
+async def backfill(index: RolloutIndex) -> int:
+    """Add the rollouts DBOS knows and the read model does not (a database from before the
+    read model existed), and mark inactive those whose workflow ended without saying so.
+    One listing of DBOS's workflows, at start, never on the ack path. Returns how many
+    were added."""
+    added = 0
+    for wf in await DBOS.list_workflows_async(name=ROLLOUT_WORKFLOW):
+        rollout_id = str(wf.workflow_id)
+        held = await index.get(rollout_id)
+        running = wf.status in ("PENDING", "ENQUEUED")
+        if held is not None and held.active and not running:
+            # Its workflow ended without saying so (cancelled by an operator): not active.
+            await index.write(held.state, held.version + 1, active=False)
+        if not rollout_id.startswith("rollout-") or held is not None:
+            continue
+        raw = await DBOS.get_event_async(rollout_id, LEGACY_STATE_EVENT, timeout_seconds=0)
+        if raw is None and wf.input is not None and wf.input.get("args"):
+            raw = wf.input["args"][0]
+        if raw is None:
+            continue
+        state = RolloutState.model_validate(raw)
+        await index.write(state, 0, active=running and not state.finished)
+        added += 1
+    return added
+
 
 class RolloutService:
-    def __init__(self, config: FileConfig, store: Store, rollouts: Rollouts | None = None):
+    def __init__(self, config: FileConfig, store: Store, rollouts: Rollouts):
         self.config = config
         self.store = store
-        self.rollouts: Rollouts = rollouts or DbosRollouts()
+        self.rollouts = rollouts
         self.rules = Rules(runbook=load_runbook(), config=config)
 
     # ---------------------------------------------------------------- reading
@@ -91,16 +123,13 @@ class RolloutService:
     async def active(self) -> Found | None:
         """The rollout in progress. One that has published its end (complete or aborted)
         while its workflow is still returning counts as over."""
-        rollout_id = await self.rollouts.newest(active=True)
-        if rollout_id is None:
+        found = await self.rollouts.newest(active=True)
+        if found is None or (found.state is not None and found.state.finished):
             return None
-        state = await self.rollouts.read(rollout_id)
-        if state is not None and state.finished:
-            return None
-        return Found(rollout_id, state)
+        return found
 
     async def past(self, limit: int = 5) -> list[RolloutState]:
-        return await finished_rollouts(limit)
+        return await self.rollouts.past(limit)
 
     async def audit(self, *, user: str, rollout: str | None) -> Answer:
         denied = require(self.config, user, "devOps", what="read the audit trail")
@@ -123,10 +152,7 @@ class RolloutService:
         found = await self.active()
         if found is not None:
             return found
-        rollout_id = await self.rollouts.newest(active=False)
-        if rollout_id is None:
-            return None
-        return Found(rollout_id, await self.rollouts.read(rollout_id))
+        return await self.rollouts.newest(active=False)
 
     # ------------------------------------------------------------- submitting
 
@@ -135,6 +161,13 @@ class RolloutService:
 
         `rollout_id` is the rollout a pressed button belongs to (None for a command).
         """
+        answer = await self.judge(request, rollout_id=rollout_id)
+        await self.deliver(answer, request, key=key)
+        return answer
+
+    async def judge(self, request: Request, *, rollout_id: str | None) -> Answer:
+        """The answer to `request`, from the read model alone: no write, no outside call,
+        so a handler can ack with it at once and `deliver` it afterwards."""
         found = await self.active()
         if found is None or (rollout_id is not None and rollout_id != found.rollout_id):
             why = role_refusal(None, request, self.rules) or (
@@ -143,11 +176,10 @@ class RolloutService:
                 else "That button belongs to a rollout that is no longer active, so it does "
                 f"nothing now. `{COMMAND} status` shows the latest rollout."
             )
-            return await self._refuse(request, None, why)
+            return Answer(False, why, None)
         refused = refusal(found.state, request, self.rules)
         if refused is not None:
-            return await self._refuse(request, found.rollout_id, refused)
-        await self.rollouts.send(found.rollout_id, request, key)
+            return Answer(False, refused, found.rollout_id)
         return Answer(
             True,
             f"On it: `{request.type}` sent to {found.rollout_id}. "
@@ -155,8 +187,13 @@ class RolloutService:
             found.rollout_id,
         )
 
-    async def _refuse(self, request: Request, rollout_id: str | None, why: str) -> Answer:
-        return await self.reject(request.user, request.name, why, rollout_id=rollout_id)
+    async def deliver(self, answer: Answer, request: Request, *, key: str) -> None:
+        """What `judge` decided: hand an accepted request to its rollout (once per `key`),
+        or record the refusal in the audit trail."""
+        if answer.accepted and answer.rollout_id is not None:
+            await self.rollouts.send(answer.rollout_id, request, key)
+        elif not answer.accepted:
+            await self.reject(request.user, request.name, answer.text, rollout_id=answer.rollout_id)
 
     async def reject(
         self, user: str, action: str, why: str, *, rollout_id: str | None = None
@@ -166,25 +203,29 @@ class RolloutService:
         )
         return Answer(False, why, rollout_id)
 
+    async def run_changed(self, run_id: int, key: str) -> bool:
+        """GitHub says a run changed: wake the active rollout's follow of it, once per
+        `key` (the delivery). False when no rollout is following that run."""
+        found = await self.active()
+        if found is None or found.state is None:
+            return False
+        following = next((p for p in found.state.partitions if p.run_id == run_id), None)
+        if following is None:
+            return False
+        return await self.rollouts.poke(found.rollout_id, run_id, following.attempts, key)
+
     # --------------------------------------------------------------- starting
 
-    async def start(
-        self,
-        *,
-        user: str,
-        owner: str | None,
-        devops: str | None,
-        kind: RolloutKind,
-        reason: str = "",
-    ) -> Answer:
-        """Start a rollout unless one is active, after checking who takes part."""
+    async def judge_start(
+        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
+    ) -> Answer | None:
+        """Why a start would be refused — from the configuration and the read model
+        alone, so a handler can ack at once — or None when it may go ahead."""
         action = "rotate" if kind == "rotation" else "start"
         denied = require(self.config, user, "devOps", what=f"run `{action}`")
         if denied:
-            return await self.reject(user, action, denied)
-        owners = self.config.slack.account_owners
-        owner = owner or (owners[0] if owners else "")
-        devops = devops or user
+            return Answer(False, denied)
+        owner, devops = self._people(user, owner, devops)
         if not owner:
             return Answer(
                 False,
@@ -210,6 +251,28 @@ class RolloutService:
                 f"board, or `{COMMAND} abort <reason>` to stop it first.",
                 found.rollout_id,
             )
+        return None
+
+    def _people(self, user: str, owner: str | None, devops: str | None) -> tuple[str, str]:
+        owners = self.config.slack.account_owners
+        return owner or (owners[0] if owners else ""), devops or user
+
+    async def start(
+        self,
+        *,
+        user: str,
+        owner: str | None,
+        devops: str | None,
+        kind: RolloutKind,
+        reason: str = "",
+    ) -> Answer:
+        """Start a rollout (or, `kind` "rotation", a credential rotation told `reason`)
+        unless one is active, after checking who takes part."""
+        action = "rotate" if kind == "rotation" else "start"
+        refused = await self.judge_start(user=user, owner=owner, devops=devops, kind=kind)
+        if refused is not None:
+            return await self.reject(user, action, refused.text, rollout_id=refused.rollout_id)
+        owner, devops = self._people(user, owner, devops)
         # n is one more than the rollouts ever started, so two starts racing each other
         # compute the same id and DBOS runs a single workflow.
         rollout_id = f"rollout-{await self.rollouts.count() + 1}"

@@ -1,19 +1,23 @@
 """Where people are told things: each person's DM thread, the engineering channel's
-status thread, the boards (progress messages, status message, App Home) and the ticket.
+status thread, the boards (the two progress messages and the status message) and the
+ticket. App Home is drawn from the read model by the process people open it in
+(`bot.home`), not from here.
 
 A notification that fails is logged with its traceback and the rollout carries on: a
-lost status edit must never block the two people.
+lost status edit must never block the two people. A message is edited only when what it
+would show differs from what it shows (`Audience.shown`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.blocks.common import escape_mrkdwn, slack_date
 from bot.blocks.deploy import used_card
-from bot.blocks.home import home_blocks
 from bot.blocks.status import status_board_blocks, status_summary, summary_for
 from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, to_dicts
 from bot.integrations.slack import SlackCallError
@@ -23,11 +27,9 @@ from bot.rollout.events import Event, PersonUnreachable, StepPosted, ThreadsOpen
 from bot.rollout.state import PersonaThread, PostedCard, RolloutState
 from bot.runbook.model import Persona, Runbook
 from bot.settings import FileConfig
-from bot.watches.model import WatchStatus
 from bot.workflows.steps import now_step
 from bot.workflows.steps import slack as steps
 from bot.workflows.steps.linear import start_linear
-from bot.workflows.steps.watch import board_step
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -35,10 +37,37 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Audience:
-    """What every notice needs besides the state: the YAML and the runbook."""
+    """What every notice needs besides the state: the YAML and the runbook; and what each
+    message the rollout keeps editing shows now ("channel:ts" -> digest of text and
+    blocks), rebuilt the same way when DBOS replays the workflow."""
 
     config: FileConfig
     runbook: Runbook
+    shown: dict[str, str] = field(default_factory=dict)
+
+
+def _digest(text: str, blocks: list[dict[str, Any]] | None) -> str:
+    return hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
+
+
+def remember(aud: Audience, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+    """A message was posted with this content."""
+    aud.shown[f"{channel}:{ts}"] = _digest(text, blocks)
+
+
+async def edit(
+    aud: Audience, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+) -> None:
+    """Edit a message in place, unless it already shows exactly this."""
+    key, digest = f"{channel}:{ts}", _digest(text, blocks)
+    if aud.shown.get(key) == digest:
+        return
+    try:
+        await steps.update_step(channel, ts, text, blocks)
+    except Exception:
+        log.exception("notification_failed")
+        return
+    aud.shown[key] = digest
 
 
 def slack_error(exc: BaseException) -> str:
@@ -125,7 +154,7 @@ async def linear(state: RolloutState, event: str, body: str) -> None:
 
 
 async def refresh(state: RolloutState, aud: Audience) -> None:
-    """Edit in place: both persona parents, the engineering status board, App Home."""
+    """Edit in place: both persona parents and the engineering status board."""
     runbook = aud.runbook
     summary = status_summary(state, runbook)
     for persona, thread in state.threads.items():
@@ -138,19 +167,11 @@ async def refresh(state: RolloutState, aud: Audience) -> None:
             status_line=line,
             finished=state.finished,
         )
-        await safe(steps.update_step(thread.channel, thread.parent_ts, line, to_dicts(blocks)))
+        await edit(aud, thread.channel, thread.parent_ts, line, to_dicts(blocks))
     channel = aud.config.slack.engineering_channel
     if channel and state.status_ts:
         board = to_dicts(status_board_blocks(state, runbook))
-        await safe(steps.update_step(channel, state.status_ts, summary, board))
-    found = await safe(board_step())
-    watches = [WatchStatus.model_validate(w) for w in found or []]
-    past = await safe(steps.past_rollouts_step()) or []
-    for user in dict.fromkeys((state.owner, state.devops)):
-        home = home_blocks(
-            state, runbook, viewer=user, config=aud.config, watches=watches, past=past
-        )
-        await safe(steps.publish_home_step(user, to_dicts(home)))
+        await edit(aud, channel, state.status_ts, summary, board)
 
 
 async def open_threads(state: RolloutState, aud: Audience) -> Event:
@@ -165,10 +186,13 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
         try:
             channel = await steps.open_dm_step(user)
             line = summary_for(persona, state, aud.runbook)
-            blocks = progress_blocks(
-                aud.runbook, persona, state.step, state.rollout_id, status_line=line
+            blocks = to_dicts(
+                progress_blocks(
+                    aud.runbook, persona, state.step, state.rollout_id, status_line=line
+                )
             )
-            ts = await steps.post_step(channel, line, to_dicts(blocks))
+            ts = await steps.post_step(channel, line, blocks)
+            remember(aud, channel, ts, line, blocks)
         except Exception as exc:  # whatever failed, this rollout ends cleanly, logged
             log.exception("person_unreachable", user=user, persona=persona)
             return PersonUnreachable(
@@ -180,6 +204,8 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
     if channel:
         board = to_dicts(status_board_blocks(state, aud.runbook))
         status_ts = await safe(steps.post_step(channel, summary, board))
+        if status_ts:
+            remember(aud, channel, status_ts, summary, board)
     return ThreadsOpened(at=await now_step(), threads=threads, status_ts=status_ts)
 
 
@@ -207,7 +233,7 @@ async def mark_done(state: RolloutState, aud: Audience, effect: fx.MarkDone) -> 
             when=effect.at,
             rotation=state.kind == "rotation",
         )
-        await safe(steps.update_step(thread.channel, ts, f"Done: {step.title}", to_dicts(done)))
+        await edit(aud, thread.channel, ts, f"Done: {step.title}", to_dicts(done))
 
 
 async def close_card(state: RolloutState, card: PostedCard, note: str, at: str) -> None:

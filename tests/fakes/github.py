@@ -37,22 +37,34 @@ Scripting:
   (crash recovery).
 * ``fake.appear_after_lists = 2`` — a new run is hidden from the first N list requests.
 * ``fake.dispatches`` — every dispatch that created a run.
+* ``fake.run_seconds = 5.0`` — runs dispatched from now on go by the clock instead of by
+  polls: queued for a tenth of their length (at most a second), then in progress, then
+  completed (their script's conclusion, else success) that many seconds after dispatch.
+* ``fake.send_webhooks(url, secret)`` — from then on every such run also sends GitHub's
+  ``workflow_run`` webhook deliveries (``requested``, ``in_progress``, ``completed``) to
+  ``url`` as GitHub does: signed (``X-Hub-Signature-256``, and the legacy SHA-1 header),
+  each with its ``X-GitHub-Delivery`` GUID. ``fake.deliveries`` records each one and the
+  status it got; ``await fake.redeliver(guid)`` sends one again, GUID and body unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
+import hmac
 import json
 import re
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import jsonschema
 from aiohttp import web
 
@@ -205,6 +217,18 @@ class FakeRun:
 
 
 @dataclass
+class Delivery:
+    """One webhook delivery as sent, and the status each attempt got."""
+
+    guid: str
+    event: str
+    action: str
+    run_id: int
+    body: bytes
+    statuses: list[int] = field(default_factory=list)
+
+
+@dataclass
 class _Fault:
     pattern: re.Pattern[str]
     method: str | None
@@ -265,6 +289,11 @@ class FakeGitHub(LoopbackFake):
         self.unspecified: list[str] = []
         self.dispatches: list[dict[str, Any]] = []
         self.runs: dict[int, FakeRun] = {}
+        self.run_seconds: float | None = None
+        self.deliveries: list[Delivery] = []
+        self._hook: tuple[str, str] | None = None  # (url, secret)
+        self._hook_tasks: set[asyncio.Task[None]] = set()
+        self._hook_session: aiohttp.ClientSession | None = None
         self._next_id = 7_000_001
         self._faults: list[_Fault] = []
         self._scripts: list[_Script] = []
@@ -284,8 +313,84 @@ class FakeGitHub(LoopbackFake):
         return self
 
     async def close(self) -> None:
+        for task in list(self._hook_tasks):
+            task.cancel()
+        if self._hook_tasks:
+            await asyncio.gather(*self._hook_tasks, return_exceptions=True)
+        if self._hook_session is not None:
+            await self._hook_session.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # ------------------------------------------------------------------ webhooks
+
+    def send_webhooks(self, url: str, secret: str) -> None:
+        """Deliver workflow_run events of clock-driven runs to `url`, signed with `secret`."""
+        self._hook = (url, secret)
+
+    async def redeliver(self, guid: str) -> int:
+        """Send a delivery again, as GitHub's "Redeliver" does: same GUID, same body."""
+        delivery = next(d for d in self.deliveries if d.guid == guid)
+        return await self._deliver(delivery)
+
+    def _schedule_hooks(self, run: FakeRun) -> None:
+        if self._hook is None or run.durations is None:
+            return
+        # `requested` at once, then one delivery as the run starts and as it completes.
+        timeline: list[tuple[float, str]] = [(0.0, "requested")]
+        at = 0.0
+        for state, seconds in zip(run.states, run.durations, strict=True):
+            if state == "in_progress" and timeline[-1][1] == "requested":
+                timeline.append((at, "in_progress"))
+            if state.startswith("completed"):
+                timeline.append((at, "completed"))
+                break
+            at += seconds
+        task = asyncio.get_running_loop().create_task(self._hooks_for(run, timeline))
+        self._hook_tasks.add(task)
+        task.add_done_callback(self._hook_tasks.discard)
+
+    async def _hooks_for(self, run: FakeRun, timeline: list[tuple[float, str]]) -> None:
+        for at, action in timeline:
+            await asyncio.sleep(max(0.0, run.started + at - time.monotonic()))
+            payload = {
+                "action": action,
+                "workflow_run": self._run_json(run),
+                "workflow": {"id": 161335, "name": "AMM", "path": ".github/workflows/amm.yml"},
+                "repository": {"full_name": self.repository},
+                "sender": {"login": "octocat", "type": "User"},
+            }
+            body = json.dumps(payload).encode()
+            delivery = Delivery(str(uuid.uuid4()), "workflow_run", action, run.id, body)
+            self.deliveries.append(delivery)
+            await self._deliver(delivery)
+
+    async def _deliver(self, delivery: Delivery) -> int:
+        assert self._hook is not None
+        url, secret = self._hook
+        key = secret.encode()
+        sha256 = hmac.new(key, delivery.body, hashlib.sha256).hexdigest()
+        sha1 = hmac.new(key, delivery.body, hashlib.sha1).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/7c1e4b2",
+            "X-GitHub-Event": delivery.event,
+            "X-GitHub-Delivery": delivery.guid,
+            "X-GitHub-Hook-ID": "429061",
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+            "X-GitHub-Hook-Installation-Target-ID": "35129377",
+            "X-Hub-Signature": f"sha1={sha1}",
+            "X-Hub-Signature-256": f"sha256={sha256}",
+        }
+        if self._hook_session is None:
+            self._hook_session = aiohttp.ClientSession()
+        try:
+            async with self._hook_session.post(url, data=delivery.body, headers=headers) as resp:
+                status = resp.status
+        except aiohttp.ClientError:
+            status = 0  # GitHub records a failed delivery; it does not retry on its own
+        delivery.statuses.append(status)
+        return status
 
     # ------------------------------------------------------------------ scripting
 
@@ -618,6 +723,7 @@ class FakeGitHub(LoopbackFake):
         created_at: datetime | None = None,
         states: list[str] | None = None,
         event: str = "workflow_dispatch",
+        clocked: bool = False,
     ) -> FakeRun:
         durations: list[float] | None = None
         fail_step = self.fail_step
@@ -631,6 +737,12 @@ class FakeGitHub(LoopbackFake):
                     if script.once:
                         self._scripts.remove(script)
                     break
+        if clocked and self.run_seconds is not None and durations is None:
+            # By the clock: queued a tenth of the run (at most a second), then in progress.
+            queued = min(1.0, self.run_seconds / 10)
+            final = states[-1] if states[-1].startswith("completed") else "completed:success"
+            states = ["queued", "in_progress", final]
+            durations = [queued, self.run_seconds - queued, 0.0]
         if self.run_name is None:
             title = "AMM"
         else:
@@ -649,6 +761,7 @@ class FakeGitHub(LoopbackFake):
         )
         self._next_id += 17
         self.runs[run.id] = run
+        self._schedule_hooks(run)
         return run
 
     def _run_json(self, run: FakeRun) -> dict[str, Any]:
@@ -703,7 +816,7 @@ class FakeGitHub(LoopbackFake):
             return web.json_response(
                 {"message": f"Unexpected inputs provided: [{listed}]"}, status=422
             )
-        run = self._create_run({str(k): str(v) for k, v in inputs.items()}, ref)
+        run = self._create_run({str(k): str(v) for k, v in inputs.items()}, ref, clocked=True)
         self.dispatches.append({"run_id": run.id, "ref": ref, "inputs": dict(run.inputs)})
         if self.mode == "return_run_details" and body.get("return_run_details") is True:
             owner, name = self._owner_repo()

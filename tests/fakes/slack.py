@@ -221,6 +221,7 @@ class Call:
     headers: dict[str, str]
     token: str | None
     http_method: str = "POST"
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
 
 @dataclass(frozen=True)

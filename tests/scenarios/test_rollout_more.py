@@ -388,6 +388,9 @@ async def test_prod_halt_card_then_retry_completes_with_one_rollout_log(world: W
         assert "Symptom:" in halted_comments[0].body and "Fix:" in halted_comments[0].body
         assert state.status_ts
         assert "Rollout halted at *prod*" in eng_thread(world, state.status_ts)
+        # devOps opens the bot's Home tab: it is drawn then, from the current state.
+        home = {"type": "app_home_opened", "user": DEVOPS, "channel": "D0DEVOPS1", "tab": "home"}
+        assert (await world.event(home))[0] == 200
         await eventually(
             lambda: (
                 "Decide on the halt" in home_text(world.slack.home_view(DEVOPS) or {"blocks": []})

@@ -25,6 +25,7 @@ import base64
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Unpack
 from urllib.parse import quote
@@ -48,6 +49,10 @@ from bot.runbook.problem import Problem
 log = get_logger(__name__)
 
 TERMINAL_OK = "success"
+
+# One read of a run: (run, etag), run None when unchanged since `etag` (304).
+Fetch = Callable[[int, str | None], Awaitable[tuple["Run | None", str | None]]]
+Wait = Callable[[float], Awaitable[object]]
 
 
 class Run(BaseModel):
@@ -170,6 +175,50 @@ def _input_match(run: Run, inputs: Mapping[str, str] | None) -> int:
     if not title or (run.name is not None and title == run.name):
         return 1
     return 0
+
+
+@dataclass(frozen=True)
+class Next:
+    """What following a run does after one read: it `concluded`, it `timed_out`, or it
+    `report`s where the run stands (maybe) and reads again in `wait` seconds."""
+
+    concluded: bool = False
+    timed_out: bool = False
+    report: bool = False
+    wait: float = 0.0
+
+
+@dataclass
+class RunPace:
+    """The pace of following one run, decided read after read (pure: the caller reads).
+
+    Reads come every `poll_interval` seconds, unchanged runs included: a conditional read
+    answered 304 costs nothing against GitHub's rate limit, so there is no backing off.
+    Where the run stands is reported when its status changes, and otherwise at most once
+    per `progress_interval` (so its elapsed time moves). Times are the caller's recorded
+    clock (epoch seconds)."""
+
+    poll_interval: float
+    progress_interval: float
+    deadline: float
+    latest: Run | None = None
+    told: tuple[str, float] | None = None
+
+    def after(self, run: Run | None, at: float) -> Next:
+        """`run`: what a read returned (None: unchanged since the last one)."""
+        self.latest = run or self.latest
+        if self.latest is not None and self.latest.completed:
+            return Next(concluded=True)
+        if at >= self.deadline:
+            return Next(timed_out=True)
+        report = self.latest is not None and (
+            self.told is None
+            or self.latest.status != self.told[0]
+            or at - self.told[1] >= self.progress_interval
+        )
+        if report and self.latest is not None:
+            self.told = (self.latest.status, at)
+        return Next(report=report, wait=max(0.0, min(self.poll_interval, self.deadline - at)))
 
 
 class GitHubActions:
@@ -348,59 +397,6 @@ class GitHubActions:
         if resp.status != 200 or not isinstance(resp.body, dict):
             raise self._refused(resp, action)
         return Run.from_api(resp.body), resp.headers.get("ETag") or etag
-
-    async def observe(
-        self,
-        run_id: int,
-        *,
-        poll_interval: float,
-        within: float,
-        on_update: Callable[[Run], Awaitable[None]] | None = None,
-    ) -> Run:
-        """Poll the run (with ETags) until it completes or `within` seconds pass; return it
-        as it stands then.
-
-        `on_update` is awaited whenever the status or conclusion changes. While nothing
-        changes the interval grows to four times `poll_interval`.
-        """
-        deadline = time.monotonic() + within
-        etag: str | None = None
-        latest: Run | None = None
-        interval = poll_interval
-        while True:
-            run, etag = await self.get_run(run_id, etag)
-            if run is not None and (
-                latest is None or (run.status, run.conclusion) != (latest.status, latest.conclusion)
-            ):
-                latest = run
-                interval = poll_interval
-                if on_update is not None:
-                    await on_update(run)
-            elif run is not None:
-                latest = run
-            else:
-                interval = min(interval * 1.5, poll_interval * 4)
-            remaining = deadline - time.monotonic()
-            if latest is not None and (latest.completed or remaining <= 0):
-                return latest
-            await self._http.sleep(max(0.0, min(interval, remaining)))
-
-    async def follow(
-        self,
-        run_id: int,
-        *,
-        poll_interval: float,
-        timeout: float,  # noqa: ASYNC109 - an overall deadline across many polls, by design
-        on_update: Callable[[Run], Awaitable[None]] | None = None,
-    ) -> Run:
-        """Poll the run until it completes; return it with its conclusion. A run still
-        going after `timeout` seconds raises the GitHubError that says so."""
-        run = await self.observe(
-            run_id, poll_interval=poll_interval, within=timeout, on_update=on_update
-        )
-        if not run.completed:
-            raise self.still_going(run, timeout)
-        return run
 
     def still_going(self, run: Run, timeout: float) -> GitHubError:
         """The error for a run that has not completed after `timeout` seconds."""

@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from dbos import DBOS
 
 from bot.outbound import scrubbed
+from bot.rollout.state import RolloutState
 from bot.settings import FileConfig
 from bot.workflows.runtime import current
 
@@ -53,3 +54,12 @@ def now() -> str:
 @step()
 async def now_step() -> str:
     return now()
+
+
+async def publish_state(state: RolloutState, version: int, *, active: bool) -> None:
+    """The rollout's state into the read model the handlers answer from (`bot.readmodel`).
+
+    Deliberately not a step: the write is idempotent (a version already stored changes
+    nothing), so it needs no record, and a replay that republishes old versions is safe.
+    """
+    await current().index.write(state, version, active=active)

@@ -10,12 +10,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from dbos import DBOS, SetWorkflowID
+from dbos._error import DBOSNonExistentWorkflowError
+from pydantic import BaseModel
 
 from bot.integrations.errors import IntegrationError
 from bot.integrations.github import (
     Job,
     Place,
     Run,
+    RunPace,
     conclusion_diagnosis,
     failed_place,
     running_place,
@@ -41,6 +44,9 @@ from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now, step
 
 log = get_logger(__name__)
+
+# The follow's inbox: "the run changed, read it now" (a GitHub webhook delivery).
+RUN_CHANGED_TOPIC = "run_changed"
 
 
 @step()
@@ -141,40 +147,62 @@ async def follow_deadline_step() -> float:
     return time.time() + current().settings.config.github.run_timeout_minutes * 60
 
 
+class Polled(BaseModel):
+    """One read of a run, as recorded: the run (None when unchanged: 304), its ETag, the
+    time it was read (the follow's deadline and pace count in recorded time) or the
+    problem."""
+
+    at: float
+    run: Run | None = None
+    etag: str | None = None
+    problem: Problem | None = None
+
+
 @step()
-async def watch_step(partition: str, run_id: int, deadline: float) -> RunMoved | RunConcluded:
-    """Watch the run for at most one progress interval: how it ended (`RunConcluded`), or
-    where it stands now (`RunMoved`: its status, and the job and step in progress)."""
+async def poll_run_step(run_id: int, etag: str | None) -> Polled:
+    """One conditional read of the run: an unchanged run answers 304, which GitHub does
+    not count against the rate limit, so the follow can read it often."""
     deps = current()
     assert deps.github is not None
-    cfg = deps.settings.config.github
-    window = max(0.0, min(cfg.progress_interval_seconds, deadline - time.time()))
     try:
-        run = await deps.github.observe(
-            run_id, poll_interval=cfg.poll_interval_seconds, within=window
-        )
-        if not run.completed and time.time() >= deadline:
-            raise deps.github.still_going(run, cfg.run_timeout_minutes * 60)
+        run, etag = await deps.github.get_run(run_id, etag)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return RunConcluded(
-            at=now(), partition=partition, run_id=run_id, problem=exc.problem, followed=False
-        )
-    started = run.created_at.isoformat()
-    if run.completed:
-        return await _concluded(partition, run, started)
-    place = None
-    if run.status == "in_progress":
-        place = await _place(run_id, running_place)
+        return Polled(at=time.time(), problem=exc.problem)
+    return Polled(at=time.time(), run=run, etag=etag)
+
+
+@step()
+async def run_moved_step(partition: str, run: Run) -> RunMoved:
+    """Where a run in progress stands: its status, and the job and step running."""
+    place = await _place(run.id, running_place) if run.status == "in_progress" else None
     at = now()
     progress = RunProgress(
         status=run.status,
         job=place.job if place else None,
         step=place.step if place else None,
-        run_started=started,
+        run_started=run.created_at.isoformat(),
         at=at,
     )
-    return RunMoved(at=at, partition=partition, run_id=run_id, progress=progress)
+    return RunMoved(at=at, partition=partition, run_id=run.id, progress=progress)
+
+
+@step()
+async def run_concluded_step(partition: str, run: Run) -> RunConcluded:
+    """How a run ended; a failed one names its failing job and step, with its log."""
+    place = None if run.succeeded else await _place(run.id, failed_place)
+    return RunConcluded(
+        at=now(),
+        partition=partition,
+        run_id=run.id,
+        conclusion=run.conclusion,
+        url=run.html_url or None,
+        problem=conclusion_diagnosis(run, partition=partition, failed=place),
+        failed_job=place.job if place else None,
+        failed_step=place.step if place else None,
+        log_url=place.url if place else None,
+        run_started=run.created_at.isoformat(),
+    )
 
 
 async def _place(run_id: int, where: Callable[[list[Job]], Place | None]) -> Place | None:
@@ -188,41 +216,73 @@ async def _place(run_id: int, where: Callable[[list[Job]], Place | None]) -> Pla
         return None
 
 
-async def _concluded(partition: str, run: Run, started: str) -> RunConcluded:
-    place = None if run.succeeded else await _place(run.id, failed_place)
+def _not_followed(partition: str, run_id: int, problem: Problem) -> RunConcluded:
     return RunConcluded(
-        at=now(),
-        partition=partition,
-        run_id=run.id,
-        conclusion=run.conclusion,
-        url=run.html_url or None,
-        problem=conclusion_diagnosis(run, partition=partition, failed=place),
-        failed_job=place.job if place else None,
-        failed_step=place.step if place else None,
-        log_url=place.url if place else None,
-        run_started=started,
+        at=now(), partition=partition, run_id=run_id, problem=problem, followed=False
     )
 
 
 @DBOS.workflow(name="follow_run")
 async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> None:
-    """Follow one run to its conclusion, telling the rollout where it stands at most once
-    per progress interval (`run_moved`), then how it ended (`run_concluded`).
+    """Follow one run to its conclusion and tell the rollout: where it stands at most
+    once per `progress_interval_seconds` (`run_moved`), then how it ended
+    (`run_concluded`).
 
-    A child workflow, so the rollout keeps answering people (abort, stuck, verify…)
-    during a run that can take an hour; after a crash both resume where they were.
+    A recorded read every `poll_interval_seconds`; between reads a wait that a GitHub
+    `workflow_run` webhook cuts short (`poke_follow`). A child workflow, so the rollout
+    keeps answering people during a run that can take an hour; after a crash both resume
+    where they were.
     """
-    deadline = await follow_deadline_step()
+    cfg = current().settings.config.github
+    pace = RunPace(
+        poll_interval=cfg.poll_interval_seconds,
+        progress_interval=cfg.progress_interval_seconds,
+        deadline=await follow_deadline_step(),
+    )
+    etag: str | None = None
     while True:
-        seen = await watch_step(partition, run_id, deadline)
-        await DBOS.send_async(rollout_id, seen.model_dump(mode="json"), EVENT_TOPIC)
-        if isinstance(seen, RunConcluded):
-            return
+        polled = await poll_run_step(run_id, etag)
+        if polled.problem is not None:
+            told: RunConcluded | RunMoved = _not_followed(partition, run_id, polled.problem)
+        else:
+            etag = polled.etag
+            nxt = pace.after(polled.run, polled.at)
+            assert pace.latest is not None  # a first read returns the run, or a problem
+            if nxt.concluded:
+                told = await run_concluded_step(partition, pace.latest)
+            elif nxt.timed_out:
+                github = current().github
+                assert github is not None
+                still = github.still_going(pace.latest, cfg.run_timeout_minutes * 60)
+                told = _not_followed(partition, run_id, still.problem)
+            else:
+                if nxt.report:
+                    moved = await run_moved_step(partition, pace.latest)
+                    await DBOS.send_async(rollout_id, moved.model_dump(mode="json"), EVENT_TOPIC)
+                await DBOS.recv_async(RUN_CHANGED_TOPIC, timeout_seconds=nxt.wait)
+                continue
+        await DBOS.send_async(rollout_id, told.model_dump(mode="json"), EVENT_TOPIC)
+        return
 
 
 def follow_workflow_id(rollout_id: str, run_id: int, attempt: int) -> str:
     """The follow of a run by one attempt: a retry follows the same run anew."""
     return f"{rollout_id}:follow:{run_id}:{attempt}"
+
+
+async def poke_follow(rollout_id: str, run_id: int, attempt: int, key: str) -> bool:
+    """Wake the follow of `run_id` so it reads the run now; once per `key`. False when
+    that follow does not exist (it never started, or its rollout is another)."""
+    try:
+        await DBOS.send_async(
+            follow_workflow_id(rollout_id, run_id, attempt),
+            {"run_id": run_id},
+            RUN_CHANGED_TOPIC,
+            idempotency_key=f"run-changed:{key}",
+        )
+    except DBOSNonExistentWorkflowError:
+        return False
+    return True
 
 
 async def start_follow(rollout_id: str, partition: str, run_id: int, attempt: int) -> None:

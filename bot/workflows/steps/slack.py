@@ -9,8 +9,6 @@ from dbos import DBOS
 
 from bot.integrations.slack import SlackCallError
 from bot.logging import get_logger
-from bot.rollout.state import RolloutState
-from bot.workflows.history import finished_rollouts
 from bot.workflows.runtime import current
 from bot.workflows.steps import step
 
@@ -76,17 +74,6 @@ async def update_step(
     channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None
 ) -> None:
     await current().notifier.update(channel, ts, text, blocks)
-
-
-@step()
-async def past_rollouts_step(limit: int = 5) -> list[RolloutState]:
-    """The newest rollouts that are over, for App Home."""
-    return await finished_rollouts(limit)
-
-
-@step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)
-async def publish_home_step(user: str, blocks: list[dict[str, Any]]) -> None:
-    await current().notifier.publish_home(user, blocks)
 
 
 @step(retries_allowed=True, max_attempts=3, interval_seconds=1.0)

@@ -13,7 +13,7 @@ from bot.integrations.vaults import VaultError
 from bot.settings import FileConfig
 from bot.watches.model import WATCHES, Outcome, WatchStatus, result_names, schedule_of
 from bot.watches.rules import next_run
-from bot.workflows.history import ROLLOUT_WORKFLOW
+from bot.workflows import ROLLOUT_WORKFLOW
 from bot.workflows.runtime import current
 from bot.workflows.steps import step
 from bot.workflows.steps.checks import no_bff_url

@@ -1,0 +1,119 @@
+"""`POST /github/events`: GitHub's `workflow_run` events wake the run being followed.
+
+Polling stays the fall-back; an event only makes the follow read its run at once, so a
+concluded run is acted on within a second. The endpoint answers 401 to a delivery whose
+signature is missing or wrong, 400 to one it cannot read, 200 otherwise (a delivery
+already taken, an event about a run the bot is not following, `ping`) — never a 5xx:
+nothing GitHub could redeliver would fix it, and polling catches up anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.integrations.github.webhook import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    Malformed,
+    signed_by,
+    workflow_run,
+)
+from bot.logging import get_logger
+from bot.store import sqlalchemy_url
+from bot.tables import github_deliveries, insert
+
+log = get_logger(__name__)
+
+# A workflow_run payload is tens of kilobytes; GitHub caps deliveries at 25 MB.
+MAX_BODY = 2 * 1024 * 1024
+
+# run id, delivery id -> whether a followed run was woken
+Poke = Callable[[int, str], Awaitable[bool]]
+
+
+class DeliveryLog:
+    """The deliveries already taken (`creators_onboard_github_deliveries`), so a
+    redelivery is recognised after a restart and on any replica."""
+
+    def __init__(self, database_url: str) -> None:
+        url = sqlalchemy_url(database_url)
+        pool = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else {}
+        self._engine = sa.create_engine(url, pool_pre_ping=True, **pool)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deliveries")
+
+    def close(self) -> None:
+        self._engine.dispose()
+        self._pool.shutdown(wait=False)
+
+    async def take(self, delivery_id: str, event: str, run_id: int | None) -> bool:
+        """Record a delivery; False when it was recorded before (a redelivery)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._take, delivery_id, event, run_id)
+
+    def _take(self, delivery_id: str, event: str, run_id: int | None) -> bool:
+        stmt = (
+            insert(self._engine.dialect.name, github_deliveries)
+            .values(
+                delivery_id=delivery_id,
+                event=event,
+                run_id=run_id,
+                received_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing(index_elements=[github_deliveries.c.delivery_id])
+            .returning(github_deliveries.c.delivery_id)
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(stmt).first() is not None
+
+
+def github_events(
+    secret: SecretStr, deliveries: DeliveryLog, poke: Poke
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler of `POST /github/events`."""
+
+    def answer(status: int, outcome: str) -> web.Response:
+        return web.json_response({"outcome": outcome}, status=status)
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.content.read(MAX_BODY + 1)
+        if not signed_by(secret.get_secret_value(), body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning("github_webhook_refused", reason="signature")
+            return answer(401, "the X-Hub-Signature-256 signature does not match")
+        event = request.headers.get(EVENT_HEADER, "")
+        delivery = request.headers.get(DELIVERY_HEADER, "")
+        if not event or not delivery or len(delivery) > 64 or len(body) > MAX_BODY:
+            return answer(400, "X-GitHub-Event and X-GitHub-Delivery are required")
+        if event != "workflow_run":
+            return answer(200, f"ignored: {event[:40]} events are not used")
+        try:
+            changed = workflow_run(body)
+        except Malformed as exc:
+            log.warning("github_webhook_malformed", delivery=delivery, problem=str(exc))
+            return answer(400, f"malformed workflow_run payload: {exc}")
+        try:
+            if not await deliveries.take(delivery, event, changed.run_id):
+                log.info("github_webhook_duplicate", delivery=delivery, run_id=changed.run_id)
+                return answer(200, "duplicate delivery: already taken")
+            woken = await poke(changed.run_id, delivery)
+        except Exception:  # logged with its traceback; never a 5xx (module docstring)
+            # The database is away: the follow's own polling notices the run instead.
+            log.exception("github_webhook_not_taken", delivery=delivery)
+            return answer(202, "not taken now: the run is still polled")
+        log.info(
+            "github_webhook_taken",
+            delivery=delivery,
+            run_id=changed.run_id,
+            action=changed.action,
+            woke=woken,
+        )
+        return answer(200, "woke the follow" if woken else "not a run the bot follows")
+
+    return handle
