@@ -10,14 +10,9 @@ import sys
 from importlib.metadata import version
 
 from bot.audit import add_parser as add_audit_parser
+from bot.config import ConfigError
 from bot.logging import configure_logging
-from bot.settings import (
-    ConfigError,
-    Settings,
-    environment_variables,
-    load_settings,
-    secret_variable_names,
-)
+from bot.settings import Settings, environment_variables, load_settings, secret_variable_names
 
 
 def _load() -> Settings | int:

@@ -20,11 +20,11 @@ from typing import Any
 
 from bot.blocks.home import home_blocks
 from bot.blocks.steps import to_dicts
+from bot.config import FileConfig
 from bot.integrations.slack import SlackCallError, SlackNotifier
 from bot.logging import get_logger
 from bot.rollout.port import Service
 from bot.runbook import load_runbook
-from bot.settings import FileConfig
 from bot.watches.port import WatchPort
 
 log = get_logger(__name__)

@@ -29,10 +29,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import make_url
 
+from bot.config import Partition
 from bot.integrations.amplify import amplify_regions, aws_credentials
 from bot.integrations.bff import SmokeTester
 from bot.runbook.problem import Problem
-from bot.settings import Partition, Settings
+from bot.settings import Settings
 from bot.store import DatabaseUnavailable, Store
 
 # A public (C…) or private (G…) channel ID, as Slack shows it under the channel's name.

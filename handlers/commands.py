@@ -21,6 +21,7 @@ from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.watches import board_blocks
 from bot.commands import COMMAND, Parsed, parse
+from bot.config import FileConfig
 from bot.logging import bind_request
 from bot.rollout.events import (
     AbortRequest,
@@ -32,7 +33,6 @@ from bot.rollout.events import (
 )
 from bot.rollout.port import Directory, Found, Service, now_iso
 from bot.runbook import load_runbook
-from bot.settings import FileConfig
 from bot.watches.model import WatchStatus
 from bot.watches.port import WatchPort
 

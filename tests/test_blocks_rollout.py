@@ -28,12 +28,12 @@ from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, PartitionButton, deco
 from bot.blocks.smoke import smoke_report_blocks
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.steps import to_dicts
+from bot.config import FileConfig
 from bot.integrations.bff import SmokeCheck, SmokeReport
 from bot.rollout.state import PartitionState, RolloutState, RunProgress, Transition
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
 from bot.runbook.rollback import RollbackContext, rollback_steps
-from bot.settings import FileConfig
 
 RUNBOOK = load_runbook()
 ORDER = ["dev", "stage", "demo", "prod"]

@@ -21,7 +21,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from bot.settings import ConfigError, environment_variables, load_settings, secret_variable_names
+from bot.config import ConfigError
+from bot.settings import environment_variables, load_settings, secret_variable_names
 from tests.scenario import World
 
 REPO = Path(__file__).resolve().parents[1]

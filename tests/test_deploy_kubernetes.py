@@ -16,7 +16,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.settings import FileConfig, secret_variable_names
+from bot.config import FileConfig
+from bot.settings import secret_variable_names
 
 REPO = Path(__file__).resolve().parents[1]
 K8S = REPO / "deploy" / "kubernetes"
@@ -127,7 +128,8 @@ def test_the_config_map_is_the_example_configuration_mounted_where_the_bot_reads
     config_map = one("ConfigMap")
     (key,) = config_map["data"]
     text = config_map["data"][key]
-    assert text == (REPO / "creators-onboard.example.yml").read_text(encoding="utf-8")
+    example = (REPO / "creators-onboard.example.yml").read_text(encoding="utf-8")
+    assert text == example, "run ./scripts/sync-configmap after changing the example YAML"
     FileConfig.model_validate(yaml.safe_load(text))
     pod = one("StatefulSet")["spec"]["template"]["spec"]
     (volume,) = [v for v in pod["volumes"] if "configMap" in v]

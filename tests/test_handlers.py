@@ -23,6 +23,7 @@ from bot.blocks.ids import (
     runbook_action_id,
     step_value,
 )
+from bot.config import FileConfig
 from bot.rollout.events import (
     AbortRequest,
     DeployRequest,
@@ -35,7 +36,6 @@ from bot.rollout.events import (
 )
 from bot.rollout.port import Answer, Found
 from bot.rollout.state import RolloutKind
-from bot.settings import FileConfig
 from bot.watches.model import WatchStatus
 from handlers.actions import handle_press
 from handlers.commands import answer, lookup

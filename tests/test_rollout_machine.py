@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.config import FileConfig
 from bot.rollout import effects as fx
 from bot.rollout import machine
 from bot.rollout.events import (
@@ -45,7 +46,6 @@ from bot.rollout.state import (
 )
 from bot.runbook import load_runbook
 from bot.runbook.problem import Problem
-from bot.settings import FileConfig
 
 OWNER, DEVOPS, STRANGER = "U0OWNER1", "U0DEVOPS1", "U0STRANGER"
 ORDER = ("dev", "stage", "demo", "prod")

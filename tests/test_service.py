@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import FileConfig
 from bot.rollout.events import (
     DeployRequest,
     HelpRequest,
@@ -20,7 +21,6 @@ from bot.rollout.events import (
 )
 from bot.rollout.port import Found
 from bot.rollout.state import PartitionState, RolloutState
-from bot.settings import FileConfig
 from bot.store import Store
 from bot.workflows.service import RolloutService
 

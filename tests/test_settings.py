@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.config import ConfigError
 from bot.server import dbos_config
 from bot.settings import (
     DEFAULT_SQLITE_NAME,
-    ConfigError,
     Settings,
     environment_variables,
     load_settings,

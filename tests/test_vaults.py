@@ -420,7 +420,8 @@ def test_fake_op_formats(fake: FakeOp) -> None:
 
 
 def test_from_settings() -> None:
-    from bot.settings import EnvSettings, FileConfig, Settings
+    from bot.config import FileConfig
+    from bot.settings import EnvSettings, Settings
 
     env = EnvSettings(
         slack_bot_token=SecretStr("xoxb-1"),

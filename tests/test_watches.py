@@ -20,9 +20,9 @@ from bot.blocks.watches import (
     handoff_blocks,
     problem_blocks,
 )
+from bot.config import ConfigError, FileConfig, load_file_config
 from bot.integrations.bff import diagnose
 from bot.integrations.vaults.verify import fingerprint
-from bot.settings import ConfigError, FileConfig, load_file_config
 from bot.watches import leak, rules, texts
 from bot.watches.model import WATCHES, Outcome, WatchStatus, parse_watch
 

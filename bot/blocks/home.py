@@ -17,10 +17,10 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import slack_date
 from bot.blocks.status import owner_summary, status_board_blocks
 from bot.blocks.watches import board_blocks, handoff_blocks
+from bot.config import FileConfig
 from bot.rollout.roles import Role, roles_of
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook
-from bot.settings import FileConfig
 from bot.watches.model import WatchStatus
 from bot.watches.texts import handoff_items
 

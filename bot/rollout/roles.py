@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.settings import FileConfig
+from bot.config import FileConfig
 
 Role = Literal["accountOwner", "devOps"]
 

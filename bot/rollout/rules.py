@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.config import FileConfig
 from bot.rollout.events import (
     AbortRequest,
     DeployRequest,
@@ -24,7 +25,6 @@ from bot.rollout.events import (
 from bot.rollout.roles import Role, refuse_role, roles_of
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook, Step
-from bot.settings import FileConfig
 
 # The steps at which the vaults may be (re-)checked.
 VERIFY_STEPS = ("populate", "verify", "deploy_gate")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.settings import FileConfig
+from bot.config import FileConfig
 
 WatchName = Literal["eligibility", "probe", "rotation", "service_account"]
 WATCHES: tuple[WatchName, ...] = ("eligibility", "probe", "rotation", "service_account")

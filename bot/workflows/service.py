@@ -18,6 +18,7 @@ from bot.blocks.audit import audit_blocks
 from bot.blocks.status import status_summary
 from bot.blocks.steps import to_dicts
 from bot.commands import COMMAND
+from bot.config import FileConfig
 from bot.outbound import scrub
 from bot.readmodel import RolloutIndex
 from bot.rollout.events import Request
@@ -26,7 +27,6 @@ from bot.rollout.roles import require, roles_of
 from bot.rollout.rules import Rules, refusal, role_refusal
 from bot.rollout.state import RolloutKind, RolloutState
 from bot.runbook import load_runbook
-from bot.settings import FileConfig
 from bot.store import Store
 from bot.workflows import ROLLOUT_WORKFLOW
 from bot.workflows.rollout import LEGACY_STATE_EVENT, rollout_workflow

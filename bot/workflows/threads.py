@@ -20,13 +20,13 @@ from bot.blocks.common import escape_mrkdwn, slack_date
 from bot.blocks.deploy import used_card
 from bot.blocks.status import status_board_blocks, status_summary, summary_for
 from bot.blocks.steps import done_step_blocks, progress_blocks, step_blocks, to_dicts
+from bot.config import FileConfig
 from bot.integrations.slack import SlackCallError
 from bot.logging import get_logger
 from bot.rollout import effects as fx
 from bot.rollout.events import Event, PersonUnreachable, StepPosted, ThreadsOpened
 from bot.rollout.state import PersonaThread, PostedCard, RolloutState
 from bot.runbook.model import Persona, Runbook
-from bot.settings import FileConfig
 from bot.workflows.steps import now_step
 from bot.workflows.steps import slack as steps
 from bot.workflows.steps.linear import start_linear

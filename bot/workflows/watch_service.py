@@ -9,11 +9,11 @@ import time
 from dbos import DBOS
 
 from bot.commands import COMMAND
+from bot.config import FileConfig
 from bot.integrations.vaults import verify
 from bot.logging import get_logger
 from bot.rollout.port import Answer
 from bot.rollout.roles import require
-from bot.settings import FileConfig
 from bot.store import Store
 from bot.watches import leak
 from bot.watches.model import TITLES, WATCHES, WatchStatus, parse_watch, workflow_name

@@ -16,11 +16,11 @@ from dbos import DBOS, SetWorkflowID
 
 from bot.blocks.steps import to_dicts
 from bot.blocks.watches import checkin_blocks, notice_blocks, problem_blocks
+from bot.config import FileConfig
 from bot.integrations.bff import diagnose
 from bot.logging import get_logger
 from bot.rollout.roles import Role
 from bot.runbook.problem import Problem
-from bot.settings import FileConfig
 from bot.watches import rules, texts
 from bot.watches.model import WATCHES, Outcome, WatchName, schedule_of, workflow_name
 from bot.workflows.queues import SMOKE, WATCH_QUEUE_PREFIX, queue

@@ -17,9 +17,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from dbos import DBOS
 
+from bot.config import FileConfig
 from bot.outbound import scrubbed
 from bot.rollout.state import RolloutState
-from bot.settings import FileConfig
 from bot.workflows.runtime import current
 
 P = ParamSpec("P")

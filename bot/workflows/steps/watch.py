@@ -9,8 +9,8 @@ from typing import Any
 
 from dbos import DBOS
 
+from bot.config import FileConfig
 from bot.integrations.vaults import VaultError
-from bot.settings import FileConfig
 from bot.watches.model import WATCHES, Outcome, WatchStatus, result_names, schedule_of
 from bot.watches.rules import next_run
 from bot.workflows import ROLLOUT_WORKFLOW
