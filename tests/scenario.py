@@ -214,6 +214,12 @@ class World:
     ) -> tuple[int, str]:
         return await self.post(self.press_body(user, button, message, response_id=response_id))
 
+    async def open_home(self, user: str) -> None:
+        """The person opens the bot's Home tab (App Home is published for those looking)."""
+        opened = {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"}
+        status, _ = await self.event(opened)
+        assert status == 200
+
     async def event(self, event: dict[str, Any]) -> tuple[int, str]:
         return await self.post(event_body(event))
 

@@ -65,6 +65,8 @@ async def test_app_home_lists_past_rollouts_with_their_outcome(world: World) -> 
             text = json.dumps(view["blocks"], ensure_ascii=False) if view else ""
             return text if "Past rollouts" in text else None
 
+        for user in (DEVOPS, OWNER):
+            await world.open_home(user)
         devops = await eventually(lambda: past(DEVOPS), what="devOps' Home with past rollouts")
         assert "`rollout-1` Onboarding: stopped" in devops and REASON in devops
         owner = await eventually(lambda: past(OWNER), what="the owner's Home")

@@ -216,8 +216,9 @@ async def test_a_full_rollout_hands_off_then_reminds_to_rotate(world: World) -> 
         )
         body = comment[0].body
         assert "(owner: accountOwner)" in body and "(owner: devOps)" in body
-        # … and on App Home.
+        # … and on App Home (published when each of them opens it).
         for user in (OWNER, DEVOPS):
+            await world.open_home(user)
             home = await eventually(
                 lambda u=user: (lambda v: v if v and "What's yours to keep" in str(v) else None)(  # type: ignore[misc]
                     world.slack.home_view(u)
