@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -152,8 +153,8 @@ async def check_database(settings: Settings) -> list[Row]:
 # Before a deploy, a membership seen this recently is trusted (a rollout's partitions go
 # minutes apart; leaving the channel in between is caught by the next partition's check).
 MEMBERSHIP_TRUSTED_SECONDS = 600.0
-# When the bot last saw itself a member of a channel (monotonic), in this process.
-_MEMBER_SEEN: dict[str, float] = {}
+# When the bot (by its Slack client) last saw itself a member of a channel (monotonic).
+_MEMBER_SEEN: WeakKeyDictionary[AsyncWebClient, dict[str, float]] = WeakKeyDictionary()
 
 
 async def check_channel(
@@ -166,7 +167,7 @@ async def check_channel(
     name = "slack: engineering channel"
     if not channel or not CHANNEL_ID.match(channel):
         return []  # reported by the configuration rows
-    seen = _MEMBER_SEEN.get(channel)
+    seen = _MEMBER_SEEN.get(client, {}).get(channel)
     if seen is not None and time.monotonic() - seen <= trust_for:
         ago = int(time.monotonic() - seen)
         return [Row(name, f"{channel}: the bot is a member (seen {ago} s ago)")]
@@ -225,7 +226,7 @@ async def check_channel(
                 "workspace); Slack shows it has joined",
             )
         ]
-    _MEMBER_SEEN[channel] = time.monotonic()
+    _MEMBER_SEEN.setdefault(client, {})[channel] = time.monotonic()
     return [Row(name, f"the bot is a member of {label}")]
 
 
