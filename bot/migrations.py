@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bot.logging import get_logger
-from bot.store import audit_log, executors, seen
-from bot.tables import github_deliveries, rollouts
+from bot.tables import audit_log, executors, github_deliveries, rollouts, seen
 
 log = get_logger(__name__)
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
-from bot.integrations.errors import IntegrationError
 from bot.logging import REDACTOR
 
 P = ParamSpec("P")
@@ -66,20 +65,20 @@ class ScrubbedError(Exception):
         return (ScrubbedError, (self.kind, self.message))
 
 
+@runtime_checkable
+class _CarriesProblem(Protocol):
+    """An exception that knows how to copy itself with its text scrubbed
+    (`bot.integrations.errors.IntegrationError`)."""
+
+    def with_scrubbed(self, scrub: Callable[[Any], Any]) -> BaseException: ...
+
+
 def scrub_exception(exc: BaseException) -> BaseException:
     """The same exception when its text is clean; else a copy (or a ScrubbedError)
     whose text is scrubbed."""
-    if isinstance(exc, IntegrationError):
-        problem = scrub(exc.problem)
-        extra = {k: v for k, v in vars(exc).items() if k not in ("problem", "retryable", "status")}
-        cleaned_extra = _scrub(extra)
-        if problem is exc.problem and cleaned_extra == extra:
-            return exc
-        copy = type(exc).__new__(type(exc))
-        IntegrationError.__init__(copy, problem, retryable=exc.retryable, status=exc.status)
-        # What a subclass adds travels with it when pickled: scrubbed too.
-        copy.__dict__.update(cleaned_extra)
-        return copy
+    if isinstance(exc, _CarriesProblem):
+        # An integration's error keeps its kind and its problem, scrubbed.
+        return exc.with_scrubbed(_scrub)
     text = str(exc)
     cleaned_text = REDACTOR.scrub(text)
     if cleaned_text == text:

@@ -17,7 +17,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import webhooks
-from bot.app import create_app, create_web_app, lazy_runner
+from bot.afterack import lazy_runner
+from bot.app import create_app, create_web_app
 from bot.deps import Deps, build_deps
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
 from bot.integrations.vaults.verify import derive_key, use_key

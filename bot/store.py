@@ -19,45 +19,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from bot.outbound import scrub_text
+from bot.tables import audit_log, seen
 
 T = TypeVar("T")
-
-_metadata = sa.MetaData()
-
-audit_log = sa.Table(
-    "creators_onboard_audit",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    # Sizes since migration 2 (bot/migrations.py); `Store.record` fits values to them.
-    sa.Column("rollout_id", sa.String(64), nullable=True, index=True),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("action", sa.String(255), nullable=False),
-    sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False, default=""),
-    # Idempotency: a transition recorded twice (a workflow step re-run after a crash)
-    # is stored once.
-    sa.Column("dedupe_key", sa.String(128), nullable=True, unique=True),
-)
-
-# Requests and posts already handled, by key (a Slack event id, a trigger id, a post's
-# idempotency key), shared by every replica.
-seen = sa.Table(
-    "creators_onboard_seen",
-    _metadata,
-    sa.Column("key", sa.String(255), primary_key=True),
-    sa.Column("at", sa.Float, nullable=False, index=True),
-)
-
-# Each replica's last sign of life, and who took its workflows over (bot/takeover.py).
-executors = sa.Table(
-    "creators_onboard_executors",
-    _metadata,
-    sa.Column("executor_id", sa.String(255), primary_key=True),
-    sa.Column("heartbeat_at", sa.Float, nullable=False),
-    sa.Column("taken_over_by", sa.String(255), nullable=True),
-    sa.Column("taken_over_at", sa.Float, nullable=True),
-)
 
 
 def fit(value: str | None, column: sa.Column[Any]) -> str | None:

@@ -1,11 +1,12 @@
-"""The tables of the ack path's read model and of the GitHub webhook:
+"""Our own tables beside DBOS's, created by `bot.migrations`:
 
+* `creators_onboard_audit` — who did what and when (every transition and refusal).
+* `creators_onboard_seen` — requests and posts already handled, by key, for every replica.
+* `creators_onboard_executors` — each replica's heartbeat, and who took its work over.
 * `creators_onboard_rollouts` — the read model handlers consult before they ack: one row
   per rollout with its latest published state and a version that only grows.
 * `creators_onboard_github_deliveries` — GitHub webhook deliveries already taken, by
   `X-GitHub-Delivery`, so a redelivery is answered and ignored.
-
-Their schema is created by `bot.migrations` (migrations 5 and 6).
 """
 
 from __future__ import annotations
@@ -15,6 +16,41 @@ from typing import Any
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+audit_log = sa.Table(
+    "creators_onboard_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # Sizes since migration 2 (bot/migrations.py); `Store.record` fits values to them.
+    sa.Column("rollout_id", sa.String(64), nullable=True, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(255), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    # Idempotency: a transition recorded twice (a workflow step re-run after a crash)
+    # is stored once.
+    sa.Column("dedupe_key", sa.String(128), nullable=True, unique=True),
+)
+
+# Requests and posts already handled, by key (a Slack event id, a trigger id, a post's
+# idempotency key), shared by every replica.
+seen = sa.Table(
+    "creators_onboard_seen",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+)
+
+# Each replica's last sign of life, and who took its workflows over (bot/takeover.py).
+executors = sa.Table(
+    "creators_onboard_executors",
+    metadata,
+    sa.Column("executor_id", sa.String(255), primary_key=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("taken_over_by", sa.String(255), nullable=True),
+    sa.Column("taken_over_at", sa.Float, nullable=True),
+)
 
 rollouts = sa.Table(
     "creators_onboard_rollouts",

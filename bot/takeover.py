@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy as sa
 
 from bot.logging import get_logger
-from bot.store import Store, executors
+from bot.store import Store
+from bot.tables import executors
 
 log = get_logger(__name__)
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.app import lazy_runner
+from bot.afterack import lazy_runner
 from bot.blocks.ids import (
     ABORT,
     DEPLOY,
     DEPLOY_ACTIONS,
+    OLD_BUTTON,
     PING_DEVOPS,
     REDEPLOY,
     RERUN_VERIFY,
@@ -21,6 +22,7 @@ from bot.blocks.ids import (
     RUNBOOK_ACTION_PATTERN,
     RUNBOOK_ACTION_PREFIX,
     STUCK,
+    UNKNOWN_BUTTON,
     ButtonRef,
     PartitionButton,
     RolloutButton,
@@ -37,15 +39,6 @@ from bot.rollout.events import (
     VerifyRequest,
 )
 from bot.rollout.port import Service, now_iso
-
-OLD_BUTTON = (
-    "That button is from an older version of the bot and no longer works. "
-    "Use `/creators-onboard status` to see where the rollout stands."
-)
-UNKNOWN_BUTTON = (
-    "I don't know that button, so it does nothing. "
-    "Use `/creators-onboard status` to see where the rollout stands."
-)
 
 
 def register(app: AsyncApp, service: Service, notifier: SlackNotifier) -> None:

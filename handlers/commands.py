@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.app import lazy_runner
+from bot.afterack import lazy_runner
 from bot.blocks.common import section
 from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary

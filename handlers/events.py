@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.app import lazy_runner
+from bot.afterack import lazy_runner
 from bot.home import HomeViews
 from bot.integrations.slack import SlackNotifier
 from bot.rollout.port import Service

@@ -8,11 +8,16 @@ from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.blocks.ids import CHECKIN_ACTIONS, START_ROTATION, decode_checkin, decode_rotation
+from bot.blocks.ids import (
+    CHECKIN_ACTIONS,
+    OLD_BUTTON,
+    START_ROTATION,
+    decode_checkin,
+    decode_rotation,
+)
 from bot.rollout.port import Answer, Service
 from bot.watches.port import WatchPort
 from bot.watches.texts import ROTATION_REASONS
-from handlers.actions import OLD_BUTTON
 
 T = TypeVar("T")
 

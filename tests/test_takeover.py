@@ -6,7 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.store import Store, seen
+from bot.store import Store
+from bot.tables import seen
 from bot.takeover import SEEN_KEEP_SECONDS, Takeover
 
 

@@ -122,6 +122,17 @@ def decode_value(value: str) -> ButtonRef:
     return RolloutButton(data["rollout"], data["action"])
 
 
+# What a person hears when a button's value cannot be read, or names no button we know.
+OLD_BUTTON = (
+    "That button is from an older version of the bot and no longer works. "
+    "Use `/creators-onboard status` to see where the rollout stands."
+)
+UNKNOWN_BUTTON = (
+    "I don't know that button, so it does nothing. "
+    "Use `/creators-onboard status` to see where the rollout stands."
+)
+
+
 def _preview(value: object) -> str:
     return repr(value)[:80]
 

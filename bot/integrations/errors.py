@@ -8,6 +8,7 @@ own error text, never from request headers or credential values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.runbook.problem import Problem
@@ -40,6 +41,20 @@ class IntegrationError(Exception):
             "retryable": self.retryable,
             "status": self.status,
         }
+
+    def with_scrubbed(self, scrub: Callable[[Any], Any]) -> IntegrationError:
+        """This error, or a copy of it whose problem and extra fields went through
+        `scrub` (bot.outbound: no configured secret in anything recorded)."""
+        problem = scrub(self.problem)
+        extra = {k: v for k, v in vars(self).items() if k not in _BASE_STATE}
+        cleaned_extra = scrub(extra)
+        if problem == self.problem and cleaned_extra == extra:
+            return self
+        copy = type(self).__new__(type(self))
+        IntegrationError.__init__(copy, problem, retryable=self.retryable, status=self.status)
+        # What a subclass adds travels with it when pickled: scrubbed too.
+        copy.__dict__.update(cleaned_extra)
+        return copy
 
     def __repr__(self) -> str:
         return (

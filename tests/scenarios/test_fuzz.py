@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import lazy_runner
+from bot.afterack import lazy_runner
 from bot.blocks.ids import DEPLOY, RERUN_VERIFY, partition_value, step_value
 from tests.fakes.signing import (
     FORM_CONTENT_TYPE,

@@ -9,7 +9,7 @@ import json
 import logging
 from typing import Any
 
-from bot.app import lazy_runner
+from bot.afterack import lazy_runner
 from bot.blocks.ids import START_ROTATION
 from bot.logging import configure_logging
 from tests.fakes.signing import event_body, signed_headers
