@@ -31,7 +31,7 @@ from bot.rollout.events import (
     SmokeRequest,
     VerifyRequest,
 )
-from bot.rollout.port import Directory, Found, Service, now_iso
+from bot.rollout.port import Directory, Found, Service, StartRequest, now_iso
 from bot.runbook import load_runbook
 from bot.watches.model import WatchStatus
 from bot.watches.port import WatchPort
@@ -162,12 +162,7 @@ async def _start_reply(
 
         return Reply(_text(True, f"Looking up {names}…"), look_up)
     people = parsed.mentions
-    refused = await service.judge_start(
-        user=user,
-        owner=people[0] if people else None,
-        devops=people[1] if len(people) > 1 else None,
-        kind="rotation" if parsed.name == "rotate" else "onboarding",
-    )
+    refused = await service.judge_start(start_request(parsed, user, people))
     if refused is not None:
         why, where = refused.text, refused.rollout_id
 
@@ -178,16 +173,20 @@ async def _start_reply(
     return Reply(_text(*await start(service, parsed, user, people)))
 
 
-async def start(service: Service, parsed: Parsed, user: str, people: list[str]) -> tuple[bool, str]:
+def start_request(parsed: Parsed, user: str, people: list[str]) -> StartRequest:
     """`start [@owner] [@devops]` / `rotate [reason]`, the people given as member IDs."""
     rotation = parsed.name == "rotate"
-    result = await service.start(
+    return StartRequest(
         user=user,
+        kind="rotation" if rotation else "onboarding",
         owner=people[0] if people else None,
         devops=people[1] if len(people) > 1 else None,
-        kind="rotation" if rotation else "onboarding",
         reason=" ".join(parsed.args) if rotation else "",
     )
+
+
+async def start(service: Service, parsed: Parsed, user: str, people: list[str]) -> tuple[bool, str]:
+    result = await service.start(start_request(parsed, user, people))
     return result.accepted, result.text
 
 

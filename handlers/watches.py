@@ -15,7 +15,7 @@ from bot.blocks.ids import (
     decode_checkin,
     decode_rotation,
 )
-from bot.rollout.port import Answer, Service
+from bot.rollout.port import Answer, Service, StartRequest
 from bot.watches.port import WatchPort
 from bot.watches.texts import ROTATION_REASONS
 
@@ -83,6 +83,6 @@ async def start_rotation(service: Service, body: dict[str, Any], respond: AsyncR
     if why is None:
         return
     started = await service.start(
-        user=_press(body)[0], owner=None, devops=None, kind="rotation", reason=ROTATION_REASONS[why]
+        StartRequest(user=_press(body)[0], kind="rotation", reason=ROTATION_REASONS[why])
     )
     await _say(respond, started)

@@ -3,6 +3,7 @@ service. What the service decides is tested in test_service.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -34,8 +35,7 @@ from bot.rollout.events import (
     StepAction,
     VerifyRequest,
 )
-from bot.rollout.port import Answer, Found
-from bot.rollout.state import RolloutKind
+from bot.rollout.port import Answer, Found, StartRequest
 from bot.watches.model import WatchStatus
 from handlers.actions import handle_press
 from handlers.commands import answer, lookup
@@ -63,23 +63,11 @@ class FakeService:
         self.submitted.append((request, rollout_id, key))
         return await self.judge(request, rollout_id=rollout_id)
 
-    async def judge_start(
-        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
-    ) -> Answer | None:
+    async def judge_start(self, start: StartRequest) -> Answer | None:
         return None
 
-    async def start(
-        self,
-        *,
-        user: str,
-        owner: str | None,
-        devops: str | None,
-        kind: RolloutKind,
-        reason: str = "",
-    ) -> Answer:
-        self.started.append(
-            {"user": user, "owner": owner, "devops": devops, "kind": kind, "reason": reason}
-        )
+    async def start(self, start: StartRequest) -> Answer:
+        self.started.append(dataclasses.asdict(start))
         return Answer(True, "started")
 
     async def reject(

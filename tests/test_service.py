@@ -19,7 +19,7 @@ from bot.rollout.events import (
     StepAction,
     VerifyRequest,
 )
-from bot.rollout.port import Found
+from bot.rollout.port import Found, StartRequest
 from bot.rollout.state import PartitionState, RolloutState
 from bot.store import Store
 from bot.workflows.service import RolloutService
@@ -164,17 +164,17 @@ async def test_no_rollout_a_stranger_hears_about_the_role_first(store: Store) ->
 
 async def test_start_checks_people_and_never_starts_a_second_rollout(store: Store) -> None:
     service, rollouts = service_for(store)
-    refused = await service.start(user=OWNER, owner=None, devops=None, kind="onboarding")
+    refused = await service.start(StartRequest(user=OWNER))
     assert not refused.accepted and "slack.devops" in refused.text
-    not_owner = await service.start(user=DEVOPS, owner=DEVOPS, devops=None, kind="onboarding")
+    not_owner = await service.start(StartRequest(user=DEVOPS, owner=DEVOPS))
     assert not not_owner.accepted and "not listed as an account owner" in not_owner.text
     started = await service.start(
-        user=DEVOPS, owner=None, devops=None, kind="rotation", reason="the secret leaked"
+        StartRequest(user=DEVOPS, kind="rotation", reason="the secret leaked")
     )
     assert started.accepted and started.rollout_id == "rollout-1"
     assert rollouts.states["rollout-1"].kind == "rotation"
     # A rotation starts with its own explanation, told why.
     assert rollouts.states["rollout-1"].step == "rotation_intro"
     assert rollouts.states["rollout-1"].reason == "the secret leaked"
-    again = await service.start(user=DEVOPS, owner=None, devops=None, kind="onboarding")
+    again = await service.start(StartRequest(user=DEVOPS))
     assert not again.accepted and "already under way (rollout-1)" in again.text

@@ -30,6 +30,23 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class StartRequest:
+    """Who asks to start what: a rollout (`owner` and `devops` default to the first listed
+    account owner and the person asking), or a credential rotation told `reason`."""
+
+    user: str
+    kind: RolloutKind = "onboarding"
+    owner: str | None = None
+    devops: str | None = None
+    reason: str = ""
+
+    @property
+    def action(self) -> str:
+        """The subcommand it comes from, for the audit trail."""
+        return "rotate" if self.kind == "rotation" else "start"
+
+
+@dataclass(frozen=True)
 class Found:
     rollout_id: str
     state: RolloutState | None  # None while the rollout is still starting
@@ -51,22 +68,12 @@ class Service(Protocol):
         `rollout_id`: the rollout a pressed button belongs to (None for a command)."""
         ...
 
-    async def judge_start(
-        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
-    ) -> Answer | None:
+    async def judge_start(self, start: StartRequest) -> Answer | None:
         """Why a start would be refused (read model only, no write), or None."""
         ...
 
-    async def start(
-        self,
-        *,
-        user: str,
-        owner: str | None,
-        devops: str | None,
-        kind: RolloutKind,
-        reason: str = "",
-    ) -> Answer:
-        """Start a rollout (or, `kind` "rotation", a credential rotation told `reason`)."""
+    async def start(self, start: StartRequest) -> Answer:
+        """Start a rollout (or a credential rotation), unless it is refused."""
         ...
 
     async def reject(

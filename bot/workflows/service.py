@@ -22,10 +22,10 @@ from bot.config import FileConfig
 from bot.outbound import scrub
 from bot.readmodel import RolloutIndex
 from bot.rollout.events import Request
-from bot.rollout.port import Answer, Found, now_iso
+from bot.rollout.port import Answer, Found, StartRequest, now_iso
 from bot.rollout.roles import require, roles_of
 from bot.rollout.rules import Rules, refusal, role_refusal
-from bot.rollout.state import RolloutKind, RolloutState
+from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.store import Store
 from bot.workflows import ROLLOUT_WORKFLOW
@@ -216,16 +216,13 @@ class RolloutService:
 
     # --------------------------------------------------------------- starting
 
-    async def judge_start(
-        self, *, user: str, owner: str | None, devops: str | None, kind: RolloutKind
-    ) -> Answer | None:
+    async def judge_start(self, start: StartRequest) -> Answer | None:
         """Why a start would be refused — from the configuration and the read model
         alone, so a handler can ack at once — or None when it may go ahead."""
-        action = "rotate" if kind == "rotation" else "start"
-        denied = require(self.config, user, "devOps", what=f"run `{action}`")
+        denied = require(self.config, start.user, "devOps", what=f"run `{start.action}`")
         if denied:
             return Answer(False, denied)
-        owner, devops = self._people(user, owner, devops)
+        owner, devops = self._people(start)
         if not owner:
             return Answer(
                 False,
@@ -253,26 +250,18 @@ class RolloutService:
             )
         return None
 
-    def _people(self, user: str, owner: str | None, devops: str | None) -> tuple[str, str]:
+    def _people(self, start: StartRequest) -> tuple[str, str]:
         owners = self.config.slack.account_owners
-        return owner or (owners[0] if owners else ""), devops or user
+        return start.owner or (owners[0] if owners else ""), start.devops or start.user
 
-    async def start(
-        self,
-        *,
-        user: str,
-        owner: str | None,
-        devops: str | None,
-        kind: RolloutKind,
-        reason: str = "",
-    ) -> Answer:
-        """Start a rollout (or, `kind` "rotation", a credential rotation told `reason`)
-        unless one is active, after checking who takes part."""
-        action = "rotate" if kind == "rotation" else "start"
-        refused = await self.judge_start(user=user, owner=owner, devops=devops, kind=kind)
+    async def start(self, start: StartRequest) -> Answer:
+        """Start a rollout (or a credential rotation told its reason) unless one is active,
+        after checking who takes part."""
+        user, kind, action = start.user, start.kind, start.action
+        refused = await self.judge_start(start)
         if refused is not None:
             return await self.reject(user, action, refused.text, rollout_id=refused.rollout_id)
-        owner, devops = self._people(user, owner, devops)
+        owner, devops = self._people(start)
         # n is one more than the rollouts ever started, so two starts racing each other
         # compute the same id and DBOS runs a single workflow.
         rollout_id = f"rollout-{await self.rollouts.count() + 1}"
@@ -285,7 +274,7 @@ class RolloutService:
             started_by=user,
             started_at=now_iso(),
             step=runbook.start if kind == "onboarding" else runbook.rotation_start,
-            reason=reason.strip()[:200] if kind == "rotation" else "",
+            reason=start.reason.strip()[:200] if kind == "rotation" else "",
         )
         await self.rollouts.create(rollout_id, state)
         await self.store.record(

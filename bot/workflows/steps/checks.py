@@ -25,18 +25,7 @@ from bot.integrations.github import (
 )
 from bot.logging import get_logger
 from bot.readiness import deploy_blockers
-from bot.rollout.events import (
-    AmplifyChecked,
-    DeployRequest,
-    Dispatched,
-    PrGateChecked,
-    ReadyChecked,
-    RetryRequest,
-    RunConcluded,
-    RunMoved,
-    SmokeDone,
-    VaultsChecked,
-)
+from bot.rollout import events as ev
 from bot.rollout.state import RunProgress
 from bot.runbook.problem import Problem
 from bot.workflows.queues import SMOKE, queue
@@ -50,13 +39,13 @@ RUN_CHANGED_TOPIC = "run_changed"
 
 
 @step()
-async def verify_vaults_step(requested_by: str) -> VaultsChecked:
+async def verify_vaults_step(requested_by: str) -> ev.VaultsChecked:
     deps = current()
     cfg = deps.settings.config
     report = await deps.vaults.verify(
         [p.vault for p in cfg.partitions], cfg.onepassword.systems_vault
     )
-    return VaultsChecked(
+    return ev.VaultsChecked(
         at=now(),
         ok=report.ok,
         red_vaults=[r.vault for r in report.rows if not r.ok],
@@ -67,17 +56,19 @@ async def verify_vaults_step(requested_by: str) -> VaultsChecked:
 
 
 @step()
-async def ready_step(request: DeployRequest | RetryRequest, partition: str) -> ReadyChecked:
+async def ready_step(
+    request: ev.DeployRequest | ev.RetryRequest, partition: str
+) -> ev.ReadyChecked:
     """Would deploying `partition` now fail for a configuration reason? (bot.readiness)"""
     deps = current()
     problems = await deploy_blockers(
         deps.settings, deps.slack, deps.bff, partition, github=deps.github is not None
     )
-    return ReadyChecked(at=now(), request=request, partition=partition, problems=problems)
+    return ev.ReadyChecked(at=now(), request=request, partition=partition, problems=problems)
 
 
 @step()
-async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
+async def pr_gate_step(request: ev.DeployRequest) -> ev.PrGateChecked:
     """Whether the optional infrastructure-PR gate holds."""
     deps = current()
     number = deps.settings.config.github.pull_request
@@ -102,15 +93,15 @@ async def pr_gate_step(request: DeployRequest) -> PrGateChecked:
                     fix="The deploy reads the vaults through code that PR adds: merge it "
                     "first, then deploy.",
                 )
-    return PrGateChecked(at=now(), request=request, problem=problem)
+    return ev.PrGateChecked(at=now(), request=request, problem=problem)
 
 
 @step()
-async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> Dispatched:
+async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> ev.Dispatched:
     """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
     deps = current()
     if deps.github is None:
-        return Dispatched(
+        return ev.Dispatched(
             at=now(),
             partition=partition,
             problem=Problem(
@@ -129,14 +120,14 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
             not_before=since, inputs=part.workflow_inputs, exclude_ids=set(earlier_runs)
         )
         if existing is not None:
-            return Dispatched(
+            return ev.Dispatched(
                 at=now(), partition=partition, run_id=existing.id, url=existing.html_url
             )
         result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return Dispatched(at=now(), partition=partition, problem=exc.problem)
-    return Dispatched(
+        return ev.Dispatched(at=now(), partition=partition, problem=exc.problem)
+    return ev.Dispatched(
         at=now(), partition=partition, run_id=result.run_id, url=result.html_url or None
     )
 
@@ -173,7 +164,7 @@ async def poll_run_step(run_id: int, etag: str | None) -> Polled:
 
 
 @step()
-async def run_moved_step(partition: str, run: Run) -> RunMoved:
+async def run_moved_step(partition: str, run: Run) -> ev.RunMoved:
     """Where a run in progress stands: its status, and the job and step running."""
     place = await _place(run.id, running_place) if run.status == "in_progress" else None
     at = now()
@@ -184,14 +175,14 @@ async def run_moved_step(partition: str, run: Run) -> RunMoved:
         run_started=run.created_at.isoformat(),
         at=at,
     )
-    return RunMoved(at=at, partition=partition, run_id=run.id, progress=progress)
+    return ev.RunMoved(at=at, partition=partition, run_id=run.id, progress=progress)
 
 
 @step()
-async def run_concluded_step(partition: str, run: Run) -> RunConcluded:
+async def run_concluded_step(partition: str, run: Run) -> ev.RunConcluded:
     """How a run ended; a failed one names its failing job and step, with its log."""
     place = None if run.succeeded else await _place(run.id, failed_place)
-    return RunConcluded(
+    return ev.RunConcluded(
         at=now(),
         partition=partition,
         run_id=run.id,
@@ -216,8 +207,8 @@ async def _place(run_id: int, where: Callable[[list[Job]], Place | None]) -> Pla
         return None
 
 
-def _not_followed(partition: str, run_id: int, problem: Problem) -> RunConcluded:
-    return RunConcluded(
+def _not_followed(partition: str, run_id: int, problem: Problem) -> ev.RunConcluded:
+    return ev.RunConcluded(
         at=now(), partition=partition, run_id=run_id, problem=problem, followed=False
     )
 
@@ -243,7 +234,7 @@ async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> N
     while True:
         polled = await poll_run_step(run_id, etag)
         if polled.problem is not None:
-            told: RunConcluded | RunMoved = _not_followed(partition, run_id, polled.problem)
+            told: ev.RunConcluded | ev.RunMoved = _not_followed(partition, run_id, polled.problem)
         else:
             etag = polled.etag
             nxt = pace.after(polled.run, polled.at)
@@ -299,7 +290,7 @@ async def cancel_step(workflow_id: str) -> None:
 
 
 @step()
-async def amplify_step(partition: str) -> AmplifyChecked:
+async def amplify_step(partition: str) -> ev.AmplifyChecked:
     deps = current()
     part = deps.settings.config.partition(partition)
     assert part is not None and part.amplify is not None
@@ -313,7 +304,7 @@ async def amplify_step(partition: str) -> AmplifyChecked:
         problem = exc.problem
     else:
         problem = report.problem
-    return AmplifyChecked(at=now(), partition=partition, problem=problem)
+    return ev.AmplifyChecked(at=now(), partition=partition, problem=problem)
 
 
 def no_bff_url(partition: str) -> Problem:
@@ -327,7 +318,7 @@ def no_bff_url(partition: str) -> Problem:
 
 
 @step()
-async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
+async def smoke_step(partition: str, on_demand: bool) -> ev.SmokeDone:
     from bot.integrations.bff import SmokeCheck, SmokeReport
 
     deps = current()
@@ -352,7 +343,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
             again=None if on_demand else "`/creators-onboard retry`",
         )
     failed = report.failed[0] if report.failed else None
-    return SmokeDone(
+    return ev.SmokeDone(
         at=now(),
         partition=partition,
         ok=report.ok,
@@ -365,7 +356,7 @@ async def smoke_step(partition: str, on_demand: bool) -> SmokeDone:
 
 
 @DBOS.workflow(name="smoke")
-async def smoke_workflow(partition: str, on_demand: bool, reply_to: str | None) -> SmokeDone:
+async def smoke_workflow(partition: str, on_demand: bool, reply_to: str | None) -> ev.SmokeDone:
     """One smoke test, started through the 1-per-second queue; the result goes to the
     inbox of the rollout `reply_to` (`smoke_done`)."""
     done = await smoke_step(partition, on_demand)
