@@ -53,6 +53,7 @@ class HomeViews:
         self._looking: dict[str, float] = {}  # user -> until (monotonic)
         self._shown: dict[str, str] = {}  # user -> digest of the view last published
         self._pending: asyncio.Task[None] | None = None
+        self._dirty = False  # a change not yet drawn by a republish
 
     async def opened(self, user: str) -> None:
         """The person opened the Home tab: show them where things stand, now."""
@@ -60,8 +61,15 @@ class HomeViews:
         await self._publish(user, always=True)
 
     def changed(self) -> None:
-        """A rollout's state changed (the read model's notice): republish, coalesced."""
-        if self._looking and (self._pending is None or self._pending.done()):
+        """A rollout's state changed (the read model's notice): republish, coalesced.
+
+        A change that arrives while a republish is already reading or publishing is not
+        lost: the republish goes round again, so the last change is always drawn.
+        """
+        if not self._looking:
+            return
+        self._dirty = True
+        if self._pending is None or self._pending.done():
             self._pending = asyncio.get_running_loop().create_task(self._republish())
 
     async def close(self) -> None:
@@ -71,13 +79,15 @@ class HomeViews:
                 await self._pending
 
     async def _republish(self) -> None:
-        await asyncio.sleep(self._coalesce)
-        now = time.monotonic()
-        for user, until in list(self._looking.items()):
-            if until < now:
-                del self._looking[user]
-            else:
-                await self._publish(user, always=False)
+        while self._dirty:
+            await asyncio.sleep(self._coalesce)
+            self._dirty = False  # changes from here on need another round
+            now = time.monotonic()
+            for user, until in list(self._looking.items()):
+                if until < now:
+                    del self._looking[user]
+                else:
+                    await self._publish(user, always=False)
 
     async def _publish(self, user: str, *, always: bool) -> None:
         found = await self._service.latest()
