@@ -19,7 +19,7 @@ from tests.fakes.manifest import (
     declared_commands,
     load_manifest,
 )
-from tests.specs import spec
+from bot.sandbox.specs import spec
 
 SCHEMA_DIR = spec("slack-manifest-schema")
 # manifest.schema.json dispatches on _metadata.major_version to these two files,

@@ -4,7 +4,7 @@ Start it with ``async with FakeGitHub() as fake:`` and point the client at ``fak
 
 * Every request is recorded (``fake.requests``; the Authorization header is reduced to
   ``auth="ok" | "bad" | "missing"``, the token itself is never stored).
-* Every request is validated against ``tests/specs/github-actions-subset.json``
+* Every request is validated against ``bot/sandbox/specs/github-actions-subset.json``
   (path template, method, known/required parameters and their types, the JSON request
   body against the operation's requestBody schema, and the REST headers GitHub wants).
   Endpoints outside that subset that the bot legitimately uses (workflow, contents, pulls)
@@ -69,7 +69,7 @@ import jsonschema
 from aiohttp import web
 
 from tests.fakes.server import LoopbackFake, serve_loopback
-from tests.specs import spec
+from bot.sandbox.specs import spec
 
 SPEC_PATH = spec("github-actions-subset.json")
 API_VERSION = "2022-11-28"

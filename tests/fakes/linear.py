@@ -1,7 +1,7 @@
 """A local stand-in for Linear's GraphQL API (https://api.linear.app/graphql).
 
 Every request is parsed and validated with graphql-core against the published schema
-(`tests/specs/linear-schema.graphql`), its variables are coerced against the
+(`bot/sandbox/specs/linear-schema.graphql`), its variables are coerced against the
 operation's variable definitions, and only then executed by a handful of resolvers:
 `commentCreate`, `commentUpdate`, `comment`, `issue` and `viewer`. Anything the schema
 rejects gets the 400 + `{"errors": [...]}` answer Linear gives, so a typo in one of the
@@ -45,7 +45,7 @@ from graphql import (
 )
 
 from tests.fakes.server import LoopbackFake, serve_loopback
-from tests.specs import spec
+from bot.sandbox.specs import spec
 
 SCHEMA_PATH = spec("linear-schema.graphql")
 

@@ -13,7 +13,7 @@ It listens on 127.0.0.1 on an ephemeral port and only there.
 What it checks, on every call to ``/api/{method}``:
 
 * the method exists in the official OpenAPI description of the Web API
-  (``tests/specs/slack-web-openapi-v2.json``), else ``unknown_method``;
+  (``bot/sandbox/specs/slack-web-openapi-v2.json``), else ``unknown_method``;
 * a token came with it (``Authorization: Bearer …`` as slack_sdk sends it, or a
   ``token`` form/query field) and it is the configured bot token, else
   ``not_authed`` / ``invalid_auth``;
@@ -106,7 +106,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.server import LoopbackFake, serve_loopback
-from tests.specs import spec
+from bot.sandbox.specs import spec
 
 from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
