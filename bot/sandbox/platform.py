@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 # Move with the fakes into bot/sandbox in phase B.
-from tests.fakes.signing import (
+from bot.sandbox.fakes.signing import (
     API_APP_ID,
     TEAM_DOMAIN,
     TEAM_ID,
@@ -27,7 +27,7 @@ from tests.fakes.signing import (
     signed_headers,
     slash_command_body,
 )
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.fakes.slack import FakeSlack
 
 NOT_RESPONDING = (
     "creators-onboard did not respond. (The bot process is not running: restart it from "

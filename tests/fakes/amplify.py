@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.sandbox.amplify import app_json, branch_json
+from bot.sandbox.fakes.amplify import app_json, branch_json
 
 APP_ID = "d123abc"
 _NOW = datetime(2025, 1, 1, tzinfo=UTC)

@@ -16,9 +16,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.fakes.server import serve_loopback
+from bot.sandbox.fakes.slack import FakeSlack
 from bot.sandbox.platform import NOT_RESPONDING, Platform
-from tests.fakes.server import serve_loopback
-from tests.fakes.slack import FakeSlack
 from tests.test_fake_slack import MODAL
 
 TOKEN = "xoxb-0-0-platformtest"

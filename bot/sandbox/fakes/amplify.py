@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 # Moves with the fakes into bot/sandbox in phase B.
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 
 _CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/amplify/aws4_request")

@@ -68,7 +68,7 @@ import aiohttp
 import jsonschema
 from aiohttp import web
 
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 from bot.sandbox.specs import spec
 
 SPEC_PATH = spec("github-actions-subset.json")

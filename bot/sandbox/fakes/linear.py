@@ -44,7 +44,7 @@ from graphql import (
     validate,
 )
 
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 from bot.sandbox.specs import spec
 
 SCHEMA_PATH = spec("linear-schema.graphql")

@@ -42,7 +42,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 
 STATUS_FOR_CODE = {
     "AUTHENTICATION_REQUIRED": 401,

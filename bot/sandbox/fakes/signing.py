@@ -21,7 +21,7 @@ import time
 import urllib.parse
 from typing import Any
 
-# Identifiers shared with the fake Web API (tests/fakes/slack.py) so that signed
+# Identifiers shared with the fake Web API (bot/sandbox/fakes/slack.py) so that signed
 # requests and the fake describe the same workspace and app.
 TEAM_ID = "T0FAKE001"
 TEAM_DOMAIN = "fake-team"

@@ -5,7 +5,7 @@ expect it:
 
 1. The app calls ``apps.connections.open`` with its app-level token (``xapp-…``)
    and gets a short-lived URL ``wss://…/link/?ticket=…&app_id=…``. Here the fake
-   Web API (``tests/fakes/slack.py``) answers that call with ``issue_url()`` of this
+   Web API (``bot/sandbox/fakes/slack.py``) answers that call with ``issue_url()`` of this
    server once ``attach(fake_slack)`` has been called.
 2. The app opens a WebSocket to that URL; Slack sends
    ``{"type": "hello", "num_connections": 1, "debug_info": {…},

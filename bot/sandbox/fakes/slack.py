@@ -84,7 +84,7 @@ token (``xapp-…``, not the bot token) in ``Authorization: Bearer`` only (Slack
 rejects it as a body field), answering ``{"ok": true, "url": "wss://…/link/?ticket=…"}``.
 ``attach_socket_mode(app_token, issue_url)`` turns it on; a bot token gets
 ``not_allowed_token_type``, another app token ``invalid_auth``. The WebSocket server
-behind the URL is ``tests/fakes/socket_mode.py``.
+behind the URL is ``bot/sandbox/fakes/socket_mode.py``.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 from bot.sandbox.specs import spec
 
 from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
@@ -512,7 +512,7 @@ class FakeSlack(LoopbackFake):
 
     def attach_socket_mode(self, app_token: str, issue_url: Callable[[], str]) -> None:
         """Enable ``apps.connections.open`` for ``app_token``; ``issue_url()`` gives the
-        WebSocket URL to answer with (see ``tests/fakes/socket_mode.py``)."""
+        WebSocket URL to answer with (see ``bot/sandbox/fakes/socket_mode.py``)."""
         self.app_token = app_token
         self._issue_socket_url = issue_url
 
