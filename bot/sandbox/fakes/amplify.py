@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,8 @@ from aiohttp import web
 from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 
 _CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z
+# An app id for tests that answer boto3 through botocore's Stubber (moto has no Amplify).
+APP_ID = "d123abc"
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/amplify/aws4_request")
 
 
@@ -153,3 +156,17 @@ def _error(status: int, kind: str, message: str) -> web.Response:
     return web.json_response(
         {"message": message}, status=status, headers={"x-amzn-ErrorType": kind}
     )
+
+
+# ------------------------------------------------------- as boto3 hands them back
+# The same answers parsed, for botocore's Stubber (boto3 gives timestamps as datetimes).
+
+_PARSED_CREATED = datetime.fromtimestamp(_CREATED, UTC)
+
+
+def app_response(variables: dict[str, str]) -> dict[str, Any]:
+    return {"app": app_json(APP_ID, "arda-web-dev", "us-east-1", variables, _PARSED_CREATED)}
+
+
+def branch_response(variables: dict[str, str], name: str = "main") -> dict[str, Any]:
+    return {"branch": branch_json(APP_ID, "us-east-1", name, variables, _PARSED_CREATED)}
