@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 
-# Move with the fakes into bot/sandbox in phase B.
 from bot.sandbox.fakes.signing import (
     API_APP_ID,
     TEAM_DOMAIN,

@@ -12,8 +12,6 @@ import yaml
 
 from bot.integrations.amplify import REQUIRED_VARIABLES
 from bot.sandbox.fakes.amplify import FakeAmplify
-
-# Move with the fakes into bot/sandbox in phase B.
 from bot.sandbox.fakes.bff import FakeBFF
 from bot.sandbox.fakes.github import FakeGitHub
 from bot.sandbox.fakes.linear import FakeLinear

@@ -19,7 +19,6 @@ from typing import Any
 
 from aiohttp import web
 
-# Moves with the fakes into bot/sandbox in phase B.
 from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
 
 _CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z
