@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake
 
 _CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z
 # An app id for tests that answer boto3 through botocore's Stubber (moto has no Amplify).
@@ -49,20 +49,14 @@ class FakeAmplify(LoopbackFake):
     def __init__(self) -> None:
         self.apps: dict[str, FakeApp] = {}
         self.requests: list[AmplifyRequest] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self) -> FakeAmplify:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/apps/{app_id}", self._get_app)
         app.router.add_get("/apps/{app_id}/branches/{branch}", self._get_branch)
-        self._runner, self.url = await serve_loopback(app)
-        return self
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    @property
+    def url(self) -> str:
+        return self.base_url
 
     def add_app(
         self, app_id: str, name: str, region: str, variables: dict[str, str], branch: str

@@ -68,7 +68,7 @@ import aiohttp
 import jsonschema
 from aiohttp import web
 
-from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake
 from bot.sandbox.specs import spec
 
 SPEC_PATH = spec("github-actions-subset.json")
@@ -301,16 +301,15 @@ class FakeGitHub(LoopbackFake):
         self._components = _openapi_to_jsonschema(self._spec["components"])
         self._ops = self._load_ops()
         self._extra = [(t, _template_regex(t), m) for t, m in EXTRA_TEMPLATES.items()]
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> FakeGitHub:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_loopback(app)
-        return self
+
+    @property
+    def url(self) -> str:
+        return self.base_url
 
     async def close(self) -> None:
         for task in list(self._hook_tasks):
@@ -319,8 +318,7 @@ class FakeGitHub(LoopbackFake):
             await asyncio.gather(*self._hook_tasks, return_exceptions=True)
         if self._hook_session is not None:
             await self._hook_session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     # ------------------------------------------------------------------ webhooks
 

@@ -101,11 +101,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
-from bot.sandbox.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake
 from bot.sandbox.specs import spec
 
 from .signing import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
@@ -360,8 +360,6 @@ class FakeSlack(LoopbackFake):
         self._responses: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
         self.app_token: str | None = None
         self._issue_socket_url: Callable[[], str] | None = None
         self._listeners: list[Listener] = []
@@ -388,27 +386,19 @@ class FakeSlack(LoopbackFake):
 
     # ----------------------------------------------------------- lifecycle
 
-    async def start(self) -> FakeSlack:
+    async def start(self) -> Self:
         load_method_specs(self._spec_file)  # fail fast if the spec is missing
-        app = web.Application()
+        return await super().start()
+
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
-        self._runner, self._base_url = await serve_loopback(app)
-        return self
 
     async def close(self) -> None:
         self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().close()
 
     # ---------------------------------------------------------- public API
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakeSlack is not started (use `async with FakeSlack() as fake`)")
-        return self._base_url
 
     @property
     def api_url(self) -> str:

@@ -49,7 +49,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from .server import LoopbackFake, serve_loopback
+from .server import LoopbackFake
 from .signing import (
     API_APP_ID,
     block_action_payload,
@@ -112,26 +112,18 @@ class FakeSocketMode(LoopbackFake):
         self._tickets: set[str] = set()
         self._sent: dict[str, _Sent] = {}
         self._connected = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
     # ----------------------------------------------------------- lifecycle
 
-    async def start(self) -> FakeSocketMode:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/link/", self._handle_ws)
         app.router.add_get("/link", self._handle_ws)
-        self._runner, http_url = await serve_loopback(app)
-        self._base_url = "ws://" + http_url.removeprefix("http://")
-        return self
 
     async def close(self) -> None:
         for conn in self.connections:
             if not conn.ws.closed:
                 await conn.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().close()
         for sent in self._sent.values():
             if not sent.done.done():
                 sent.done.cancel()
@@ -140,9 +132,8 @@ class FakeSocketMode(LoopbackFake):
 
     @property
     def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakeSocketMode is not started (use `async with`)")
-        return self._base_url
+        """The WebSocket base URL (``ws://127.0.0.1:<port>``)."""
+        return "ws://" + super().base_url.removeprefix("http://")
 
     def issue_url(self) -> str:
         """A fresh WebSocket URL, as ``apps.connections.open`` hands out."""
