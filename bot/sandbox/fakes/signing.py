@@ -29,7 +29,7 @@ API_APP_ID = "A0FAKEAPP"
 BOT_USER_ID = "U0FAKEBOT"
 BOT_ID = "B0FAKEBOT"
 # The deprecated verification token Slack still includes in payloads; Bolt ignores it.
-VERIFICATION_TOKEN = "fake-verification-token"
+VERIFICATION_TOKEN = "fake-verification-token"  # noqa: S105 (a stand-in value)
 DEFAULT_COMMAND = "/creators-onboard"
 DEFAULT_CHANNEL_ID = "D0FAKEDM1"
 

@@ -60,7 +60,8 @@ from .signing import (
 if TYPE_CHECKING:
     from .slack import FakeSlack
 
-DEFAULT_APP_TOKEN = "xapp-1-A0FAKEAPP-1111111111-fakesocketmodeapptoken0123456789"
+# A stand-in app token (the shape Slack issues), accepted only by the stand-ins.
+DEFAULT_APP_TOKEN = "xapp-1-A0FAKEAPP-1111111111-fakesocketmodeapptoken0123456789"  # noqa: S105
 ACK_DEADLINE_SECONDS = 3.0
 
 
@@ -149,15 +150,15 @@ class FakeSocketMode(LoopbackFake):
     def open_connections(self) -> list[Connection]:
         return [c for c in self.connections if not c.closed and not c.ws.closed]
 
-    async def wait_connected(self, timeout: float = 10.0) -> Connection:
+    async def wait_connected(self, within: float = 10.0) -> Connection:
         """The newest open connection, waiting for the app to open one."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             if self.open_connections:
                 return self.open_connections[-1]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no Socket Mode connection within {timeout}s")
+                raise AssertionError(f"no Socket Mode connection within {within}s")
             self._connected.clear()
             try:
                 await asyncio.wait_for(self._connected.wait(), remaining)
@@ -175,19 +176,20 @@ class FakeSocketMode(LoopbackFake):
         await conn.ws.send_str(json.dumps(envelope))
         return envelope_id
 
-    async def ack(self, envelope_id: str, timeout: float = 10.0) -> Ack:
+    async def ack(self, envelope_id: str, within: float = 10.0) -> Ack:
         """Wait for the app's acknowledgement of ``envelope_id``."""
         sent = self._sent.get(envelope_id)
         if sent is None:
             raise KeyError(f"envelope {envelope_id} was never sent")
         try:
-            return await asyncio.wait_for(asyncio.shield(sent.done), timeout)
+            async with asyncio.timeout(within):
+                return await asyncio.shield(sent.done)
         except TimeoutError:
-            raise AssertionError(f"no ack for envelope {envelope_id} within {timeout}s") from None
+            raise AssertionError(f"no ack for envelope {envelope_id} within {within}s") from None
 
-    async def request(self, envelope: dict[str, Any], timeout: float = 10.0) -> Ack:
+    async def request(self, envelope: dict[str, Any], within: float = 10.0) -> Ack:
         """Send an envelope and wait for its ack."""
-        return await self.ack(await self.send(envelope), timeout)
+        return await self.ack(await self.send(envelope), within)
 
     async def disconnect(self, reason: str = "warning") -> None:
         """Ask the app to reconnect, as Slack does before it recycles a connection."""
