@@ -49,7 +49,7 @@ from bot.blocks.ids import (
 )
 from bot.integrations.slack import make_web_client
 from bot.logging import configure_logging
-from tests.fakes.signing import block_action_body, signed_headers, slash_command_body
+from bot.sandbox.fakes.signing import block_action_body, signed_headers, slash_command_body
 from tests.scenario import BOT_TOKEN, DEVOPS, OWNER, SIGNING_SECRET, STRANGER, World
 
 LEVELS = (1, 50, 200)

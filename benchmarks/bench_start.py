@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.fakes.slack import FakeSlack
 from tests.processes import spawn, wait_answering, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]

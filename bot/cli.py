@@ -41,9 +41,6 @@ def variables_help() -> str:
 
 def _sandbox(host: str, port: int) -> int:
     """The rehearsal needs no settings: it makes its own, pointing at its stand-ins."""
-    from bot import sandbox
-
-    sandbox.use_repository_fakes()
     from bot.sandbox.web import run_sandbox
 
     configure_logging(level="WARNING", fmt="console", secrets=[])

@@ -13,7 +13,7 @@ import pytest
 
 from tests.scenario import World
 
-pytest_plugins = ["tests.fakes.op_fixture"]
+pytest_plugins = ["tests.op_fixture"]
 
 # .ci/run starts PostgreSQL and sets this; locally the Postgres tests skip when it is absent.
 PG_ADMIN_URL = os.environ.get(

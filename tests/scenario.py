@@ -19,16 +19,21 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bot.sandbox.fakes.bff import FakeBFF
+from bot.sandbox.fakes.github import FakeGitHub
+from bot.sandbox.fakes.linear import FakeLinear
+from bot.sandbox.fakes.op import FakeOp
+from bot.sandbox.fakes.signing import (
+    block_action_body,
+    event_body,
+    signed_headers,
+    slash_command_body,
+)
+from bot.sandbox.fakes.slack import FakeSlack, Message
 from bot.sandbox.scene import DEVOPS, ENGINEERING, OWNER, PARTITIONS, VAULTS
 from bot.server import Running, running_bot
 from bot.settings import Settings, load_settings
 from bot.watches.model import WATCHES
-from tests.fakes.bff import FakeBFF
-from tests.fakes.github import FakeGitHub
-from tests.fakes.linear import FakeLinear
-from tests.fakes.op import FakeOp
-from tests.fakes.signing import block_action_body, event_body, signed_headers, slash_command_body
-from tests.fakes.slack import FakeSlack, Message
 
 STRANGER = "U0STRANGER"
 ENG = ENGINEERING

@@ -12,7 +12,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
 from bot.integrations.amplify import REQUIRED_VARIABLES, AmplifyChecker, AmplifyError
-from tests.fakes.amplify import APP_ID, app_response, branch_response
+from bot.sandbox.fakes.amplify import APP_ID, app_response, branch_response
 
 SECRET = "planted-credential-secret-value-9f8e7d"
 

@@ -19,7 +19,7 @@ from bot.integrations.bff import (
     diagnose,
     load_dto_schema,
 )
-from tests.fakes.bff import FakeBFF, full_dto, partial_dto
+from bot.sandbox.fakes.bff import FakeBFF, full_dto, partial_dto
 
 TOKENS = {"dev": "bff-dev-secret-token", "stage": "bff-stage-secret-token"}
 ASIN = "B08N5WRWNW"

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.sandbox.fakes.slack import FakeSlack
 from bot.settings import DEFAULT_SQLITE_NAME, environment_variables
-from tests.fakes.slack import FakeSlack
 from tests.processes import log_lines, spawn, wait_answering, wait_listening
 from tests.scenario import BOT_TOKEN, SIGNING_SECRET
 

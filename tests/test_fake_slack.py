@@ -15,7 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes.signing import (
+from bot.sandbox.fakes.signing import (
     block_action_body,
     event_body,
     sign,
@@ -24,7 +24,7 @@ from tests.fakes.signing import (
     ssl_check_body,
     url_verification_body,
 )
-from tests.fakes.slack import FakeSlack, load_method_specs
+from bot.sandbox.fakes.slack import FakeSlack, load_method_specs
 
 TOKEN = "xoxb-test-123"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

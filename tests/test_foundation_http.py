@@ -17,8 +17,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.commands import COMMAND, SUBCOMMANDS
-from tests.conftest import PG_ADMIN_URL
-from tests.fakes.signing import (
+from bot.sandbox.fakes.signing import (
     BOT_ID,
     BOT_USER_ID,
     FORM_CONTENT_TYPE,
@@ -26,6 +25,7 @@ from tests.fakes.signing import (
     ssl_check_body,
     url_verification_body,
 )
+from tests.conftest import PG_ADMIN_URL
 from tests.scenario import DEVOPS, OWNER, STRANGER, World, eventually
 
 
@@ -104,7 +104,7 @@ async def test_wrong_signature_is_rejected(world: World) -> None:
 
 async def test_tampered_body_is_rejected(world: World) -> None:
     assert world.http is not None
-    from tests.fakes.signing import signed_headers
+    from bot.sandbox.fakes.signing import signed_headers
 
     body = slash_command_body("help", DEVOPS)
     headers = signed_headers(body, "test-signing-secret-0123456789abcdef")

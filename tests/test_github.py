@@ -25,7 +25,7 @@ from bot.integrations.github import (
     failed_place,
     running_place,
 )
-from tests.fakes.github import FakeGitHub
+from bot.sandbox.fakes.github import FakeGitHub
 
 TOKEN = "ghp_fake_token_for_tests"
 STAGE = {"partition": "stage"}

@@ -36,11 +36,11 @@ from bot.rollout.events import (
     VerifyRequest,
 )
 from bot.rollout.port import Answer, Found, StartRequest
+from bot.sandbox.fakes.signing import block_action_payload
 from bot.watches.model import WatchStatus
 from handlers.actions import handle_press
 from handlers.commands import answer, lookup
 from handlers.watches import answer_checkin, start_rotation
-from tests.fakes.signing import block_action_payload
 
 OWNER, DEVOPS = "U0OWNER1", "U0DEVOPS1"
 CONFIG = FileConfig.model_validate({"slack": {"account_owners": [OWNER], "devops": [DEVOPS]}})

@@ -25,7 +25,7 @@ from bot.integrations.linear import (
     comment_id_for,
 )
 from bot.runbook.problem import Problem
-from tests.fakes.linear import FakeLinear, validation_errors
+from bot.sandbox.fakes.linear import FakeLinear, validation_errors
 
 KEY = "lin_api_TESTKEY0123456789abcdef"
 PLANTED = "lin_api_PLANTEDwrongKEY9876543210zz"

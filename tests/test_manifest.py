@@ -12,14 +12,14 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from tests.fakes.manifest import (
+from bot.sandbox.specs import spec
+from tests.manifest import (
     REPO_ROOT,
     declared_bot_events,
     declared_bot_scopes,
     declared_commands,
     load_manifest,
 )
-from tests.specs import spec
 
 SCHEMA_DIR = spec("slack-manifest-schema")
 # manifest.schema.json dispatches on _metadata.major_version to these two files,

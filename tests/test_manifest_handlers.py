@@ -34,13 +34,13 @@ from bot.blocks.ids import (
 from bot.commands import COMMAND
 from bot.deps import build_deps
 from bot.runbook import load_runbook
-from tests.fakes.manifest import declared_bot_events, declared_commands, load_manifest
-from tests.fakes.signing import (
+from bot.sandbox.fakes.signing import (
     block_action_body,
     event_body,
     signed_headers,
     slash_command_body,
 )
+from tests.manifest import declared_bot_events, declared_commands, load_manifest
 from tests.scenario import DEVOPS, OWNER, World, eventually
 
 TS = "1700000000.000100"  # before any ts the fake hands out

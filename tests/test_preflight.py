@@ -14,7 +14,7 @@ import pytest
 from bot.integrations.bff.checks import NON_AMAZON_URL
 from bot.preflight import CHECKS, Row, collect, render, run_preflight
 from bot.settings import Settings, load_settings
-from tests.fakes.op_fixture import SYSTEMS_VAULT
+from tests.op_fixture import SYSTEMS_VAULT
 from tests.scenario import (
     BOT_TOKEN,
     GITHUB_TOKEN,

@@ -27,10 +27,10 @@ import aiohttp
 import pytest
 
 from bot.commands import COMMAND, SUBCOMMANDS
+from bot.sandbox.fakes.signing import FORM_CONTENT_TYPE, slash_command_body
+from bot.sandbox.fakes.socket_mode import Ack, FakeSocketMode
 from bot.server import Running, running_bot
 from bot.settings import load_settings
-from tests.fakes.signing import FORM_CONTENT_TYPE, slash_command_body
-from tests.fakes.socket_mode import Ack, FakeSocketMode
 from tests.scenario import DEVOPS, OWNER, STRANGER, World, eventually
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""VaultReader against the fake `op` (tests/fakes/bin/op): real subprocesses, real errors.
+"""VaultReader against the fake `op` (bot/sandbox/fakes/bin/op): real subprocesses, real errors.
 
 The op client is `bot.integrations.vaults.op`, the judgement `...vaults.verify`; both are
 exercised here through `VaultReader.verify`, the way the rollout uses them.
@@ -34,7 +34,7 @@ from bot.integrations.vaults import verify as verify_mod
 from bot.integrations.vaults.models import GLOBAL_CODES, ProblemCode
 from bot.integrations.vaults.op import classify_op_error
 from bot.integrations.vaults.texts import TextName
-from tests.fakes.op_fixture import DEFAULT_VAULTS, SYSTEMS_VAULT, FakeOp
+from tests.op_fixture import DEFAULT_VAULTS, SYSTEMS_VAULT, FakeOp
 
 VAULTS = list(DEFAULT_VAULTS)
 TITLE = "Amazon Creators API"

@@ -9,25 +9,22 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-# Move with the fakes into bot/sandbox in phase B.
-from tests.fakes.signing import (
-    API_APP_ID,
-    TEAM_DOMAIN,
-    TEAM_ID,
-    VERIFICATION_TOKEN,
+from bot.sandbox.fakes.signing import (
     block_action_payload,
     event_body,
+    interactivity_body,
     signed_headers,
     slash_command_body,
+    view_closed_payload,
+    view_submission_payload,
 )
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.fakes.slack import FakeSlack
 
 NOT_RESPONDING = (
     "creators-onboard did not respond. (The bot process is not running: restart it from "
@@ -185,7 +182,7 @@ class Platform:
         )
         if view is not None and "view_id" in where:
             payload["container"] = {"type": "view", "view_id": view["id"]}
-        body = urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+        body = interactivity_body(payload)
         self.answered(user, channel or self.slack.dm_channel(user), await self._send(body))
 
     async def submit(self, user: str, view_id: str, values: dict[str, dict[str, Any]]) -> None:
@@ -193,25 +190,10 @@ class Platform:
         view = next((v for v in self.slack.modals(user) if v["id"] == view_id), None)
         if view is None:
             raise PlatformError("that modal is closed")
-        payload = {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "user": {
-                "id": user,
-                "username": user.lower(),
-                "name": user.lower(),
-                "team_id": TEAM_ID,
-            },
-            "api_app_id": API_APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "trigger_id": self.slack.issue_trigger(user),
-            "view": {**view, "state": {"values": values}},
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        body = urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
-        sent = await self._send(body)
+        payload = view_submission_payload(
+            user, view, values, trigger_id=self.slack.issue_trigger(user)
+        )
+        sent = await self._send(interactivity_body(payload))
         dm = self.slack.dm_channel(user)
         if sent is None or sent[0] != 200:
             self.answered(user, dm, sent)
@@ -226,17 +208,7 @@ class Platform:
             return
         self.slack.close_modal(user, view_id)
         if view.get("notify_on_close"):
-            payload = {
-                "type": "view_closed",
-                "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-                "user": {"id": user, "team_id": TEAM_ID},
-                "api_app_id": API_APP_ID,
-                "token": VERIFICATION_TOKEN,
-                "view": view,
-                "is_cleared": False,
-            }
-            body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-            await self._send(body)
+            await self._send(interactivity_body(view_closed_payload(user, view)))
 
     async def open_home(self, user: str) -> None:
         """The person opened the app's Home tab (`app_home_opened`)."""

@@ -11,7 +11,12 @@ from typing import Any
 import yaml
 
 from bot.integrations.amplify import REQUIRED_VARIABLES
-from bot.sandbox.amplify import FakeAmplify
+from bot.sandbox.fakes.amplify import FakeAmplify
+from bot.sandbox.fakes.bff import FakeBFF
+from bot.sandbox.fakes.github import FakeGitHub
+from bot.sandbox.fakes.linear import FakeLinear
+from bot.sandbox.fakes.op import FakeOp
+from bot.sandbox.fakes.slack import FakeSlack
 from bot.sandbox.scene import (
     CREDENTIAL_ID,
     DEVOPS,
@@ -25,13 +30,6 @@ from bot.sandbox.scene import (
     amplify_app_id,
     region,
 )
-
-# Move with the fakes into bot/sandbox in phase B.
-from tests.fakes.bff import FakeBFF
-from tests.fakes.github import FakeGitHub
-from tests.fakes.linear import FakeLinear
-from tests.fakes.op import FakeOp
-from tests.fakes.slack import FakeSlack
 
 # What a run takes at the rehearsal's pace (one GitHub poll a second), and sped up.
 RUN_POLLS = {"real": 40, "fast": 2}

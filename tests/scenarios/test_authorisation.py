@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.blocks.ids import RERUN_VERIFY, step_value
-from tests.fakes.signing import block_action_body
+from bot.sandbox.fakes.signing import block_action_body
 from tests.scenario import OWNER, World, eventually
 from tests.scenarios.test_handover import drive_devops_to_gate, drive_owner, start
 

@@ -22,8 +22,8 @@ import pytest
 
 from bot.blocks.deploy import COMPLETE_TEXT, OWNER_COMPLETE_TEXT
 from bot.blocks.ids import RERUN_VERIFY
-from tests.fakes.chaos import Chaos
-from tests.fakes.pg_cluster import LocalPostgres
+from tests.chaos import Chaos
+from tests.pg_cluster import LocalPostgres
 from tests.scenario import DEVOPS, ENG, OWNER, PARTITIONS, World, eventually
 from tests.scenarios.test_handover import drive_owner, start
 from tests.scenarios.test_rollout import deploy, wait_partition

@@ -26,7 +26,7 @@ import pytest
 
 from bot.afterack import lazy_runner
 from bot.blocks.ids import DEPLOY, RERUN_VERIFY, partition_value, step_value
-from tests.fakes.signing import (
+from bot.sandbox.fakes.signing import (
     FORM_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     block_action_payload,

@@ -7,7 +7,7 @@ import json
 from bot.blocks.ids import PING_DEVOPS, STUCK
 from bot.blocks.status import status_summary, summary_for
 from bot.runbook import load_runbook
-from tests.fakes.linear import validation_errors
+from bot.sandbox.fakes.linear import validation_errors
 from tests.scenario import DEVOPS, ENG, OWNER, PLANTED_SECRET, STRANGER, VAULTS, World, eventually
 
 OWNER_PATH = [

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fakes.signing import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, sign, slash_command_body
+from bot.sandbox.fakes.signing import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, sign, slash_command_body
 from tests.scenario import DEVOPS, SIGNING_SECRET, STRANGER, World, eventually
 from tests.scenarios.test_durability import bot_process
 

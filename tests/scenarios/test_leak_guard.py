@@ -12,7 +12,7 @@ from typing import Any
 from bot.afterack import lazy_runner
 from bot.blocks.ids import START_ROTATION
 from bot.logging import configure_logging
-from tests.fakes.signing import event_body, signed_headers
+from bot.sandbox.fakes.signing import event_body, signed_headers
 from tests.scenario import (
     DEVOPS,
     ENG,

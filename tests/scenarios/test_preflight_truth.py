@@ -19,8 +19,8 @@ import pytest
 
 from bot.blocks.ids import DEPLOY
 from bot.readiness import serve_refusals
+from bot.sandbox.fakes.amplify import APP_ID
 from bot.settings import Settings, load_settings
-from tests.fakes.amplify import APP_ID
 from tests.scenario import DEVOPS, ENG, World, eventually
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
 from tests.test_preflight import closed_port, preflight, row_lines

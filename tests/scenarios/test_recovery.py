@@ -12,7 +12,7 @@ import pytest
 
 from bot.blocks.ids import DEPLOY, REDEPLOY, RETRY
 from bot.integrations.amplify import AmplifyChecker
-from tests.fakes.amplify import APP_ID, app_response, branch_response
+from bot.sandbox.fakes.amplify import APP_ID, app_response, branch_response
 from tests.scenario import DEVOPS, World, eventually
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
 from tests.scenarios.test_rollout_more import amplify_stub, devops_thread, with_dev_amplify

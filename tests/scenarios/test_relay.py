@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from bot.blocks.ids import REPLY, REPLY_BLOCK, REPLY_INPUT, REPLY_MODAL
-from tests.fakes.signing import view_submission_body
+from bot.sandbox.fakes.signing import view_submission_body
 from tests.scenario import DEVOPS, OWNER, STRANGER, World, eventually
 from tests.scenarios.test_handover import start
 

@@ -9,8 +9,13 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.sandbox.fakes.signing import (
+    block_action_body,
+    event_body,
+    signed_headers,
+    slash_command_body,
+)
 from bot.store import Store
-from tests.fakes.signing import block_action_body, event_body, signed_headers, slash_command_body
 from tests.scenario import DEVOPS, OWNER, SIGNING_SECRET, STRANGER, World, eventually
 from tests.test_foundation_http import _dm_event
 

@@ -18,7 +18,7 @@ from bot.blocks.ids import ABORT, DEPLOY, RETRY
 from bot.integrations.amplify import AmplifyChecker
 from bot.integrations.linear import comment_id_for
 from bot.runbook import load_runbook
-from tests.fakes.amplify import APP_ID, app_response, branch_response
+from bot.sandbox.fakes.amplify import APP_ID, app_response, branch_response
 from tests.scenario import DEVOPS, ENG, OWNER, PLANTED_SECRET, World, eventually
 from tests.scenarios.test_handover import start
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition

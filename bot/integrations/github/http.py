@@ -1,7 +1,7 @@
 """GitHub's REST API over aiohttp: one exchange, retries, rate limits, conditional GETs.
 
 Version 2022-11-28; the session and base URL are injected so tests point this at
-`tests/fakes/github.py`. A safe request (GET) is retried on 502/503/504 and dropped
+`bot/sandbox/fakes/github.py`. A safe request (GET) is retried on 502/503/504 and dropped
 connections with a doubling pause, and waits out a rate limit when the wait is short
 enough; `send()` is the single exchange the dispatch builds its own, more careful,
 retries on (a POST that failed ambiguously may still have started a run).

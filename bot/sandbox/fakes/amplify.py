@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-# Moves with the fakes into bot/sandbox in phase B.
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake
 
 _CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z
+# An app id for tests that answer boto3 through botocore's Stubber (moto has no Amplify).
+APP_ID = "d123abc"
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/amplify/aws4_request")
 
 
@@ -47,20 +49,14 @@ class FakeAmplify(LoopbackFake):
     def __init__(self) -> None:
         self.apps: dict[str, FakeApp] = {}
         self.requests: list[AmplifyRequest] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self) -> FakeAmplify:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/apps/{app_id}", self._get_app)
         app.router.add_get("/apps/{app_id}/branches/{branch}", self._get_branch)
-        self._runner, self.url = await serve_loopback(app)
-        return self
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    @property
+    def url(self) -> str:
+        return self.base_url
 
     def add_app(
         self, app_id: str, name: str, region: str, variables: dict[str, str], branch: str
@@ -153,3 +149,17 @@ def _error(status: int, kind: str, message: str) -> web.Response:
     return web.json_response(
         {"message": message}, status=status, headers={"x-amzn-ErrorType": kind}
     )
+
+
+# ------------------------------------------------------- as boto3 hands them back
+# The same answers parsed, for botocore's Stubber (boto3 gives timestamps as datetimes).
+
+_PARSED_CREATED = datetime.fromtimestamp(_CREATED, UTC)
+
+
+def app_response(variables: dict[str, str]) -> dict[str, Any]:
+    return {"app": app_json(APP_ID, "arda-web-dev", "us-east-1", variables, _PARSED_CREATED)}
+
+
+def branch_response(variables: dict[str, str], name: str = "main") -> dict[str, Any]:
+    return {"branch": branch_json(APP_ID, "us-east-1", name, variables, _PARSED_CREATED)}

@@ -21,7 +21,7 @@ import time
 import urllib.parse
 from typing import Any
 
-# Identifiers shared with the fake Web API (tests/fakes/slack.py) so that signed
+# Identifiers shared with the fake Web API (bot/sandbox/fakes/slack.py) so that signed
 # requests and the fake describe the same workspace and app.
 TEAM_ID = "T0FAKE001"
 TEAM_DOMAIN = "fake-team"
@@ -29,7 +29,7 @@ API_APP_ID = "A0FAKEAPP"
 BOT_USER_ID = "U0FAKEBOT"
 BOT_ID = "B0FAKEBOT"
 # The deprecated verification token Slack still includes in payloads; Bolt ignores it.
-VERIFICATION_TOKEN = "fake-verification-token"
+VERIFICATION_TOKEN = "fake-verification-token"  # noqa: S105 (a stand-in value)
 DEFAULT_COMMAND = "/creators-onboard"
 DEFAULT_CHANNEL_ID = "D0FAKEDM1"
 
@@ -41,6 +41,10 @@ _counter = itertools.count(1)
 
 def _unique(prefix: str) -> str:
     return f"{prefix}{int(time.time())}{next(_counter):06d}"
+
+
+def _trigger_id() -> str:
+    return _unique("13345224609.") + ".fakeTrigger"
 
 
 def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> dict[str, str]:
@@ -87,7 +91,7 @@ def slash_command_body(
         "api_app_id": API_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id or _unique("13345224609.") + ".fakeTrigger",
+        "trigger_id": trigger_id or _trigger_id(),
     }
     return urllib.parse.urlencode(fields)
 
@@ -148,7 +152,7 @@ def block_action_payload(
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": container,
-        "trigger_id": trigger_id or _unique("13345224609.") + ".fakeTrigger",
+        "trigger_id": trigger_id or _trigger_id(),
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -207,37 +211,67 @@ def block_action_body(
         container=container,
         **kwargs,
     )
+    return interactivity_body(payload)
+
+
+def interactivity_body(payload: dict[str, Any]) -> str:
+    """An interactivity request as Slack posts it: form-encoded ``payload=<json>``."""
     return urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
 
 
-def view_submission_body(
-    user_id: str, view: dict[str, Any], values: dict[str, dict[str, str]], *, team_id: str = TEAM_ID
-) -> str:
-    """A modal's submit: form-encoded ``payload=<json>`` of type ``view_submission``;
-    `values` maps block_id → action_id → the typed text (plain_text_input)."""
-    submitted = {
-        **{k: v for k, v in view.items() if k != "trigger_id"},
-        "state": {
-            "values": {
-                block: {action: {"type": "plain_text_input", "value": text}}
-                for block, actions in values.items()
-                for action, text in actions.items()
-            }
-        },
-    }
-    payload = {
+def view_submission_payload(
+    user_id: str,
+    view: dict[str, Any],
+    state_values: dict[str, dict[str, Any]],
+    *,
+    trigger_id: str | None = None,
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """A modal's submit (``view_submission``): the open `view` with `state_values`
+    (block_id → action_id → the element's state, as Slack reports it)."""
+    return {
         "type": "view_submission",
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "user": _user(user_id, team_id),
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
-        "trigger_id": _unique("13345224609.") + ".fakeTrigger",
-        "view": submitted,
+        "trigger_id": trigger_id or _trigger_id(),
+        "view": {
+            **{k: v for k, v in view.items() if k != "trigger_id"},
+            "state": {"values": state_values},
+        },
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
     }
-    return urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def view_submission_body(
+    user_id: str, view: dict[str, Any], values: dict[str, dict[str, str]], *, team_id: str = TEAM_ID
+) -> str:
+    """A modal's submit, form-encoded; `values` maps block_id → action_id → the typed text
+    (plain_text_input)."""
+    state = {
+        block: {action: {"type": "plain_text_input", "value": text}}
+        for block, actions in values.items()
+        for action, text in actions.items()
+    }
+    return interactivity_body(view_submission_payload(user_id, view, state, team_id=team_id))
+
+
+def view_closed_payload(
+    user_id: str, view: dict[str, Any], *, team_id: str = TEAM_ID
+) -> dict[str, Any]:
+    """What Slack sends when a person closes a modal that asked (``notify_on_close``)."""
+    return {
+        "type": "view_closed",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": _user(user_id, team_id),
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "view": view,
+        "is_cleared": False,
+    }
 
 
 def event_body(

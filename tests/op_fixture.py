@@ -1,4 +1,4 @@
-"""The `fake_op` pytest fixture; `FakeOp` itself is in tests/fakes/op.py."""
+"""The `fake_op` pytest fixture; `FakeOp` itself is in bot/sandbox/fakes/op.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.op import DEFAULT_VAULTS, ITEM_TITLE, SYSTEMS_VAULT, FakeOp
+from bot.sandbox.fakes.op import DEFAULT_VAULTS, ITEM_TITLE, SYSTEMS_VAULT, FakeOp
 
 __all__ = ["DEFAULT_VAULTS", "ITEM_TITLE", "SYSTEMS_VAULT", "FakeOp", "fake_op"]
 

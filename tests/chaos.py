@@ -17,8 +17,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests.fakes.github import FakeGitHub
-from tests.fakes.slack import FakeSlack
+from bot.sandbox.fakes.github import FakeGitHub
+from bot.sandbox.fakes.slack import FakeSlack
 from tests.scenario import World
 
 SLACK_METHODS = ("chat.postMessage", "chat.update", "views.publish", "conversations.open")

@@ -42,7 +42,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from tests.fakes.server import LoopbackFake, serve_loopback
+from bot.sandbox.fakes.server import LoopbackFake
 
 STATUS_FOR_CODE = {
     "AUTHENTICATION_REQUIRED": 401,
@@ -112,18 +112,13 @@ class FakeBFF(LoopbackFake):
         self.error_path_code: dict[str, str] = {}
         self.requests: list[BffRequest] = []
         self._last_success: dict[str, float] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self) -> FakeBFF:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{partition}/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_loopback(app)
-        return self
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    @property
+    def url(self) -> str:
+        return self.base_url
 
     def url_for(self, partition: str) -> str:
         return f"{self.url}/{partition}"

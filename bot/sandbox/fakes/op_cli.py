@@ -1,6 +1,6 @@
 """A small fake of the 1Password CLI (`op`), for tests. Standard library only.
 
-Run through the executable `tests/fakes/bin/op`. Its world is the JSON file named by
+Run through the executable `bot/sandbox/fakes/bin/op`. Its world is the JSON file named by
 FAKE_OP_STATE; every invocation is appended as one JSON line to FAKE_OP_LOG (argv,
 whether OP_SERVICE_ACCOUNT_TOKEN was set — never its value — the names of the
 environment variables it got, its pid and start time).

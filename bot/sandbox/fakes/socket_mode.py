@@ -5,7 +5,7 @@ expect it:
 
 1. The app calls ``apps.connections.open`` with its app-level token (``xapp-…``)
    and gets a short-lived URL ``wss://…/link/?ticket=…&app_id=…``. Here the fake
-   Web API (``tests/fakes/slack.py``) answers that call with ``issue_url()`` of this
+   Web API (``bot/sandbox/fakes/slack.py``) answers that call with ``issue_url()`` of this
    server once ``attach(fake_slack)`` has been called.
 2. The app opens a WebSocket to that URL; Slack sends
    ``{"type": "hello", "num_connections": 1, "debug_info": {…},
@@ -49,7 +49,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from .server import LoopbackFake, serve_loopback
+from .server import LoopbackFake
 from .signing import (
     API_APP_ID,
     block_action_payload,
@@ -60,7 +60,8 @@ from .signing import (
 if TYPE_CHECKING:
     from .slack import FakeSlack
 
-DEFAULT_APP_TOKEN = "xapp-1-A0FAKEAPP-1111111111-fakesocketmodeapptoken0123456789"
+# A stand-in app token (the shape Slack issues), accepted only by the stand-ins.
+DEFAULT_APP_TOKEN = "xapp-1-A0FAKEAPP-1111111111-fakesocketmodeapptoken0123456789"  # noqa: S105
 ACK_DEADLINE_SECONDS = 3.0
 
 
@@ -112,26 +113,18 @@ class FakeSocketMode(LoopbackFake):
         self._tickets: set[str] = set()
         self._sent: dict[str, _Sent] = {}
         self._connected = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
     # ----------------------------------------------------------- lifecycle
 
-    async def start(self) -> FakeSocketMode:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/link/", self._handle_ws)
         app.router.add_get("/link", self._handle_ws)
-        self._runner, http_url = await serve_loopback(app)
-        self._base_url = "ws://" + http_url.removeprefix("http://")
-        return self
 
     async def close(self) -> None:
         for conn in self.connections:
             if not conn.ws.closed:
                 await conn.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().close()
         for sent in self._sent.values():
             if not sent.done.done():
                 sent.done.cancel()
@@ -140,9 +133,8 @@ class FakeSocketMode(LoopbackFake):
 
     @property
     def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("FakeSocketMode is not started (use `async with`)")
-        return self._base_url
+        """The WebSocket base URL (``ws://127.0.0.1:<port>``)."""
+        return "ws://" + super().base_url.removeprefix("http://")
 
     def issue_url(self) -> str:
         """A fresh WebSocket URL, as ``apps.connections.open`` hands out."""
@@ -158,15 +150,15 @@ class FakeSocketMode(LoopbackFake):
     def open_connections(self) -> list[Connection]:
         return [c for c in self.connections if not c.closed and not c.ws.closed]
 
-    async def wait_connected(self, timeout: float = 10.0) -> Connection:
+    async def wait_connected(self, within: float = 10.0) -> Connection:
         """The newest open connection, waiting for the app to open one."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             if self.open_connections:
                 return self.open_connections[-1]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no Socket Mode connection within {timeout}s")
+                raise AssertionError(f"no Socket Mode connection within {within}s")
             self._connected.clear()
             try:
                 await asyncio.wait_for(self._connected.wait(), remaining)
@@ -184,19 +176,20 @@ class FakeSocketMode(LoopbackFake):
         await conn.ws.send_str(json.dumps(envelope))
         return envelope_id
 
-    async def ack(self, envelope_id: str, timeout: float = 10.0) -> Ack:
+    async def ack(self, envelope_id: str, within: float = 10.0) -> Ack:
         """Wait for the app's acknowledgement of ``envelope_id``."""
         sent = self._sent.get(envelope_id)
         if sent is None:
             raise KeyError(f"envelope {envelope_id} was never sent")
         try:
-            return await asyncio.wait_for(asyncio.shield(sent.done), timeout)
+            async with asyncio.timeout(within):
+                return await asyncio.shield(sent.done)
         except TimeoutError:
-            raise AssertionError(f"no ack for envelope {envelope_id} within {timeout}s") from None
+            raise AssertionError(f"no ack for envelope {envelope_id} within {within}s") from None
 
-    async def request(self, envelope: dict[str, Any], timeout: float = 10.0) -> Ack:
+    async def request(self, envelope: dict[str, Any], within: float = 10.0) -> Ack:
         """Send an envelope and wait for its ack."""
-        return await self.ack(await self.send(envelope), timeout)
+        return await self.ack(await self.send(envelope), within)
 
     async def disconnect(self, reason: str = "warning") -> None:
         """Ask the app to reconnect, as Slack does before it recycles a connection."""

@@ -1,7 +1,8 @@
-"""The official specs the fakes and tests check against, vendored in `tests/specs/`.
+"""The official specs the stand-ins validate what the bot sends against, vendored here as
+package data (the sandbox checks the bot's calls against them, as the tests do).
 
 Each file is a verbatim copy (MIT licensed; its licence sits beside it as `*.LICENSE`).
-`tests/specs/SOURCES.json` names the repository, path, commit and SHA-256 of every file;
+`SOURCES.json` names the repository, path, commit and SHA-256 of every file;
 `tests/test_specs.py` checks the copies still match those hashes.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SPECS_DIR = Path(__file__).resolve().parent / "specs"
+SPECS_DIR = Path(__file__).resolve().parent
 
 
 def spec(name: str) -> Path:

@@ -13,7 +13,7 @@ as OP_CLI_PATH, with OP_SERVICE_ACCOUNT_TOKEN=fake.token), or put `FakeOp.BIN_DI
 PATH and pass `fake.env()` in the environment. Every mutator saves the state at once,
 so a running bot sees changes made between two verifications.
 
-As a pytest fixture: `pytest_plugins = ["tests.fakes.op_fixture"]` (the fixture lives
+As a pytest fixture: `pytest_plugins = ["tests.op_fixture"]` (the fixture lives
 there, so this module needs no pytest: the sandbox runs it without the dev extra).
 """
 
@@ -102,7 +102,7 @@ class FakeOp:
     def reader(
         self, *, timeout: float = 10.0, token: str | None = None, no_token: bool = False
     ) -> VaultReader:
-        """A VaultReader that runs tests/fakes/bin/op with this state (and fake.token)."""
+        """A VaultReader that runs bot/sandbox/fakes/bin/op with this state (and fake.token)."""
         value = None if no_token else (token or self.token)
         return VaultReader(
             str(self.BIN_DIR / "op"),

@@ -1,7 +1,7 @@
 """A local stand-in for Linear's GraphQL API (https://api.linear.app/graphql).
 
 Every request is parsed and validated with graphql-core against the published schema
-(`tests/specs/linear-schema.graphql`), its variables are coerced against the
+(`bot/sandbox/specs/linear-schema.graphql`), its variables are coerced against the
 operation's variable definitions, and only then executed by a handful of resolvers:
 `commentCreate`, `commentUpdate`, `comment`, `issue` and `viewer`. Anything the schema
 rejects gets the 400 + `{"errors": [...]}` answer Linear gives, so a typo in one of the
@@ -30,7 +30,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from graphql import (
@@ -44,8 +44,8 @@ from graphql import (
     validate,
 )
 
-from tests.fakes.server import LoopbackFake, serve_loopback
-from tests.specs import spec
+from bot.sandbox.fakes.server import LoopbackFake
+from bot.sandbox.specs import spec
 
 SCHEMA_PATH = spec("linear-schema.graphql")
 
@@ -155,28 +155,22 @@ class FakeLinear(LoopbackFake):
         self.issue_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"linear-issue:{self.issue}"))
         self.viewer_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"linear-user:{self.viewer_email}"))
         self._faults: list[_Fault] = []
-        self._runner: web.AppRunner | None = None
-        self._port = 0
         self._last_sync = 1000.0
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def start(self) -> FakeLinear:
-        await asyncio.to_thread(linear_schema)  # build once, off the event loop
-        app = web.Application()
-        app.router.add_post("/graphql", self._handle)
-        self._runner, base = await serve_loopback(app, shutdown_timeout=1.0)
-        self._port = int(base.rsplit(":", 1)[1])
-        return self
+    shutdown_timeout = 1.0
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    async def start(self) -> Self:
+        await asyncio.to_thread(linear_schema)  # build once, off the event loop
+        return await super().start()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/graphql", self._handle)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/graphql"
+        return f"{self.base_url}/graphql"
 
     # -- fault injection -----------------------------------------------------------------
 
