@@ -30,9 +30,11 @@ from bot.webhooks import DeliveryLog
 log = get_logger(__name__)
 
 APP_NAME = "creators-onboard"
-# Pinned so a rollout that spans days survives a redeploy. Bump only together with a
-# DBOS.patch() for a breaking change to a workflow's sequence of steps.
-WORKFLOW_VERSION = "1"
+# Pinned so a rollout that spans days survives a redeploy of the same version. DBOS recovers
+# only the workflows of its own application version, so a bump strands rollouts started by
+# the previous one: bump only for a change to a workflow's sequence of steps, and say so in
+# the README's "Upgrading". "2": the rollout became one event loop over the pure machine.
+WORKFLOW_VERSION = "2"
 
 
 def dbos_config(settings: Settings) -> DBOSConfig:
