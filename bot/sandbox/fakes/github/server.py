@@ -68,6 +68,11 @@ class FakeGitHub(LoopbackFake):
         self.checks = SpecChecks(spec_path)
         self.webhooks = Webhooks(repository)
         self.faults = Faults()
+        # fail_next("/dispatches", status=502, times=2, after=True): fault injection;
+        # rate_limit_next(pattern): GitHub's 403 with X-RateLimit headers; pending_faults.
+        self.fail_next = self.faults.arm
+        self.rate_limit_next = self.faults.rate_limit
+        self.pending_faults = self.faults.pending
         self._next_id = 7_000_001
         self._scripts: list[Script] = []
 
@@ -123,34 +128,6 @@ class FakeGitHub(LoopbackFake):
     async def redeliver(self, guid: str) -> int:
         """Send a delivery again, as GitHub's "Redeliver" does: same GUID, same body."""
         return await self.webhooks.redeliver(guid)
-
-    def fail_next(
-        self,
-        path_pattern: str,
-        *,
-        status: int = 502,
-        times: int = 1,
-        method: str | None = None,
-        after: bool = False,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-    ) -> None:
-        self.faults.arm(
-            path_pattern,
-            status=status,
-            times=times,
-            method=method,
-            after=after,
-            headers=headers,
-            body=body,
-        )
-
-    def pending_faults(self, path_pattern: str) -> int:
-        """Faults armed for exactly this pattern and not yet served."""
-        return self.faults.pending(path_pattern)
-
-    def rate_limit_next(self, path_pattern: str, *, reset_in: int = 1, times: int = 1) -> None:
-        self.faults.rate_limit(path_pattern, reset_in=reset_in, times=times)
 
     def script_run(
         self,
