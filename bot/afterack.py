@@ -1,20 +1,80 @@
 """Work after the ack: Bolt's lazy listeners, and what a listener hands over once it has
-acked, run as tasks the app keeps track of so that shutdown can let them finish."""
+acked, run as tasks the app keeps track of so that shutdown can let them finish.
+
+A request Slack may deliver again (an event's retry, a press replayed) carries a once-key
+(`bot.inbound.once_key`). Its ack says nothing, so the key is claimed right after the ack,
+before any of the request's work runs: a delivery that is not the first runs none of it.
+Claiming it before the ack would put a database write in every ack's path.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class Once:
+    """One request's once-key, claimed (by whichever replica is first) when its first piece
+    of after-ack work starts; every piece of that request's work waits on the same claim."""
+
+    def __init__(self, key: str, claim: Callable[[str], Awaitable[bool]]) -> None:
+        self.key = key
+        self._claim = claim
+        self._first: asyncio.Future[bool] | None = None
+
+    async def first(self) -> bool:
+        if self._first is None:
+            self._first = asyncio.ensure_future(self._claimed())
+        return await asyncio.shield(self._first)
+
+    async def _claimed(self) -> bool:
+        try:
+            return await self._claim(self.key)
+        except (SQLAlchemyError, OSError) as exc:
+            # Without the database nothing is deduplicated here; the rollout's own
+            # idempotency keys still hold.
+            log.warning("dedupe_unavailable", key=self.key, error=type(exc).__name__)
+            return True
+
+
+_ONCE: ContextVar[Once | None] = ContextVar("creators_onboard_once", default=None)
+
+
+def claim_after_ack(once: Once | None) -> None:
+    """The work the listeners of the request being dispatched leave for after the ack runs
+    only if `once` is claimed first (None: no condition).
+
+    Set by a global middleware for every request: Bolt runs the listeners after its
+    middleware have returned, in the same task, so a context manager around `next()` would
+    end too early; setting it for every request keeps one request's key from reaching the
+    next one dispatched in the same task (Socket Mode)."""
+    _ONCE.set(once)
+
+
+async def _gated(work: Coroutine[Any, Any, None], once: Once | None) -> None:
+    started = False
+    try:
+        if once is None or await once.first():
+            started = True
+            await work
+        else:
+            log.info("slack_duplicate_ignored", key=once.key)
+    finally:
+        if not started:
+            work.close()  # a repeat, or cancelled at shutdown before it began: nothing ran
 
 
 class TrackedLazyRunner(AsyncioLazyListenerRunner):
@@ -25,16 +85,15 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         self.tasks: set[asyncio.Future[None]] = set()
 
     def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
-        task = asyncio.ensure_future(
-            to_runnable_function(internal_func=function, logger=self.logger, request=request)
-        )
+        work = to_runnable_function(internal_func=function, logger=self.logger, request=request)
+        task = asyncio.ensure_future(_gated(work, _ONCE.get()))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def spawn(self, work: Awaitable[None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work after the ack, tracked like a lazy listener but without Bolt's deep
         copy of the request (most of an ack's cost): the listener passes what it needs."""
-        task = asyncio.ensure_future(work)
+        task = asyncio.ensure_future(_gated(work, _ONCE.get()))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         task.add_done_callback(_log_failure)

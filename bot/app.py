@@ -16,7 +16,7 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import inbound
-from bot.afterack import TrackedLazyRunner
+from bot.afterack import Once, TrackedLazyRunner, claim_after_ack
 from bot.commands import BY_NAME
 from bot.deps import Deps
 from bot.inbound import check_signature
@@ -89,13 +89,20 @@ def _observe(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
 
 def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
     """A request Slack retries (same event_id) or someone replays inside the signature's
-    5-minute window (same trigger_id) is handled once, whichever replica gets it."""
+    5-minute window (same trigger_id) is handled once, whichever replica gets it.
+
+    A press or an event is acked with nothing, so its key is claimed right after the ack,
+    before its work (`bot.afterack`); the ack waits for no database. A command's ack is its
+    answer ("rollout-2 started"), so a command that changes something claims first and a
+    duplicate is told so; `help` and `status` change nothing and claim nothing."""
 
     async def middleware(
         body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
         key = inbound.once_key(body)
-        if key is None:
+        press_or_event = key is not None and "command" not in body
+        claim_after_ack(Once(key, deps.store.claim) if key and press_or_event else None)
+        if key is None or press_or_event or inbound.reads_only(body):
             return await next()
         try:
             first = await deps.store.claim(key)
@@ -107,12 +114,10 @@ def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
         if first:
             return await next()
         log.info("slack_duplicate_ignored", key=key)
-        if "command" in body:
-            answer = {"response_type": "ephemeral", "text": inbound.DUPLICATE}
-            return BoltResponse(
-                status=200, body=json.dumps(answer), headers={"content-type": ["application/json"]}
-            )
-        return BoltResponse(status=200, body="")
+        answer = {"response_type": "ephemeral", "text": inbound.DUPLICATE}
+        return BoltResponse(
+            status=200, body=json.dumps(answer), headers={"content-type": ["application/json"]}
+        )
 
     return middleware
 
@@ -149,7 +154,7 @@ def create_app(
         app,
         deps,
         service or RolloutService(settings.config, deps.store, DbosRollouts(deps.index)),
-        watches or WatchService(settings.config, deps.store),
+        watches or WatchService(settings.config, deps.store, deps.watch_board),
     )
     return app
 

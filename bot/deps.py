@@ -26,6 +26,7 @@ from bot.pacing import Pacer
 from bot.readmodel import RolloutIndex
 from bot.settings import Settings
 from bot.store import Store
+from bot.watches.board import WatchBoard
 
 # A quick client's limits: the preflight prints a table, it does not wait for one.
 QUICK_TIMEOUT_SECONDS = 10.0
@@ -51,6 +52,7 @@ class Deps:
     linear: LinearClient | None = None
     github: GitHubActions | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    watch_board: WatchBoard = field(default_factory=WatchBoard)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

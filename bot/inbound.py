@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot import commands
+
 # Slack's window for a signed request (its docs: reject anything older than 5 minutes).
 MAX_AGE_SECONDS = 60 * 5
 
@@ -187,6 +189,18 @@ DUPLICATE = (
     "That command was already handled (Slack delivered it twice), so I did nothing "
     "more. `/creators-onboard status` shows where things stand."
 )
+
+
+# Subcommands that change nothing and audit nothing: answering a replay again is harmless.
+READ_ONLY_SUBCOMMANDS = frozenset({"help", "status"})
+
+
+def reads_only(body: dict[str, Any]) -> bool:
+    """A slash command that only reads (`help`, `status`): nothing to do once only."""
+    if "command" not in body:
+        return False
+    parsed = commands.parse(str(body.get("text") or ""))
+    return parsed.known and parsed.name in READ_ONLY_SUBCOMMANDS
 
 
 def once_key(body: dict[str, Any]) -> str | None:

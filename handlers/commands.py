@@ -9,7 +9,7 @@ slow work (Slack messages, 1Password, GitHub, Linear) happens in the workflow.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,7 @@ class Reply:
     """The ack's payload, and what it promised to do once it has been sent."""
 
     payload: dict[str, Any]
-    promised: Callable[[Say], Awaitable[None]] | None = None
+    promised: Callable[[Say], Coroutine[Any, Any, None]] | None = None
 
 
 def register(

@@ -14,6 +14,7 @@ from bot.blocks.watches import answered_checkin_blocks, notice_blocks
 from bot.watches import texts
 from bot.watches.leak import Verdict
 from bot.watches.model import CHECKIN_ANSWER, Outcome
+from bot.workflows.runtime import current
 from bot.workflows.steps import config, now_step
 from bot.workflows.steps.slack import audit_step, open_dm_step, post_step, update_step
 from bot.workflows.threads import safe
@@ -60,6 +61,7 @@ async def checkin_answer_workflow(
         ok=answer == "normal",
         summary=f"<@{user}> answered “{label}”",
     )
+    current().watch_board.put(outcome)  # status and App Home show it at once
     return outcome.model_dump(mode="json")
 
 

@@ -16,6 +16,7 @@ from bot.rollout.port import Answer
 from bot.rollout.roles import require
 from bot.store import Store
 from bot.watches import leak
+from bot.watches.board import WatchBoard
 from bot.watches.model import TITLES, WATCHES, WatchStatus, parse_watch, workflow_name
 from bot.watches.port import Message
 from bot.workflows.ongoing import (
@@ -34,15 +35,16 @@ FINGERPRINT_TTL_SECONDS = 10.0
 
 
 class WatchService:
-    def __init__(self, config: FileConfig, store: Store) -> None:
+    def __init__(self, config: FileConfig, store: Store, held: WatchBoard | None = None) -> None:
         self.config = config
         self.store = store
+        self.held = held if held is not None else WatchBoard()
         self._fingerprint: tuple[float, str | None] | None = None
 
     # -------------------------------------------------------------------- board
 
     async def board(self) -> list[WatchStatus]:
-        return await board(self.config)
+        return await board(self.config, self.held)
 
     # ---------------------------------------------------------------- run now
 

@@ -24,6 +24,7 @@ from bot.runbook.problem import Problem
 from bot.watches import rules, texts
 from bot.watches.model import WATCHES, Outcome, WatchName, schedule_of, workflow_name
 from bot.workflows.queues import SMOKE, WATCH_QUEUE_PREFIX, queue
+from bot.workflows.runtime import current
 from bot.workflows.steps import config, now_step
 from bot.workflows.steps.slack import open_dm_step, post_step
 from bot.workflows.steps.watch import (
@@ -69,6 +70,7 @@ class Run:
             states=states or {},
         )
         log.info("watch_ran", watch=self.watch, ok=ok, summary=summary)
+        current().watch_board.put(done)  # status and App Home show it at once
         return done.model_dump(mode="json")
 
     async def previous(self) -> Outcome | None:

@@ -11,6 +11,7 @@ from dbos import DBOS
 
 from bot.config import FileConfig
 from bot.integrations.vaults import VaultError
+from bot.watches.board import WatchBoard
 from bot.watches.model import WATCHES, Outcome, WatchStatus, result_names, schedule_of
 from bot.watches.rules import next_run
 from bot.workflows import ROLLOUT_WORKFLOW
@@ -105,20 +106,31 @@ def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-async def board(cfg: FileConfig) -> list[WatchStatus]:
-    """Every watch: enabled or not, its next run, and its newest result."""
+async def newest_per_watch() -> dict[str, Outcome]:
+    """Each watch's newest result, from DBOS (one query per watch)."""
+    lasts: dict[str, Outcome] = {}
+    for name in WATCHES:
+        found = await newest_outcomes(result_names(name), limit=1)
+        if found:
+            lasts[name] = found[0]
+    return lasts
+
+
+async def board(cfg: FileConfig, held: WatchBoard | None = None) -> list[WatchStatus]:
+    """Every watch: enabled or not, its next run, and its newest result (from `held`, the
+    process's copy, when given; else read now)."""
+    lasts = await (held.lasts(newest_per_watch) if held else newest_per_watch())
     now = datetime.now(UTC)
     statuses = []
     for name in WATCHES:
         enabled, cron = schedule_of(cfg, name)
-        found = await newest_outcomes(result_names(name), limit=1)
         statuses.append(
             WatchStatus(
                 name=name,
                 enabled=enabled,
                 schedule=cron,
                 next_run=when(next_run(cron, now)) if enabled else None,
-                last=found[0] if found else None,
+                last=lasts.get(name),
             )
         )
     return statuses
