@@ -165,10 +165,13 @@ async def test_update_of_a_missing_comment_is_permanent(
     fake: FakeLinear, session: aiohttp.ClientSession
 ) -> None:
     client = client_for(session, fake)
-    with pytest.raises(LinearError) as exc:
+    with structlog.testing.capture_logs() as logs, pytest.raises(LinearError) as exc:
         await client.comment_update(str(uuid.uuid4()), "x")
     assert exc.value.retryable is False
     assert exc.value.code == "NOT_FOUND"
+    # An answer the rollout log's upsert asks for on every first comment: no warning.
+    failed = [e for e in logs if e["event"] == "linear_request_failed"]
+    assert [e["log_level"] for e in failed] == ["info"]
 
 
 # -- preflight ---------------------------------------------------------------------------

@@ -376,7 +376,10 @@ class LinearClient:
         errors = _graphql_errors(payload)
         if errors or status >= 400 or not isinstance(payload, dict):
             error = self._classify(operation, status, errors, issue, retry_after)
-            log.warning(
+            # NOT_FOUND is an answer the callers ask for (does this comment exist yet?):
+            # not a failure worth a warning on every rollout's first log comment.
+            report = log.info if error.code == "NOT_FOUND" else log.warning
+            report(
                 "linear_request_failed",
                 operation=operation,
                 status=status,
