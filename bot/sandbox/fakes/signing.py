@@ -78,27 +78,42 @@ def slash_command_body(
     team_id: str = TEAM_ID,
 ) -> str:
     """A slash-command invocation, form-encoded exactly as Slack posts it."""
-    fields = {
-        "token": VERIFICATION_TOKEN,
-        "team_id": team_id,
-        "team_domain": TEAM_DOMAIN,
-        "channel_id": channel_id,
-        "channel_name": channel_name,
-        "user_id": user_id,
-        "user_name": user_name or user_id.lower(),
-        "command": command,
-        "text": text,
-        "api_app_id": API_APP_ID,
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": trigger_id or _trigger_id(),
-    }
+    fields = _from_slack(
+        team_id,
+        team_domain=TEAM_DOMAIN,
+        channel_id=channel_id,
+        channel_name=channel_name,
+        user_id=user_id,
+        user_name=user_name or user_id.lower(),
+        command=command,
+        text=text,
+        is_enterprise_install="false",
+        response_url=response_url,
+        trigger_id=trigger_id or _trigger_id(),
+    )
     return urllib.parse.urlencode(fields)
+
+
+def _from_slack(team_id: str, **fields: Any) -> dict[str, Any]:
+    """What every request from Slack carries (a command, an event envelope), and `fields`."""
+    return {"token": VERIFICATION_TOKEN, "team_id": team_id, "api_app_id": API_APP_ID, **fields}
 
 
 def _user(user_id: str, team_id: str) -> dict[str, str]:
     """The `user` of an interactivity payload."""
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
+
+
+def _interaction(kind: str, user_id: str, team_id: str, **fields: Any) -> dict[str, Any]:
+    """What every interactivity payload carries (its type, team, user, app), and `fields`."""
+    return {
+        "type": kind,
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": _user(user_id, team_id),
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        **fields,
+    }
 
 
 def block_action_payload(
@@ -146,19 +161,17 @@ def block_action_payload(
         }
     else:
         action["value"] = value
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "user": _user(user_id, team_id),
-        "api_app_id": API_APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "container": container,
-        "trigger_id": trigger_id or _trigger_id(),
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "state": {"values": {}},
-        "actions": [action],
-    }
+    payload = _interaction(
+        "block_actions",
+        user_id,
+        team_id,
+        container=container,
+        trigger_id=trigger_id or _trigger_id(),
+        enterprise=None,
+        is_enterprise_install=False,
+        state={"values": {}},
+        actions=[action],
+    )
     if channel_id is not None:
         payload["channel"] = {"id": channel_id, "name": "directmessage"}
     if container.get("type") == "message":
@@ -184,34 +197,14 @@ def block_action_payload(
     return payload
 
 
-def block_action_body(
-    user_id: str,
-    action_id: str,
-    value: str,
-    *,
-    channel_id: str | None = None,
-    message_ts: str | None = None,
-    response_url: str | None = None,
-    container: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> str:
+def block_action_body(user_id: str, action_id: str, value: str, **kwargs: Any) -> str:
     """A button press: form-encoded ``payload=<json>`` of type ``block_actions``.
 
     With ``channel_id`` and ``message_ts`` the button sits in that message; with
-    neither (and no ``container``) it sits in the App Home view. Further keyword
-    arguments go to `block_action_payload`.
+    neither (and no ``container``) it sits in the App Home view. The keyword arguments
+    are `block_action_payload`'s.
     """
-    payload = block_action_payload(
-        user_id,
-        action_id,
-        value,
-        channel_id=channel_id,
-        message_ts=message_ts,
-        response_url=response_url,
-        container=container,
-        **kwargs,
-    )
-    return interactivity_body(payload)
+    return interactivity_body(block_action_payload(user_id, action_id, value, **kwargs))
 
 
 def interactivity_body(payload: dict[str, Any]) -> str:
@@ -229,21 +222,17 @@ def view_submission_payload(
 ) -> dict[str, Any]:
     """A modal's submit (``view_submission``): the open `view` with `state_values`
     (block_id → action_id → the element's state, as Slack reports it)."""
-    return {
-        "type": "view_submission",
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
-        "user": _user(user_id, team_id),
-        "api_app_id": API_APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or _trigger_id(),
-        "view": {
-            **{k: v for k, v in view.items() if k != "trigger_id"},
-            "state": {"values": state_values},
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+    shown = {k: v for k, v in view.items() if k != "trigger_id"}
+    return _interaction(
+        "view_submission",
+        user_id,
+        team_id,
+        trigger_id=trigger_id or _trigger_id(),
+        view={**shown, "state": {"values": state_values}},
+        response_urls=[],
+        is_enterprise_install=False,
+        enterprise=None,
+    )
 
 
 def view_submission_body(
@@ -263,15 +252,7 @@ def view_closed_payload(
     user_id: str, view: dict[str, Any], *, team_id: str = TEAM_ID
 ) -> dict[str, Any]:
     """What Slack sends when a person closes a modal that asked (``notify_on_close``)."""
-    return {
-        "type": "view_closed",
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
-        "user": _user(user_id, team_id),
-        "api_app_id": API_APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "view": view,
-        "is_cleared": False,
-    }
+    return _interaction("view_closed", user_id, team_id, view=view, is_cleared=False)
 
 
 def event_body(
@@ -282,26 +263,23 @@ def event_body(
     team_id: str = TEAM_ID,
 ) -> str:
     """An Events API ``event_callback`` envelope around ``event`` (JSON)."""
-    envelope = {
-        "token": VERIFICATION_TOKEN,
+    bot = {
+        "enterprise_id": None,
         "team_id": team_id,
-        "api_app_id": API_APP_ID,
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id or _unique("Ev"),
-        "event_time": int(time.time()) if event_time is None else event_time,
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": team_id,
-                "user_id": BOT_USER_ID,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-        "event_context": _unique("4-fake-context-"),
+        "user_id": BOT_USER_ID,
+        "is_bot": True,
+        "is_enterprise_install": False,
     }
+    envelope = _from_slack(
+        team_id,
+        event=event,
+        type="event_callback",
+        event_id=event_id or _unique("Ev"),
+        event_time=int(time.time()) if event_time is None else event_time,
+        authorizations=[bot],
+        is_ext_shared_channel=False,
+        event_context=_unique("4-fake-context-"),
+    )
     return json.dumps(envelope)
 
 
