@@ -13,22 +13,12 @@ from typing import Any
 from bot.config import FileConfig
 from bot.home import HomeViews
 from bot.rollout.port import Found
-from bot.rollout.state import PartitionState, RolloutState
-
-OWNER, DEVOPS = "U0OWNER01", "U0DEVOPS1"
+from bot.rollout.state import RolloutState
+from tests.test_rollout_machine import DEVOPS, state_at
 
 
 def _state(step: str) -> RolloutState:
-    return RolloutState(
-        rollout_id="rollout-1",
-        owner=OWNER,
-        devops=DEVOPS,
-        started_by=DEVOPS,
-        started_at="2026-12-01T17:00:00+00:00",
-        step=step,
-        verification_ok=True,
-        partitions=[PartitionState(name=p) for p in ("dev", "stage", "demo", "prod")],
-    )
+    return state_at(step, verification_ok=True)
 
 
 class _Service:
