@@ -13,7 +13,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import inbound
 from bot.afterack import Once, TrackedLazyRunner, claim_after_ack
@@ -104,14 +103,7 @@ def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
         claim_after_ack(Once(key, deps.store.claim) if key and press_or_event else None)
         if key is None or press_or_event or inbound.reads_only(body):
             return await next()
-        try:
-            first = await deps.store.claim(key)
-        except (SQLAlchemyError, OSError) as exc:
-            # Without the database nothing is deduplicated here; the rollout's own
-            # idempotency keys still hold.
-            log.warning("dedupe_unavailable", key=key, error=type(exc).__name__)
-            return await next()
-        if first:
+        if await Once(key, deps.store.claim).first():
             return await next()
         log.info("slack_duplicate_ignored", key=key)
         answer = {"response_type": "ephemeral", "text": inbound.DUPLICATE}
