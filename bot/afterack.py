@@ -1,10 +1,12 @@
 """Work after the ack: Bolt's lazy listeners, and what a listener hands over once it has
 acked, run as tasks the app keeps track of so that shutdown can let them finish.
 
-A request Slack may deliver again (an event's retry, a press replayed) carries a once-key
-(`bot.inbound.once_key`). Its ack says nothing, so the key is claimed right after the ack,
-before any of the request's work runs: a delivery that is not the first runs none of it.
-Claiming it before the ack would put a database write in every ack's path.
+A request Slack may deliver again (an event's retry, a press or a command replayed) carries
+a once-key (`bot.inbound.once_key`). The key is claimed right after the ack, before any of
+the request's work runs: a delivery that is not the first runs none of it (a command's
+author is told so). Claiming it before the ack would put a database write in every ack's
+path; only a command whose answer reports a write it made before the ack (a start) claims
+first, with `first_delivery`.
 """
 
 from __future__ import annotations
@@ -64,7 +66,20 @@ def claim_after_ack(once: Once | None) -> None:
     _ONCE.set(once)
 
 
-async def _gated(work: Coroutine[Any, Any, None], once: Once | None) -> None:
+async def first_delivery() -> bool:
+    """Claim the once-key of the request being dispatched now, before its ack: False when
+    another delivery of it (on any replica) came first. For a listener whose ack reports a
+    write it makes before answering; its after-ack work waits on the same claim."""
+    once = _ONCE.get()
+    return once is None or await once.first()
+
+
+Repeated = Callable[[], Coroutine[Any, Any, None]]
+
+
+async def _gated(
+    work: Coroutine[Any, Any, None], once: Once | None, repeated: Repeated | None = None
+) -> None:
     started = False
     try:
         if once is None or await once.first():
@@ -72,6 +87,8 @@ async def _gated(work: Coroutine[Any, Any, None], once: Once | None) -> None:
             await work
         else:
             log.info("slack_duplicate_ignored", key=once.key)
+            if repeated is not None:
+                await repeated()
     finally:
         if not started:
             work.close()  # a repeat, or cancelled at shutdown before it began: nothing ran
@@ -90,10 +107,11 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None], repeated: Repeated | None = None) -> None:
         """Run work after the ack, tracked like a lazy listener but without Bolt's deep
-        copy of the request (most of an ack's cost): the listener passes what it needs."""
-        task = asyncio.ensure_future(_gated(work, _ONCE.get()))
+        copy of the request (most of an ack's cost): the listener passes what it needs.
+        When the request turns out to be a repeat, `repeated` runs instead of `work`."""
+        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         task.add_done_callback(_log_failure)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -90,26 +89,18 @@ def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
     """A request Slack retries (same event_id) or someone replays inside the signature's
     5-minute window (same trigger_id) is handled once, whichever replica gets it.
 
-    A press or an event is acked with nothing, so its key is claimed right after the ack,
-    before its work (`bot.afterack`); the ack waits for no database. A command's ack is its
-    answer ("rollout-2 started"), so a command that changes something claims first and a
-    duplicate is told so; `help` and `status` change nothing and claim nothing."""
+    The key is claimed right after the ack, before the request's work (`bot.afterack`): no
+    ack waits for the database. A command whose answer reports a write made before its
+    ack (`start`) claims first (`first_delivery`); a repeated command's author is told it
+    was already handled; `help` and `status` change nothing and claim nothing."""
 
     async def middleware(
         body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
         key = inbound.once_key(body)
-        press_or_event = key is not None and "command" not in body
-        claim_after_ack(Once(key, deps.store.claim) if key and press_or_event else None)
-        if key is None or press_or_event or inbound.reads_only(body):
-            return await next()
-        if await Once(key, deps.store.claim).first():
-            return await next()
-        log.info("slack_duplicate_ignored", key=key)
-        answer = {"response_type": "ephemeral", "text": inbound.DUPLICATE}
-        return BoltResponse(
-            status=200, body=json.dumps(answer), headers={"content-type": ["application/json"]}
-        )
+        needed = key is not None and not inbound.reads_only(body)
+        claim_after_ack(Once(key, deps.store.claim) if key and needed else None)
+        return await next()
 
     return middleware
 

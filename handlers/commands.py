@@ -3,8 +3,10 @@
 The ack is answered from the read model alone (no write, no outside call); what the
 answer promised — an accepted request handed to the rollout, a refusal audited, a typed
 `@name` looked up before a start — is done right after it, in a task the app tracks (and
-lets finish on shutdown). `start` and `rotate` create the rollout before they ack. The
-slow work (Slack messages, 1Password, GitHub, Linear) happens in the workflow.
+lets finish on shutdown), once per delivery: a replayed command does none of it and its
+author is told so. `start`, `rotate` and `watch` start what they report before they ack
+(claiming the command first). The slow work (Slack messages, 1Password, GitHub, Linear)
+happens in the workflow.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.afterack import lazy_runner
+from bot.afterack import first_delivery, lazy_runner
 from bot.blocks.common import section
 from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary
 from bot.blocks.watches import board_blocks
 from bot.commands import COMMAND, Parsed, parse
 from bot.config import FileConfig
+from bot.inbound import DUPLICATE
 from bot.logging import bind_request
 from bot.rollout.events import (
     AbortRequest,
@@ -32,8 +35,9 @@ from bot.rollout.events import (
     VerifyRequest,
 )
 from bot.rollout.port import Directory, Found, Service, StartRequest, now_iso
+from bot.rollout.roles import require
 from bot.runbook import load_runbook
-from bot.watches.model import WatchStatus
+from bot.watches.model import TITLES, WatchStatus, parse_watch
 from bot.watches.port import WatchPort
 
 # Says something to the person who typed the command (ephemeral, after the ack).
@@ -66,7 +70,10 @@ def register(
             async def say(text: str) -> None:
                 await respond(text=text, response_type="ephemeral", replace_original=False)
 
-            after_ack.spawn(reply.promised(say))
+            async def repeated() -> None:
+                await say(DUPLICATE)
+
+            after_ack.spawn(reply.promised(say), repeated)
 
 
 def _starts(parsed: Parsed) -> bool:
@@ -117,6 +124,9 @@ async def reply_to(
         board = await watches.board() if watches is not None else []
         return Reply({**status(await service.latest(), board), "response_type": "ephemeral"})
     if parsed.name == "audit":
+        denied = require(config, user, "devOps", what="read the audit trail")
+        if denied:
+            return _refused(service, user, "audit", denied)
         trail = await service.audit(user=user, rollout=parsed.args[0] if parsed.args else None)
         shown = {"blocks": trail.blocks} if trail.blocks else {}
         return Reply({**_text(trail.accepted, trail.text), **shown})
@@ -131,8 +141,16 @@ async def reply_to(
                     "eligibility, probe, rotation, service_account.",
                 )
             )
+        name = parsed.args[0][:64]
+        watch = parse_watch(name)
+        if watch is not None:
+            denied = require(config, user, "devOps", what=f"run the {TITLES[watch]} watch")
+            if denied:
+                return _refused(service, user, f"watch:{watch}", denied)
+        if not await first_delivery():
+            return Reply(_text(True, DUPLICATE))
         key = str(command.get("trigger_id") or f"{user}:watch:{now_iso()}")
-        ran = await watches.run_now(parsed.args[0][:64], user=user, key=key)
+        ran = await watches.run_now(name, user=user, key=key)
         return Reply(_text(ran.accepted, ran.text))
     request = request_for(parsed, user, command, config)
     if isinstance(request, str):
@@ -164,13 +182,21 @@ async def _start_reply(
     people = parsed.mentions
     refused = await service.judge_start(start_request(parsed, user, people))
     if refused is not None:
-        why, where = refused.text, refused.rollout_id
-
-        async def audit(_: Say) -> None:
-            await service.reject(user, parsed.name, why, rollout_id=where)
-
-        return Reply(_text(False, why), audit)
+        return _refused(service, user, parsed.name, refused.text, refused.rollout_id)
+    if not await first_delivery():
+        return Reply(_text(True, DUPLICATE))
     return Reply(_text(*await start(service, parsed, user, people)))
+
+
+def _refused(
+    service: Service, user: str, action: str, why: str, rollout_id: str | None = None
+) -> Reply:
+    """A refusal, answered at once and audited after the ack."""
+
+    async def audit(_: Say) -> None:
+        await service.reject(user, action, why, rollout_id=rollout_id)
+
+    return Reply(_text(False, why), audit)
 
 
 def start_request(parsed: Parsed, user: str, people: list[str]) -> StartRequest:

@@ -13,7 +13,7 @@ import warnings
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.afterack import Once, TrackedLazyRunner, claim_after_ack
+from bot.afterack import Once, TrackedLazyRunner, claim_after_ack, first_delivery
 
 
 class _Claims:
@@ -80,3 +80,27 @@ async def test_without_the_database_the_work_still_runs(caplog: pytest.LogCaptur
     claim_after_ack(None)
     await _drain(runner)
     assert ran == ["x"]
+
+
+async def test_a_claim_taken_before_the_ack_is_the_one_the_work_after_it_waits_on() -> None:
+    """`first_delivery` (a start, which writes before its ack) claims the request's key; its
+    after-ack work reuses that claim, and a repeat is told instead of doing the work."""
+    runner, claims, ran, told = TrackedLazyRunner(logging.getLogger("t")), _Claims(), [], []
+
+    async def work(name: str) -> None:
+        ran.append(name)
+
+    async def repeated() -> None:
+        told.append("repeat")
+
+    outcomes = []
+    for delivery in ("first", "replay"):
+        claim_after_ack(Once("trigger:T9", claims.claim))
+        outcomes.append(await first_delivery())
+        runner.spawn(work(delivery), repeated)
+    claim_after_ack(None)
+    assert await first_delivery()  # no key: nothing to claim
+    await _drain(runner)
+    assert outcomes == [True, False]
+    assert ran == ["first"] and told == ["repeat"]
+    assert claims.calls == 2  # one claim per delivery, shared by its before and after

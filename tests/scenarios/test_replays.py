@@ -68,6 +68,52 @@ async def test_a_replayed_start_after_an_abort_starts_nothing(world_db: World) -
         assert "rollout-2 started" in answer["text"]
 
 
+async def test_a_replayed_command_is_delivered_once_and_its_author_told(world_db: World) -> None:
+    """A command's once-key is claimed after its ack: the replay is answered as the read
+    model stands, then nothing of it runs and its author hears that it was a repeat."""
+    world = world_db
+    async with world.bot() as running:
+        await world.command("start", DEVOPS)
+        await world.wait_step("prereq")
+        url = world.slack.response_url("abort")
+        body = slash_command_body("abort replayed in a test", DEVOPS, response_url=url)
+        headers = signed_headers(body, SIGNING_SECRET)
+        status, text = await send(world, body, headers)
+        assert status == 200 and not json.loads(text)["text"].startswith(":no_entry:")
+        await world.wait(lambda s: s.status == "aborted", "the abort")
+        status, _ = await send(world, body, headers)  # the same signed request, replayed
+        assert status == 200
+
+        def told() -> bool:
+            return any(
+                "already handled" in r.get("text", "") for r in world.slack.responses("abort")
+            )
+
+        await eventually(told, what="the repeat's author told")
+        await asyncio.sleep(0.3)
+        rows = [r for r in await running.deps.store.entries() if r.action == "abort"]
+        assert [r.outcome for r in rows] == ["done"], rows
+
+
+async def test_a_replayed_refusal_is_audited_once(world_db: World) -> None:
+    world = world_db
+    async with world.bot() as running:
+        url = world.slack.response_url("stranger")
+        body = slash_command_body("abort not mine to abort", STRANGER, response_url=url)
+        headers = signed_headers(body, SIGNING_SECRET)
+        for _ in range(3):
+            status, text = await send(world, body, headers)
+            assert status == 200 and json.loads(text)["text"].startswith(":no_entry:")
+
+        def told() -> bool:
+            said = [r.get("text", "") for r in world.slack.responses("stranger")]
+            return sum("already handled" in t for t in said) == 2
+
+        await eventually(told, what="both repeats' author told")
+        rows = [r for r in await running.deps.store.entries() if r.actor == STRANGER]
+        assert [(r.action, r.outcome) for r in rows] == [("abort", "refused")], rows
+
+
 async def test_a_replayed_press_is_applied_once(world_db: World) -> None:
     world = world_db
     async with world.bot():
