@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -21,6 +22,7 @@ from bot.afterack import first_delivery, lazy_runner
 from bot.blocks.common import section
 from bot.blocks.help import help_blocks, help_text
 from bot.blocks.status import status_board_blocks, status_summary
+from bot.blocks.steps import to_dicts
 from bot.blocks.watches import board_blocks
 from bot.commands import COMMAND, Parsed, parse
 from bot.config import FileConfig
@@ -60,10 +62,11 @@ def register(
     directory: Directory | None = None,
 ) -> None:
     after_ack = lazy_runner(app)
+    boards = StatusBoards()
 
     @app.command(COMMAND)
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        reply = await reply_to(service, config, command, watches, directory)
+        reply = await reply_to(service, config, command, watches, directory, boards)
         await ack(**reply.payload)
         if reply.promised is not None:
 
@@ -74,6 +77,12 @@ def register(
                 await say(DUPLICATE)
 
             after_ack.spawn(reply.promised(say), repeated)
+
+
+@cache
+def _help() -> dict[str, Any]:
+    """`help`'s answer: always the same, so rendered once (the blocks as JSON-ready dicts)."""
+    return {"text": help_text(), "blocks": to_dicts(help_blocks()), "response_type": "ephemeral"}
 
 
 def _starts(parsed: Parsed) -> bool:
@@ -105,6 +114,7 @@ async def reply_to(
     command: dict[str, Any],
     watches: WatchPort | None = None,
     directory: Directory | None = None,
+    boards: StatusBoards | None = None,
 ) -> Reply:
     """The ephemeral answer to one slash command (what `ack` sends back)."""
     parsed = parse(command.get("text"))
@@ -119,10 +129,11 @@ async def reply_to(
             }
         )
     if parsed.name == "help":
-        return Reply({"text": help_text(), "blocks": help_blocks(), "response_type": "ephemeral"})
+        return Reply(_help())
     if parsed.name == "status":
         board = await watches.board() if watches is not None else []
-        return Reply({**status(await service.latest(), board), "response_type": "ephemeral"})
+        shown = (boards or StatusBoards()).answer(await service.latest(), board)
+        return Reply({**shown, "response_type": "ephemeral"})
     if parsed.name == "audit":
         denied = require(config, user, "devOps", what="read the audit trail")
         if denied:
@@ -284,6 +295,32 @@ def request_for(
             )
         return RetryRequest(redeploy=bool(parsed.args), **base)
     return VerifyRequest(**base)
+
+
+class StatusBoards:
+    """`status` answers, rendered again only when what they show has changed: the same
+    published state (the read model's copy holds each version as one object, never changed
+    in place) and an equal watch board (its next runs are to the minute) show the same
+    board. One per app."""
+
+    def __init__(self) -> None:
+        self._last: tuple[Found | None, list[WatchStatus], dict[str, Any]] | None = None
+
+    def answer(self, found: Found | None, board: list[WatchStatus]) -> dict[str, Any]:
+        last = self._last
+        if last is not None and _same(last[0], found) and last[1] == board:
+            return last[2]
+        shown = status(found, board)
+        if "blocks" in shown:  # as JSON-ready dicts, so no ack converts them again
+            shown = {**shown, "blocks": to_dicts(shown["blocks"])}
+        self._last = (found, board, shown)
+        return shown
+
+
+def _same(a: Found | None, b: Found | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.rollout_id == b.rollout_id and a.version == b.version and a.state is b.state
 
 
 def status(found: Found | None, board: list[WatchStatus] | None = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ service. What the service decides is tested in test_service.py."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -39,8 +40,9 @@ from bot.rollout.port import Answer, Found, StartRequest
 from bot.sandbox.fakes.signing import block_action_payload
 from bot.watches.model import WatchStatus
 from handlers.actions import handle_press
-from handlers.commands import answer, lookup
+from handlers.commands import StatusBoards, answer, lookup, status
 from handlers.watches import answer_checkin, start_rotation
+from tests.test_rollout_machine import state_at
 
 OWNER, DEVOPS = "U0OWNER1", "U0DEVOPS1"
 CONFIG = FileConfig.model_validate({"slack": {"account_owners": [OWNER], "devops": [DEVOPS]}})
@@ -388,3 +390,34 @@ async def test_a_press_without_response_url_is_answered_by_dm() -> None:
 
     await handle_press(FakeService(), body, no_respond, dm)  # type: ignore[arg-type]
     assert sent and sent[0][0] == OWNER and "older version" in sent[0][1]
+
+
+def test_the_status_board_is_rendered_again_only_when_what_it_shows_changed() -> None:
+    boards = StatusBoards()
+    probe = WatchStatus(name="probe", enabled=True, schedule="0 14 * * *", next_run="2026-12-02")
+    watches = [probe]
+    prereq, gate = state_at("prereq"), state_at("deploy_gate", verification_ok=True)
+    first = boards.answer(Found("rollout-1", prereq, 3), watches)
+    assert _json(first) == _json(status(Found("rollout-1", prereq, 3), watches))
+    # The same published state and an equal board: the same answer, not rendered again.
+    assert boards.answer(Found("rollout-1", prereq, 3), list(watches)) is first
+    # A newer version, another rollout, a changed board: each rendered afresh.
+    moved = boards.answer(Found("rollout-1", gate, 4), watches)
+    assert _json(moved) == _json(status(Found("rollout-1", gate, 4), watches))
+    assert _json(moved) != _json(first)
+    other = boards.answer(Found("rollout-2", gate, 4), watches)
+    assert _json(other) == _json(status(Found("rollout-2", gate, 4), watches))
+    later = [watches[0].model_copy(update={"next_run": "2026-12-03"})]
+    assert "2026-12-03" in _json(boards.answer(Found("rollout-2", gate, 4), later))
+    # An equal version held as another object (a read made while the copy is not trusted)
+    # is rendered from what it holds, never from the object seen before.
+    copy = gate.model_copy(deep=True, update={"step": "verify"})
+    assert _json(boards.answer(Found("rollout-2", copy, 4), later)) == _json(
+        status(Found("rollout-2", copy, 4), later)
+    )
+    assert _json(boards.answer(None, [])) == _json(status(None, []))
+
+
+def _json(payload: dict[str, Any]) -> str:
+    """A command's answer as Slack receives it (blocks as objects or dicts alike)."""
+    return json.dumps(payload, default=lambda block: block.to_dict(), sort_keys=True)
