@@ -116,10 +116,19 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         task.add_done_callback(self.tasks.discard)
         task.add_done_callback(_log_failure)
 
-    async def drain(self, within: float) -> None:
-        """Wait (up to `within` seconds) for presses already acked to be handed over."""
+    async def drain(self, within: float) -> int:
+        """Wait (up to `within` seconds) for presses already acked to be handed over, then
+        cancel what is left, before the resources it needs close under it. Returns how
+        many were cancelled (each acked, none of its work done: logged as an error)."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
+        left = [task for task in self.tasks if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left)
+            log.error("after_ack_abandoned", count=len(left), waited_s=within)
+        return len(left)
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

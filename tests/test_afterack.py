@@ -104,3 +104,26 @@ async def test_a_claim_taken_before_the_ack_is_the_one_the_work_after_it_waits_o
     assert outcomes == [True, False]
     assert ran == ["first"] and told == ["repeat"]
     assert claims.calls == 2  # one claim per delivery, shared by its before and after
+
+
+async def test_work_still_waiting_at_shutdown_is_cancelled_and_counted() -> None:
+    """Shutdown waits a while for acked work, then cancels the rest before the database
+    and the HTTP session close under it (which would fail it with a misleading error)."""
+    runner, ran, gate = TrackedLazyRunner(logging.getLogger("t")), [], asyncio.Event()
+
+    async def quick() -> None:
+        ran.append("quick")
+
+    async def stuck() -> None:
+        await gate.wait()
+        ran.append("stuck")
+
+    claim_after_ack(None)
+    runner.spawn(quick())
+    runner.spawn(stuck())
+    runner.spawn(stuck())
+    assert await runner.drain(0.05) == 2
+    gate.set()
+    await asyncio.sleep(0)
+    assert ran == ["quick"] and not runner.tasks
+    assert await runner.drain(0.05) == 0
