@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from croniter import croniter
 
 from bot.blocks.ids import (
     CHECKIN_NO_SALES,
@@ -100,6 +101,17 @@ def test_credential_age_and_rotation_due() -> None:
 def test_next_run_of_five_and_six_field_crons() -> None:
     assert rules.next_run("0 16 1 * *", NOW) == datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
     assert rules.next_run("*/5 * * * * *", NOW) == datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)
+
+
+def test_a_next_run_worked_out_before_holds_only_until_the_moment_it_names() -> None:
+    """Answers are reused between the moment asked and the firing, never past it, never
+    before it, and never across expressions."""
+    every_10s = "*/10 * * * * *"
+    times = [NOW + timedelta(seconds=s) for s in (3, 1, 9, 10, 11, 0, 25, 4)]
+    for when in times:  # out of order on purpose: earlier, later, on the firing itself
+        expected = croniter(every_10s, when, second_at_beginning=True).get_next(datetime)
+        assert rules.next_run(every_10s, when) == expected, when
+        assert rules.next_run("0 16 1 * *", when) == datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
 
 
 def test_watch_names_as_typed() -> None:
