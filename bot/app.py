@@ -5,104 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 
 from bot import inbound
-from bot.afterack import Once, TrackedLazyRunner, claim_after_ack
-from bot.commands import BY_NAME
-from bot.deps import Deps
+from bot.afterack import TrackedLazyRunner
+from bot.deps import Deps, slack_client
 from bot.inbound import check_signature
 from bot.logging import bind_request, clear_request, get_logger
+from bot.middleware.observe import Observe
+from bot.middleware.once import OnceOnly
+from bot.middleware.respond import RespondOverSession
 from bot.rollout.port import Service
 from bot.settings import Settings
 from bot.watches.port import WatchPort
 
 log = get_logger(__name__)
-
-
-# Label values are only ever one of these (or "unknown"): whatever a client sends, the
-# metrics keep a fixed size.
-_EVENTS = frozenset({"app_home_opened", "message"})
-_KINDS = frozenset({"block_actions", "event_callback", "url_verification", "ssl_check"})
-
-
-def known_action_ids() -> frozenset[str]:
-    from bot.blocks.ids import DEPLOY_ACTIONS, PING_DEVOPS, STUCK, runbook_action_id
-    from bot.runbook import load_runbook
-
-    runbook = load_runbook()
-    ids = {runbook_action_id(a.id) for step in runbook.steps for a in step.actions}
-    return frozenset({*ids, *DEPLOY_ACTIONS, STUCK, PING_DEVOPS})
-
-
-def listener_key(body: dict[str, Any], actions: frozenset[str] = frozenset()) -> str:
-    """A short label for the listener a request goes to, for metrics and logs. Bounded:
-    anything not ours is "unknown"."""
-    if "command" in body:
-        sub = str(body.get("text", "")).strip().split(" ", 1)[0].lower() or "help"
-        return f"command:{sub if sub in BY_NAME else 'unknown'}"
-    kind = body.get("type")
-    if kind == "block_actions":
-        first = (body.get("actions") or [{}])[0]
-        action_id = str(first.get("action_id", ""))
-        return f"action:{action_id if action_id in actions else 'unknown'}"
-    if kind == "event_callback":
-        event = str((body.get("event") or {}).get("type", ""))
-        return f"event:{event if event in _EVENTS else 'unknown'}"
-    return str(kind) if kind in _KINDS else "other"
-
-
-def _observe(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
-    actions = known_action_ids()
-
-    async def middleware(
-        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse | None:
-        key = listener_key(body, actions)
-        user = (
-            body.get("user_id")
-            or (body.get("user") or {}).get("id")
-            or (body.get("event") or {}).get("user")
-        )
-        bind_request(listener=key, user=user)
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            return await next()
-        except BaseException:
-            outcome = "error"
-            raise
-        finally:
-            deps.metrics.requests.labels(key, outcome).inc()
-            deps.metrics.ack_seconds.labels(key).observe(time.perf_counter() - started)
-
-    return middleware
-
-
-def _once(deps: Deps) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """A request Slack retries (same event_id) or someone replays inside the signature's
-    5-minute window (same trigger_id) is handled once, whichever replica gets it.
-
-    The key is claimed right after the ack, before the request's work (`bot.afterack`): no
-    ack waits for the database. A command whose answer reports a write made before its
-    ack (`start`) claims first (`first_delivery`); a repeated command's author is told it
-    was already handled; `help` and `status` change nothing and claim nothing."""
-
-    async def middleware(
-        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse | None:
-        key = inbound.once_key(body)
-        needed = key is not None and not inbound.reads_only(body)
-        claim_after_ack(Once(key, deps.store.claim) if key and needed else None)
-        return await next()
-
-    return middleware
 
 
 def create_app(
@@ -118,7 +39,10 @@ def create_app(
 
     env = settings.env
     app = AsyncApp(
-        client=deps.slack,
+        # Bolt's own client, without the app's HTTP session: Bolt gives each request a
+        # client of its own and deep-copies it for lazy listeners, which a live session
+        # cannot survive. The rollout's calls go through deps.slack, over the session.
+        client=slack_client(settings),
         signing_secret=(
             env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
         ),
@@ -131,8 +55,9 @@ def create_app(
         request_verification_enabled=not settings.socket_mode or bool(env.slack_signing_secret),
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
-    app.middleware(_observe(deps))
-    app.middleware(_once(deps))
+    app.middleware(Observe(deps.metrics))
+    app.middleware(OnceOnly(deps.store.claim))
+    app.middleware(RespondOverSession(deps.session))
     register(
         app,
         deps,

@@ -56,9 +56,11 @@ class Deps:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     env = settings.env
-    return make_web_client(env.slack_bot_token.get_secret_value(), env.slack_api_url)
+    return make_web_client(env.slack_bot_token.get_secret_value(), env.slack_api_url, session)
 
 
 def vault_reader(settings: Settings) -> VaultReader:
@@ -110,7 +112,7 @@ def smoke_tester(settings: Settings, session: aiohttp.ClientSession) -> SmokeTes
 def build_deps(settings: Settings, session: aiohttp.ClientSession) -> Deps:
     # Every secret the bot knows of is kept out of what it writes (bot/outbound.py).
     know_secrets(settings.secret_values())
-    slack = slack_client(settings)
+    slack = slack_client(settings, session)
     return Deps(
         settings=settings,
         session=session,

@@ -78,9 +78,9 @@ async def check_database(settings: Settings, _: aiohttp.ClientSession) -> list[R
     return await readiness.check_database(settings)
 
 
-async def check_slack(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
+async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> list[Row]:
     env = settings.env
-    client = slack_client(settings)
+    client = slack_client(settings, session)
     try:
         resp = await client.auth_test()
     except SlackApiError as exc:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -73,13 +74,18 @@ async def _call(method: str, call: Awaitable[T]) -> T:
         ) from None
 
 
-def make_web_client(token: str, base_url: str) -> AsyncWebClient:
-    """The one Slack client: injected base URL, retries on 429 and dropped connections."""
+def make_web_client(
+    token: str, base_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The one Slack client: injected base URL, retries on 429 and dropped connections,
+    over `session` when given (without one, every call opens a new HTTP session: a new
+    TCP and TLS connection to Slack each time)."""
     if not base_url.endswith("/"):
         base_url += "/"
     return AsyncWebClient(
         token=token,
         base_url=base_url,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
