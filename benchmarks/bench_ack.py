@@ -2,14 +2,19 @@
 
     .venv/bin/python benchmarks/bench_ack.py [--requests 300] [--rounds 3]
 
-The bot runs in this process exactly as `serve` runs it (DBOS on a SQLite file, the read
-model, the real aiohttp server) against the local fakes, with a rollout under way. The
-baseline is a bare Bolt app tuned with process_before_response=True whose listeners only
-ack, served over HTTP the same way on the same loop. A separate process sends the signed
-requests (a fresh signature each) with 1, 50 and 200 in flight and times each one from
-send to answer; the two apps are measured in alternating order, `--rounds` times, and the
-samples pooled. Printed: p50 and p99 per app and their ratio, and how many acks took over
-3 s (Slack's limit), ours and the bare app's. Ratios, not verdicts: nothing is asserted.
+The bot runs as `creators-onboard serve` does, in a process of its own (DBOS on a SQLite
+file, the read model, the real aiohttp server, logging at INFO), pointed at the sandbox's
+stand-ins (`bot.sandbox.standins`), which run in this process as Slack, GitHub and Linear
+run in theirs: what the bot does after an ack (claims, audit rows, answers to
+response_url) costs it what it costs it in production, and the stand-ins' own work
+(checking every call against Slack's spec) is not counted as the bot's. The baseline is a
+bare Bolt app tuned with process_before_response=True whose listeners only ack, served
+over HTTP by aiohttp in a process of its own. A third process sends the signed requests,
+each with a trigger_id of its own and a fresh signature, with 1, 50 and 200 in flight,
+and times each one from send to answer; the two apps are measured in alternating order,
+`--rounds` times, and the samples pooled. Printed: p50 and p99 per app and their ratio,
+and how many acks took over 3 s (Slack's limit), ours and the bare app's. Ratios, not
+verdicts: nothing is asserted.
 
 Commands are sent by someone who may not do them (so each is refused and audited, and
 none changes the rollout), except `help` and `status`; presses likewise, by a stranger.
@@ -19,8 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import logging
 import multiprocessing as mp
+import os
 import re
 import statistics
 import sys
@@ -50,10 +58,16 @@ from bot.blocks.ids import (
 from bot.integrations.slack import make_web_client
 from bot.logging import configure_logging
 from bot.sandbox.fakes.signing import block_action_body, signed_headers, slash_command_body
-from tests.scenario import BOT_TOKEN, DEVOPS, OWNER, SIGNING_SECRET, STRANGER, World
+from bot.sandbox.process import BotProcess
+from bot.sandbox.scene import DEVOPS, OWNER, Secrets
+from bot.sandbox.standins import StandIns
 
 LEVELS = (1, 50, 200)
 ROLLOUT = "rollout-1"
+STRANGER = "U0BENCHSTRANGER"  # in no list of the bot's YAML
+# Every request Slack sends has a trigger_id of its own: the loader puts a fresh one in
+# place of this before it signs (a repeated trigger_id is a replay, handled once).
+TRIGGER = "bench.trigger.placeholder"
 
 COMMANDS = [
     ("help", DEVOPS),
@@ -65,6 +79,8 @@ COMMANDS = [
     ("retry", OWNER),
     ("abort the benchmark", OWNER),
     ("rotate", STRANGER),
+    ("watch probe", STRANGER),
+    ("audit", STRANGER),
 ]
 PRESSES = [
     (runbook_action_id("eligible"), step_value(ROLLOUT, "prereq", "eligible")),
@@ -77,10 +93,13 @@ PRESSES = [
 ]
 
 
-def bare_app(api_url: str) -> AsyncApp:
+# ------------------------------------------------------------------ the bare app
+
+
+def bare_app(api_url: str, token: str, secret: str) -> AsyncApp:
     app = AsyncApp(
-        client=make_web_client(BOT_TOKEN, api_url),
-        signing_secret=SIGNING_SECRET,
+        client=make_web_client(token, api_url),
+        signing_secret=secret,
         process_before_response=True,
     )
 
@@ -95,7 +114,9 @@ def bare_app(api_url: str) -> AsyncApp:
     return app
 
 
-async def serve_bare(app: AsyncApp) -> tuple[web.AppRunner, str]:
+async def _serve_bare(conn: Any, api_url: str, token: str, secret: str) -> None:
+    app = bare_app(api_url, token, secret)
+
     async def events(request: web.Request) -> web.Response:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 
@@ -106,14 +127,22 @@ async def serve_bare(app: AsyncApp) -> tuple[web.AppRunner, str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/slack/events"
+    conn.send(f"http://127.0.0.1:{port}/slack/events")
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until told to stop
+    await runner.cleanup()
+
+
+def bare_process(conn: Any, api_url: str, token: str, secret: str) -> None:
+    logging.disable(logging.WARNING)
+    asyncio.run(_serve_bare(conn, api_url, token, secret))
 
 
 # ------------------------------------------------------------------ the load process
 
 
-async def _load(url: str, body: str, in_flight: int, n: int) -> list[float]:
+async def _load(url: str, body: str, secret: str, in_flight: int, n: int) -> list[float]:
     samples: list[float] = []
+    sent = itertools.count()
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
         left = n
@@ -122,9 +151,10 @@ async def _load(url: str, body: str, in_flight: int, n: int) -> list[float]:
             nonlocal left
             while left > 0:
                 left -= 1
-                headers = signed_headers(body, SIGNING_SECRET)
+                fresh = body.replace(TRIGGER, f"{os.getpid()}.{next(sent)}.{time.time_ns()}")
+                headers = signed_headers(fresh, secret)
                 started = time.perf_counter()
-                async with session.post(url, data=body.encode(), headers=headers) as resp:
+                async with session.post(url, data=fresh.encode(), headers=headers) as resp:
                     await resp.read()
                     assert resp.status == 200, resp.status
                 samples.append(time.perf_counter() - started)
@@ -146,31 +176,61 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def _started(standins: StandIns, ours: str, secret: str) -> None:
+    """devOps starts the rollout, as the rehearsal does; back once the owner has the
+    first step's buttons in their DM."""
+    body = slash_command_body("start", DEVOPS, response_url=standins.slack.response_url("s"))
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(ours, data=body.encode(), headers=signed_headers(body, secret)) as resp,
+    ):
+        answer = await resp.json()
+    assert "started" in answer["text"], answer
+    wanted = runbook_action_id("eligible")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        dm = standins.slack.messages(standins.slack.dm_channel(OWNER))
+        if any(wanted in json.dumps(m.blocks or []) for m in dm):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the owner's first step never arrived")
+
+
 async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
     configure_logging(level="ERROR")
     logging.disable(logging.WARNING)
-    parent, child = mp.Pipe()
-    loader = mp.get_context("spawn").Process(target=load_process, args=(child,), daemon=True)
+    spawn = mp.get_context("spawn")
+    parent, child = spawn.Pipe()
+    loader = spawn.Process(target=load_process, args=(child,), daemon=True)
     loader.start()
     loop = asyncio.get_running_loop()
+    secrets = Secrets()
+    secret = secrets.signing_secret
 
     async def load(url: str, body: str, in_flight: int, n: int) -> list[float]:
-        parent.send((url, body, in_flight, n))
+        parent.send((url, body, secret, in_flight, n))
         result: list[float] = await loop.run_in_executor(None, parent.recv)
         return result
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with World(Path(tmp)) as world, world.bot():
-            answer = await world.command("start", DEVOPS)
-            assert "started" in answer["text"], answer
-            await world.wait_step("prereq")
-            ours = f"{world.base_url}/slack/events"
-            runner, bare = await serve_bare(bare_app(world.slack.api_url))
-            response_url = world.slack.response_url("bench")
+        standins = await StandIns(Path(tmp), secrets).start()
+        bot = BotProcess(standins.bot_env(), Path(tmp))
+        bare_conn, bare_child = spawn.Pipe()
+        bare_proc = spawn.Process(
+            target=bare_process,
+            args=(bare_child, standins.slack.api_url, secrets.bot_token, secret),
+            daemon=True,
+        )
+        bare_proc.start()
+        try:
+            ours = f"{await bot.start()}/slack/events"
+            bare = await loop.run_in_executor(None, bare_conn.recv)
+            await _started(standins, ours, secret)
+            response_url = standins.slack.response_url("bench")
             kinds = [
                 (
                     f"/creators-onboard {text}",
-                    slash_command_body(text, user, response_url=response_url),
+                    slash_command_body(text, user, response_url=response_url, trigger_id=TRIGGER),
                 )
                 for text, user in COMMANDS
             ] + [
@@ -180,9 +240,10 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                         STRANGER,
                         action_id,
                         value,
-                        channel_id=world.dm(OWNER),
+                        channel_id=standins.slack.dm_channel(OWNER),
                         message_ts="1.000100",
                         response_url=response_url,
+                        trigger_id=TRIGGER,
                     ),
                 )
                 for action_id, value in PRESSES
@@ -213,7 +274,11 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                         f"{pct(o, 0.99) / pct(b, 0.99):6.2f} {slow:4} {bare_slow:4}",
                         flush=True,
                     )
-            await runner.cleanup()
+        finally:
+            bare_conn.send(None)
+            bare_proc.join(timeout=10)
+            await bot.stop()
+            await standins.close()
     parent.send(None)
     loader.join(timeout=10)
 
