@@ -169,6 +169,10 @@ class HttpSection(_Strict):
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     # Connections held at once; 0 means half the process's file descriptor limit.
     max_connections: int = Field(default=0, ge=0)
+    # New connections the kernel queues until the bot accepts them (capped by the
+    # kernel's net.core.somaxconn). A burst beyond it is dropped, and each dropped client
+    # waits a whole second before TCP tries again (aiohttp's default is 128).
+    backlog: int = Field(default=1024, ge=1, le=65535)
 
 
 class _Watch(_Strict):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
+import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -223,3 +225,24 @@ def _timeout(seconds: float) -> object:
     import aiohttp
 
     return aiohttp.ClientTimeout(total=seconds)
+
+
+def _listen_backlog(port: int) -> int:
+    """The backlog of the socket listening on `port` (`ss` shows it as Send-Q)."""
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(out[2])
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="iproute2's ss reads a socket's backlog")
+async def test_a_burst_of_new_connections_is_queued_not_dropped(world: World) -> None:
+    """aiohttp listens with a backlog of 128: the 129th connection of a burst (200 acks in
+    flight) had its SYN dropped and waited a second for TCP to try again."""
+    async with world.bot():
+        port = int(world.base_url.rsplit(":", 1)[1])
+        assert _listen_backlog(port) == 1024
+    world.config_overrides["http"] = {"backlog": 300}
+    async with world.bot():
+        port = int(world.base_url.rsplit(":", 1)[1])
+        assert _listen_backlog(port) == 300
