@@ -5,3 +5,27 @@ it directly; a function middleware has its arguments worked out on every request
 * `once`: a request Slack retries or someone replays is handled once (`bot.afterack`).
 * `respond`: `respond()` over the app's own HTTP session, scrubbed.
 """
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+Next = Callable[[], Awaitable[BoltResponse]]
+
+
+class Middleware(AsyncMiddleware):
+    """Bolt's middleware interface, reduced to what ours use: the request and `next`."""
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next
+    ) -> BoltResponse | None:
+        return await self.around(req, next)
+
+    @abstractmethod
+    async def around(self, req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        """Call `next()` to go on; return a response to answer instead."""

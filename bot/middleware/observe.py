@@ -4,16 +4,15 @@ its ack took."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.commands import BY_NAME
 from bot.logging import bind_request
 from bot.metrics import Metrics
+from bot.middleware import Middleware, Next
 
 # Label values are only ever one of these (or "unknown"): whatever a client sends, the
 # metrics keep a fixed size.
@@ -47,18 +46,12 @@ def listener_key(body: dict[str, Any], actions: frozenset[str] = frozenset()) ->
     return str(kind) if kind in _KINDS else "other"
 
 
-class Observe(AsyncMiddleware):
+class Observe(Middleware):
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.actions = known_action_ids()
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse | None:
+    async def around(self, req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
         body = req.body
         key = listener_key(body, self.actions)
         user = (

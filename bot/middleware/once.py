@@ -10,25 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import inbound
 from bot.afterack import Once, claim_after_ack
+from bot.middleware import Middleware, Next
 
 
-class OnceOnly(AsyncMiddleware):
+class OnceOnly(Middleware):
     def __init__(self, claim: Callable[[str], Awaitable[bool]]) -> None:
         self.claim = claim
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse | None:
+    async def around(self, req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
         key = inbound.once_key(req.body)
         needed = key is not None and not inbound.reads_only(req.body)
         claim_after_ack(Once(key, self.claim) if key and needed else None)

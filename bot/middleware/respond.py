@@ -6,12 +6,11 @@ Slack, TLS) connection each time an answer goes to a response_url."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.models.attachments import Attachment
@@ -19,6 +18,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from slack_sdk.webhook.webhook_response import WebhookResponse
 
+from bot.middleware import Middleware, Next
 from bot.outbound import scrub
 
 
@@ -75,17 +75,11 @@ class SessionRespond(AsyncRespond):
         return await webhook.send_dict(scrub(message))
 
 
-class RespondOverSession(AsyncMiddleware):
+class RespondOverSession(Middleware):
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse | None:
+    async def around(self, req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
         url = req.context.response_url
         if url:  # without one, Bolt's respond() says so when it is called
             req.context["respond"] = SessionRespond(response_url=url, session=self.session)
