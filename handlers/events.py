@@ -14,10 +14,6 @@ from bot.watches.port import Message, WatchPort
 from handlers.relay import relay_dm
 
 
-async def _ack(ack: AsyncAck) -> None:
-    await ack()
-
-
 def register(
     app: AsyncApp,
     service: Service,
@@ -52,7 +48,10 @@ def register(
             thread_ts=str(event.get("thread_ts") or event.get("ts")),
         )
 
-    app.event("message")(ack=_ack, lazy=[on_dm])
+    @app.event("message")
+    async def on_message(ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        after_ack.spawn(on_dm(event))
 
 
 def person_message(event: dict[str, Any]) -> Message | None:

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.afterack import lazy_runner
 from bot.blocks.ids import REPLY, REPLY_BLOCK, REPLY_INPUT, REPLY_MODAL, decode_value
 from bot.blocks.relay import reply_modal
 from bot.integrations.slack import SlackNotifier
@@ -19,18 +20,19 @@ from bot.rollout.events import RelayRequest
 from bot.rollout.port import Found, Service, now_iso
 
 
-async def _ack(ack: AsyncAck) -> None:
-    await ack()
-
-
 def register(app: AsyncApp, service: Service) -> None:
-    async def on_reply(body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
-        await open_reply(service, body, client, respond)
+    after_ack = lazy_runner(app)
+
+    async def on_reply(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        after_ack.spawn(open_reply(service, body, client, respond))
 
     async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await submit_reply(service, ack, body, view)
 
-    app.action(REPLY)(ack=_ack, lazy=[on_reply])
+    app.action(REPLY)(on_reply)
     app.view(REPLY_MODAL)(on_submit)
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.afterack import lazy_runner
 from bot.blocks.ids import (
     CHECKIN_ACTIONS,
     OLD_BUTTON,
@@ -22,20 +23,20 @@ from bot.watches.texts import ROTATION_REASONS
 T = TypeVar("T")
 
 
-async def _ack(ack: AsyncAck) -> None:
-    await ack()
-
-
 def register(app: AsyncApp, service: Service, watches: WatchPort) -> None:
-    async def on_answer(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await answer_checkin(watches, service, body, respond)
+    after_ack = lazy_runner(app)
 
-    async def on_rotation(body: dict[str, Any], respond: AsyncRespond) -> None:
-        await start_rotation(service, body, respond)
+    async def on_answer(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        after_ack.spawn(answer_checkin(watches, service, body, respond))
+
+    async def on_rotation(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        after_ack.spawn(start_rotation(service, body, respond))
 
     for action_id in CHECKIN_ACTIONS:
-        app.action(action_id)(ack=_ack, lazy=[on_answer])
-    app.action(START_ROTATION)(ack=_ack, lazy=[on_rotation])
+        app.action(action_id)(on_answer)
+    app.action(START_ROTATION)(on_rotation)
 
 
 def _press(body: dict[str, Any]) -> tuple[str, str, str, str]:

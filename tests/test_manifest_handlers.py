@@ -161,6 +161,14 @@ async def test_undeclared_things_match_nothing(app: AsyncApp) -> None:
     assert await matching(app, body) == 0
 
 
+async def test_no_listener_has_bolt_deep_copy_its_request_before_the_ack(app: AsyncApp) -> None:
+    """Bolt copies the whole request (context and client included) for each lazy listener,
+    before it answers; our listeners ack, then hand their work to `after_ack.spawn`."""
+    assert app._async_listeners
+    lazy = [listener for listener in app._async_listeners if listener.lazy_functions]
+    assert lazy == []
+
+
 # ---------------------------------------------------------------------- over HTTP
 
 
@@ -181,7 +189,7 @@ async def test_every_declared_request_is_handled_over_http(world: World) -> None
             status, payload = await world.event(event_for(name, OWNER, channel))
             assert status == 200, (name, payload)
 
-        # The lazy listeners did their work: the Home tab and a hint in the DM.
+        # The work left for after the acks was done: the Home tab and a hint in the DM.
         await eventually(lambda: world.slack.home_view(OWNER), what="the App Home view")
         await eventually(
             lambda: world.slack.thread(world.dm(OWNER), TS), what="a DM hint in thread"
