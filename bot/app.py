@@ -13,7 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import inbound
 from bot.afterack import TrackedLazyRunner
-from bot.deps import Deps, slack_client
+from bot.deps import Deps
 from bot.inbound import check_signature
 from bot.logging import bind_request, clear_request, get_logger
 from bot.middleware.observe import Observe
@@ -39,10 +39,10 @@ def create_app(
 
     env = settings.env
     app = AsyncApp(
-        # Bolt's own client, without the app's HTTP session: Bolt gives each request a
-        # client of its own and deep-copies it for lazy listeners, which a live session
-        # cannot survive. The rollout's calls go through deps.slack, over the session.
-        client=slack_client(settings),
+        # Over the app's HTTP session. Bolt deep-copies the request of a lazy listener, a
+        # client on a live session included, which fails: no listener is lazy
+        # (tests/test_manifest_handlers.py); they ack and hand their work to spawn.
+        client=deps.slack,
         signing_secret=(
             env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
         ),
