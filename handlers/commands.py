@@ -37,7 +37,7 @@ from bot.rollout.events import (
     VerifyRequest,
 )
 from bot.rollout.port import Directory, Found, Service, StartRequest, now_iso
-from bot.rollout.roles import require
+from bot.rollout.roles import audit_refusal, watch_refusal
 from bot.runbook import load_runbook
 from bot.watches.model import TITLES, WatchStatus, parse_watch
 from bot.watches.port import WatchPort
@@ -135,7 +135,7 @@ async def reply_to(
         shown = (boards or StatusBoards()).answer(await service.latest(), board)
         return Reply({**shown, "response_type": "ephemeral"})
     if parsed.name == "audit":
-        denied = require(config, user, "devOps", what="read the audit trail")
+        denied = audit_refusal(config, user)
         if denied:
             return _refused(service, user, "audit", denied)
         trail = await service.audit(user=user, rollout=parsed.args[0] if parsed.args else None)
@@ -155,7 +155,7 @@ async def reply_to(
         name = parsed.args[0][:64]
         watch = parse_watch(name)
         if watch is not None:
-            denied = require(config, user, "devOps", what=f"run the {TITLES[watch]} watch")
+            denied = watch_refusal(config, user, TITLES[watch])
             if denied:
                 return _refused(service, user, f"watch:{watch}", denied)
         if not await first_delivery():

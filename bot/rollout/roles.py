@@ -33,3 +33,13 @@ def refuse_role(config: FileConfig, role: Role, *, what: str) -> str:
 def require(config: FileConfig, user_id: str, role: Role, *, what: str) -> str | None:
     """None when the YAML gives `user_id` the `role`, else why not."""
     return None if role in roles_of(config, user_id) else refuse_role(config, role, what=what)
+
+
+def audit_refusal(config: FileConfig, user_id: str) -> str | None:
+    """Why `user_id` may not read the audit trail (devOps only), or None."""
+    return require(config, user_id, "devOps", what="read the audit trail")
+
+
+def watch_refusal(config: FileConfig, user_id: str, title: str) -> str | None:
+    """Why `user_id` may not run the watch titled `title` now (devOps only), or None."""
+    return require(config, user_id, "devOps", what=f"run the {title} watch")

@@ -23,7 +23,7 @@ from bot.outbound import scrub
 from bot.readmodel import RolloutIndex
 from bot.rollout.events import Request
 from bot.rollout.port import Answer, Found, StartRequest, now_iso
-from bot.rollout.roles import require, roles_of
+from bot.rollout.roles import audit_refusal, require, roles_of
 from bot.rollout.rules import Rules, refusal, role_refusal
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
@@ -132,7 +132,7 @@ class RolloutService:
         return await self.rollouts.past(limit)
 
     async def audit(self, *, user: str, rollout: str | None) -> Answer:
-        denied = require(self.config, user, "devOps", what="read the audit trail")
+        denied = audit_refusal(self.config, user)
         if denied:
             return await self.reject(user, "audit", denied)
         if rollout is None:

@@ -13,7 +13,7 @@ from bot.config import FileConfig
 from bot.integrations.vaults import verify
 from bot.logging import get_logger
 from bot.rollout.port import Answer
-from bot.rollout.roles import require
+from bot.rollout.roles import require, watch_refusal
 from bot.store import Store
 from bot.watches import leak
 from bot.watches.board import WatchBoard
@@ -53,7 +53,7 @@ class WatchService:
         if watch is None:
             names = ", ".join(f"`{w}`" for w in WATCHES)
             return Answer(False, f"Which watch? `{COMMAND} watch <name>` with one of: {names}.")
-        denied = require(self.config, user, "devOps", what=f"run the {TITLES[watch]} watch")
+        denied = watch_refusal(self.config, user, TITLES[watch])
         if denied:
             await self.store.record(actor=user, action=f"watch:{watch}", outcome="refused")
             return Answer(False, denied)
