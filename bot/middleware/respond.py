@@ -61,11 +61,9 @@ class SessionRespond(AsyncRespond):
             "metadata": metadata,
         }
         message: dict[str, Any] = dict(text) if isinstance(text, dict) else {"text": text}
-        message.update({"blocks": blocks, "attachments": attachments} if blocks else {})
+        given.update(blocks=blocks, attachments=attachments)
         message.update({k: v for k, v in given.items() if v is not None})
-        if attachments:
-            message["attachments"] = attachments
-        for key in ("blocks", "attachments"):
+        for key in ("blocks", "attachments"):  # as Bolt does: empty lists are left out
             if message.get(key):
                 message[key] = _dicts(message[key])
             else:
