@@ -1,5 +1,6 @@
-"""Work after the ack: Bolt's lazy listeners, and what a listener hands over once it has
-acked, run as tasks the app keeps track of so that shutdown can let them finish.
+"""Work after the ack: what a listener hands over once it has acked, run as tasks the app
+keeps track of so that shutdown can let them finish. (No listener uses Bolt's lazy
+listeners, which deep-copy the request before the ack: tests/test_manifest_handlers.py.)
 
 A request Slack may deliver again (an event's retry, a press or a command replayed) carries
 a once-key (`bot.inbound.once_key`). The key is claimed right after the ack, before any of
@@ -18,9 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
-from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.logging import get_logger
@@ -95,17 +94,12 @@ async def _gated(
 
 
 class TrackedLazyRunner(AsyncioLazyListenerRunner):
-    """Bolt's asyncio lazy runner, keeping its tasks so shutdown can let them finish."""
+    """Where the after-ack work of the app's listeners runs, kept so shutdown can let it
+    finish. It stands in Bolt's lazy-runner slot so every listener finds it from the app."""
 
     def __init__(self, logger: logging.Logger) -> None:
         super().__init__(logger)
         self.tasks: set[asyncio.Future[None]] = set()
-
-    def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
-        work = to_runnable_function(internal_func=function, logger=self.logger, request=request)
-        task = asyncio.ensure_future(_gated(work, _ONCE.get()))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     def spawn(self, work: Coroutine[Any, Any, None], repeated: Repeated | None = None) -> None:
         """Run work after the ack, tracked like a lazy listener but without Bolt's deep
