@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +19,11 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from bot.logging import get_logger
 from bot.outbound import scrub_text
 from bot.tables import audit_log, seen
 
+log = get_logger(__name__)
 T = TypeVar("T")
 
 
@@ -57,6 +60,57 @@ def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return first[:300]
+
+
+# SQLite's errors that pass: another writer holds the file, or the disk hiccupped. Not
+# "no such table" and the like, which are OperationalErrors too but never heal by waiting.
+_SQLITE_PASSING = ("database is locked", "unable to open database file", "disk i/o error")
+# PostgreSQL's "query canceled" (a statement timeout or an operator's cancel): not a lost
+# connection, and running it again would undo the cancel.
+_QUERY_CANCELED = "57014"
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when `exc` says the database could not be reached for a moment (server down,
+    restarting, connection dropped, SQLite file busy), so the same write may be tried
+    again; False for anything waiting cannot mend (a bad statement, a constraint)."""
+    if isinstance(exc, OSError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if type(orig).__module__.startswith("sqlite3"):
+        return any(text in str(orig).lower() for text in _SQLITE_PASSING)
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return getattr(orig, "sqlstate", None) != _QUERY_CANCELED
+    return False
+
+
+# Waits between tries of a write that must not be lost: short at first, then every 5 s.
+OUTLAST_BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+async def outlast(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """`call()`, tried again for as long as the database is away (`connection_lost`).
+
+    For the workflows' own writes (the read model, the audit trail, a post's claim): a
+    rollout waits a database outage out, as DBOS does with its own writes, instead of
+    failing the step or the whole workflow over it. Never on the ack path, which must
+    answer at once. Each failed try is logged with the database's reason (no URL)."""
+    for attempt in itertools.count(1):
+        try:
+            return await call()
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
+            wait = OUTLAST_BACKOFF[min(attempt, len(OUTLAST_BACKOFF)) - 1]
+            log.warning(
+                "database_waited", what=what, attempt=attempt, retry_s=wait, reason=_reason(exc)
+            )
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
 
 
 @dataclass(frozen=True)

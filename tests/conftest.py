@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.pg_cluster import LocalPostgres
 from tests.scenario import World
 
 pytest_plugins = ["tests.op_fixture"]
@@ -128,3 +130,19 @@ def fresh_pg(pg_problem: str | None, pg_databases: None) -> Iterator[Any]:
         return next(_fresh_pg_database(pg_problem))
 
     yield make
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[LocalPostgres]:
+    """A PostgreSQL of this test's own, which it may stop (never the shared server)."""
+    try:
+        pg = LocalPostgres()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("CI_REQUIRE_POSTGRES"):
+            pytest.fail(f"CI must run the PostgreSQL outage test: {exc}")
+        pytest.skip(f"cannot start a PostgreSQL of the test's own here: {exc}")
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.destroy()

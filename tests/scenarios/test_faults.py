@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,22 +102,6 @@ async def test_the_rollout_completes_while_every_system_misbehaves(world_db: Wor
     dispatched = [d["inputs"]["partition"] for d in world.github.dispatches]
     assert dispatched == list(PARTITIONS)
     assert_nothing_twice_nothing_lost(world)
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[LocalPostgres]:
-    """A PostgreSQL of this test's own, which it may stop (never the shared server)."""
-    try:
-        pg = LocalPostgres()
-    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
-        if os.environ.get("CI_REQUIRE_POSTGRES"):
-            pytest.fail(f"CI must run the PostgreSQL outage test: {exc}")
-        pytest.skip(f"cannot start a PostgreSQL of the test's own here: {exc}")
-    try:
-        pg.start()
-        yield pg
-    finally:
-        pg.destroy()
 
 
 async def ready_status(world: World) -> int:

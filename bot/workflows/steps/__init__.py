@@ -20,6 +20,7 @@ from dbos import DBOS
 from bot.config import FileConfig
 from bot.outbound import scrubbed
 from bot.rollout.state import RolloutState
+from bot.store import outlast
 from bot.workflows.runtime import current
 
 P = ParamSpec("P")
@@ -61,5 +62,7 @@ async def publish_state(state: RolloutState, version: int, *, active: bool) -> N
 
     Deliberately not a step: the write is idempotent (a version already stored changes
     nothing), so it needs no record, and a replay that republishes old versions is safe.
+    A database outage is waited out: a failure here would end the whole rollout.
     """
-    await current().index.write(state, version, active=active)
+    index = current().index
+    await outlast(lambda: index.write(state, version, active=active), "publish_state")

@@ -9,6 +9,7 @@ from dbos import DBOS
 
 from bot.integrations.slack import SlackCallError
 from bot.logging import get_logger
+from bot.store import outlast
 from bot.workflows.runtime import current
 from bot.workflows.steps import step
 
@@ -32,7 +33,7 @@ async def post_once(
     """
     deps = current()
     key = f"{DBOS.workflow_id}#{DBOS.step_id}"
-    if not await deps.store.claim(f"post:{key}"):
+    if not await outlast(lambda: deps.store.claim(f"post:{key}"), "post_claim"):
         try:
             found = await deps.notifier.find_post(channel, key, thread_ts=thread_ts)
         except SlackCallError as exc:
@@ -96,11 +97,14 @@ async def audit_step(
     deps = current()
     if outcome == "done":
         deps.metrics.workflow_events.labels(action).inc()
-    await deps.store.record(
-        rollout_id=rollout_id,
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        detail=detail,
-        dedupe_key=dedupe_key,
+    await outlast(
+        lambda: deps.store.record(
+            rollout_id=rollout_id,
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            detail=detail,
+            dedupe_key=dedupe_key,
+        ),
+        "audit",
     )
