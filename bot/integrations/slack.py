@@ -33,14 +33,30 @@ class SlackCallError(IntegrationError):
     """A Slack Web API call failed. Picklable (DBOS records a failed step's exception),
     unlike SlackApiError, and it carries Slack's own error code."""
 
-    def __init__(self, method: str, code: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self, method: str, code: str, *, retryable: bool = False, status: int | None = None
+    ) -> None:
+        unreachable = code in _UNREACHABLE
         super().__init__(
             Problem(
-                symptom=f"Slack answered `{code}` to {method}.",
-                cause=_CAUSES.get(code, "Slack refused the call."),
-                fix=_FIXES.get(code, "Check the bot's token, scopes and the IDs in the YAML."),
+                symptom=(
+                    f"Slack could not be reached for {method} ({_UNREACHABLE[code]})."
+                    if unreachable
+                    else f"Slack answered `{code}` to {method}."
+                ),
+                cause=_CAUSES.get(
+                    code,
+                    _DOWN_CAUSE if retryable else "Slack refused the call.",
+                ),
+                fix=_FIXES.get(
+                    code,
+                    _DOWN_FIX
+                    if retryable
+                    else "Check the bot's token, scopes and the IDs in the YAML.",
+                ),
             ),
             retryable=retryable,
+            status=status,
         )
         self.method = method
         self.code = code
@@ -64,14 +80,54 @@ _FIXES = {
 }
 
 
+# Slack's own codes for "not now" (docs.slack.dev, every method's Errors table).
+_PASSING_CODES = frozenset(
+    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+)
+# Failures with no answer from Slack: the code we give them and how we say it.
+_UNREACHABLE = {
+    "connection_failed": "the connection failed or was dropped",
+    "timeout": "no answer in time",
+}
+_DOWN_CAUSE = "Slack or the network to it is having trouble; nothing is wrong with the bot."
+_DOWN_FIX = (
+    "Nothing to change in the bot: a rollout's messages are tried again for a few minutes. "
+    "If it lasts, see https://slack-status.com."
+)
+
+
+def _code_of(exc: SlackApiError) -> tuple[str, int | None]:
+    """Slack's error code, or `http_<status>` when the answer was not Slack's JSON (an
+    HTML 503 from a load balancer during an outage)."""
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"]), status
+    return (f"http_{status}" if status else "unknown_error"), status
+
+
 async def _call(method: str, call: Awaitable[T]) -> T:
+    """One Web API call; every way it can fail comes out as a SlackCallError."""
     try:
         return await call
     except SlackApiError as exc:
-        code = str(exc.response.get("error", "unknown_error"))
-        raise SlackCallError(
-            method, code, retryable=code in ("ratelimited", "fatal_error")
-        ) from None
+        code, status = _code_of(exc)
+        passing = code in _PASSING_CODES or (
+            status is not None and (status >= 500 or status == 429)
+        )
+        raise SlackCallError(method, code, retryable=passing, status=status) from None
+    except TimeoutError:
+        raise SlackCallError(method, "timeout", retryable=True) from None
+    except (aiohttp.ClientError, OSError):
+        raise SlackCallError(method, "connection_failed", retryable=True) from None
+
+
+def slack_should_retry(exc: BaseException) -> bool:
+    """For a step's `should_retry`: a Slack failure is worth another try only when it
+    may pass by itself (an outage, a rate limit), never a refusal (`channel_not_found`,
+    `invalid_auth`) that only a person can mend."""
+    return exc.retryable if isinstance(exc, SlackCallError) else True
 
 
 def make_web_client(

@@ -110,6 +110,27 @@ async def ready_status(world: World) -> int:
         return resp.status
 
 
+async def test_a_persons_next_step_outlasts_a_slack_outage(world: World) -> None:
+    """Slack's load balancers answer HTML 503 pages, four times running (about 20 s):
+    the owner's next step still arrives, once, and the rollout goes on. (Before, a step
+    was tried four times in 7 s and then dropped, leaving the owner with no button; and
+    the HTML page itself failed as an AttributeError instead of a Slack error.)"""
+    async with world.bot():
+        await start(world)
+        await world.wait_step("prereq")
+        world.slack.fail_next(
+            "chat.postMessage", error="Service Unavailable", status=503, times=4, html=True
+        )
+        await world.click(OWNER, "co:eligible")
+        await world.wait_step("register_sign_in", timeout=60)
+        assert world.slack.pending_faults("chat.postMessage") == 0  # the outage happened
+        state = await world.state()
+        assert state.status != "aborted" and state.step == "register_sign_in"
+        assert posted_twice(world) == []
+        await world.click(OWNER, "co:done")
+        await world.wait_step("register_app")
+
+
 @pytest.mark.postgres
 async def test_postgres_stopped_for_20_seconds_mid_rollout(
     tmp_path: Path, own_postgres: LocalPostgres

@@ -107,6 +107,7 @@ class Fault:
     status: int
     retry_after: int | None
     times: int
+    html: bool = False
 
 
 def present(value: Any) -> bool:

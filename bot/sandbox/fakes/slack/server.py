@@ -90,14 +90,17 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         status: int = 429,
         retry_after: int | None = 1,
         times: int = 1,
+        html: bool = False,
     ) -> None:
         """Answer the next ``times`` calls to ``method`` with ``error``.
 
         ``status=429`` adds ``Retry-After: retry_after`` as Slack does when it
-        rate-limits; ``status=200`` is an ordinary ``{"ok": false}`` answer.
+        rate-limits; ``status=200`` is an ordinary ``{"ok": false}`` answer. ``html``
+        answers with an HTML error page instead of Slack's JSON, as the load balancers
+        in front of Slack do during an outage (``status=503``).
         """
         self._faults[method].append(
-            Fault(error, status, retry_after if status == 429 else None, times)
+            Fault(error, status, retry_after if status == 429 else None, times, html)
         )
 
     def pending_faults(self, method: str) -> int:
@@ -168,6 +171,9 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         missing = sorted(n for n in spec.required - {"token"} if not present(args.get(n)))
         for name in missing:
             self._violate(method, f"missing required argument '{name}'", args)
+        if fault is not None and fault.html:
+            page = f"<html><body><h1>{fault.status} {fault.error}</h1></body></html>"
+            return web.Response(status=fault.status, text=page, content_type="text/html")
         if fault is not None:
             headers = (
                 {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
