@@ -89,6 +89,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
     session = deps.session if deps else aiohttp.ClientSession()
     deps = deps or build_deps(settings, session)
     from bot.workflows.runtime import install
+    from bot.workflows.runtime import stop as stop_workflows
 
     runner: web.AppRunner | None = None
     running: Running | None = None
@@ -174,6 +175,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         if running is not None:
             # Presses already acked are handed to their rollout before DBOS stops.
             await lazy_runner(running.bolt).drain(within=5.0)
+        stop_workflows()
         DBOS.destroy(workflow_completion_timeout_sec=0)
         await deps.index.close()
         if deliveries is not None:

@@ -92,8 +92,11 @@ def connection_lost(exc: BaseException) -> bool:
 OUTLAST_BACKOFF = (0.25, 0.5, 1.0, 2.0, 5.0)
 
 
-async def outlast(call: Callable[[], Awaitable[T]], what: str) -> T:
-    """`call()`, tried again for as long as the database is away (`connection_lost`).
+async def outlast(
+    call: Callable[[], Awaitable[T]], what: str, *, give_up: Callable[[], bool] = lambda: False
+) -> T:
+    """`call()`, tried again for as long as the database is away (`connection_lost`) and
+    `give_up()` is False (the process is not stopping).
 
     For the workflows' own writes (the read model, the audit trail, a post's claim): a
     rollout waits a database outage out, as DBOS does with its own writes, instead of
@@ -103,7 +106,7 @@ async def outlast(call: Callable[[], Awaitable[T]], what: str) -> T:
         try:
             return await call()
         except (sa.exc.SQLAlchemyError, OSError) as exc:
-            if not connection_lost(exc):
+            if not connection_lost(exc) or give_up():
                 raise
             wait = OUTLAST_BACKOFF[min(attempt, len(OUTLAST_BACKOFF)) - 1]
             log.warning(

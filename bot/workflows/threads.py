@@ -27,6 +27,7 @@ from bot.rollout import effects as fx
 from bot.rollout.events import Event, PersonUnreachable, StepPosted, ThreadsOpened
 from bot.rollout.state import PersonaThread, PostedCard, RolloutState
 from bot.runbook.model import Persona, Runbook
+from bot.workflows.runtime import notification_failed
 from bot.workflows.steps import now_step
 from bot.workflows.steps import slack as steps
 from bot.workflows.steps.linear import start_linear
@@ -64,8 +65,8 @@ async def edit(
         return
     try:
         await steps.update_step(channel, ts, text, blocks)
-    except Exception:
-        log.exception("notification_failed")
+    except Exception:  # noqa: BLE001 - logged with its traceback by notification_failed
+        notification_failed(log)
         return
     aud.shown[key] = digest
 
@@ -87,8 +88,8 @@ async def safe(call: Awaitable[T]) -> T | None:
     """Run a notification step; a failure is logged (with traceback), never fatal."""
     try:
         return await call
-    except Exception:
-        log.exception("notification_failed")
+    except Exception:  # noqa: BLE001 - logged with its traceback by notification_failed
+        notification_failed(log)
         return None
 
 

@@ -43,3 +43,37 @@ async def test_a_post_interrupted_by_kill_9_is_not_repeated(world: World, tmp_pa
     assert len(posted) == 1
     assert posted[0].args["metadata"]["event_type"] == "creators_onboard_post"
     world.slack.assert_no_violations()
+
+
+async def test_a_post_cut_short_by_a_redeploy_is_no_false_alarm_and_not_lost(
+    world: World, tmp_path: Path
+) -> None:
+    """SIGTERM (a redeploy) while Slack holds the answer to a step's post: the cut-off post
+    is left for the restart without an ERROR and without Slack being called again by the
+    stopping process; after the restart the step is there once and its button works.
+    (What the stopping process says about work cut short: tests/test_shutdown_notices.py.)"""
+    log = tmp_path / "bot.log"
+    async with bot_process(world, log) as proc:
+        answer = await world.command("start")
+        assert "rollout-1 started" in answer["text"]
+        world.slack.stall_next("chat.postMessage", 60, text=SIGN_IN)
+        await world.click(OWNER, "co:eligible", timeout=30)
+        await eventually(
+            lambda: thread_replies(world, OWNER, SIGN_IN), timeout=30, what="the post in Slack"
+        )
+        calls_before = len(world.slack.calls("chat.postMessage"))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    stopped = log.read_text()
+    assert "notification_failed" not in stopped, stopped[-3000:]
+    assert len(world.slack.calls("chat.postMessage")) == calls_before  # no retry while stopping
+
+    async with bot_process(world, log):
+        await world.click(OWNER, "co:done", timeout=30)
+        await eventually(
+            lambda: thread_replies(world, OWNER, "Create the “Arda Cards” application"),
+            timeout=30,
+            what="the step after sign-in",
+        )
+    assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
+    world.slack.assert_no_violations()

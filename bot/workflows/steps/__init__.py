@@ -21,7 +21,7 @@ from bot.config import FileConfig
 from bot.outbound import scrubbed
 from bot.rollout.state import RolloutState
 from bot.store import outlast
-from bot.workflows.runtime import current
+from bot.workflows.runtime import current, stopping
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -65,4 +65,6 @@ async def publish_state(state: RolloutState, version: int, *, active: bool) -> N
     A database outage is waited out: a failure here would end the whole rollout.
     """
     index = current().index
-    await outlast(lambda: index.write(state, version, active=active), "publish_state")
+    await outlast(
+        lambda: index.write(state, version, active=active), "publish_state", give_up=stopping
+    )

@@ -9,7 +9,7 @@ from bot.integrations.linear import LinearError, comment_id_for
 from bot.logging import get_logger
 from bot.runbook.problem import Problem
 from bot.workflows.queues import LINEAR_LOG, queue
-from bot.workflows.runtime import current
+from bot.workflows.runtime import current, notification_failed
 from bot.workflows.steps import config, step
 from bot.workflows.steps.slack import post_step
 
@@ -102,5 +102,5 @@ async def safe_post(channel: str, text: str) -> None:
     """A notice whose failure must not stop anything: logged with its traceback."""
     try:
         await post_step(channel, text, None)
-    except Exception:
-        log.exception("notification_failed")
+    except Exception:  # noqa: BLE001 - logged with its traceback by notification_failed
+        notification_failed(log)

@@ -10,7 +10,7 @@ from dbos import DBOS
 from bot.integrations.slack import SlackCallError, slack_should_retry
 from bot.logging import get_logger
 from bot.store import outlast
-from bot.workflows.runtime import current
+from bot.workflows.runtime import current, stopping
 from bot.workflows.steps import step
 
 log = get_logger(__name__)
@@ -33,7 +33,8 @@ async def post_once(
     """
     deps = current()
     key = f"{DBOS.workflow_id}#{DBOS.step_id}"
-    if not await outlast(lambda: deps.store.claim(f"post:{key}"), "post_claim"):
+    claim = f"post:{key}"
+    if not await outlast(lambda: deps.store.claim(claim), "post_claim", give_up=stopping):
         try:
             found = await deps.notifier.find_post(channel, key, thread_ts=thread_ts)
         except SlackCallError as exc:
@@ -48,6 +49,12 @@ async def post_once(
     )
 
 
+def _worth_retrying(exc: BaseException) -> bool:
+    """Another try may help, and the process is not stopping (a workflow still running
+    when DBOS stops must not keep calling Slack: it resumes after the restart)."""
+    return not stopping() and slack_should_retry(exc)
+
+
 # A message a person must see (a step to do, the thread it goes in) outlasts a Slack
 # outage of a few minutes: tries 2, 3.2, 5.1 … 86 s apart, about 3.8 minutes in all. A
 # refusal that only a person can mend (`channel_not_found`, `invalid_auth`) is not tried
@@ -57,7 +64,7 @@ MUST_ARRIVE: dict[str, Any] = {
     "max_attempts": 10,
     "interval_seconds": 2.0,
     "backoff_rate": 1.6,
-    "should_retry": slack_should_retry,
+    "should_retry": _worth_retrying,
 }
 
 
@@ -66,7 +73,7 @@ def briefly(attempts: int) -> dict[str, Any]:
         "retries_allowed": True,
         "max_attempts": attempts,
         "interval_seconds": 1.0,
-        "should_retry": slack_should_retry,
+        "should_retry": _worth_retrying,
     }
 
 
@@ -129,4 +136,5 @@ async def audit_step(
             dedupe_key=dedupe_key,
         ),
         "audit",
+        give_up=stopping,
     )
