@@ -133,7 +133,7 @@ def slack_should_retry(exc: BaseException) -> bool:
 def make_web_client(
     token: str, base_url: str, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
-    """The one Slack client: injected base URL, retries on 429 and dropped connections,
+    """The one Slack client: injected base URL, retries on 429 and refused connections,
     over `session` when given (without one, every call opens a new HTTP session: a new
     TCP and TLS connection to Slack each time)."""
     if not base_url.endswith("/"):
@@ -144,7 +144,13 @@ def make_web_client(
         session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            # Only a connection that was never made is tried again here: after a request
+            # went out (a reset, a disconnect) Slack may have carried it out, and a blind
+            # second chat.postMessage is a second message. The step that made the call
+            # tries again instead, and first looks for its post (`post_once`).
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=2, error_types=[aiohttp.ClientConnectorError]
+            ),
         ],
     )
 

@@ -77,3 +77,24 @@ async def test_a_post_cut_short_by_a_redeploy_is_no_false_alarm_and_not_lost(
         )
     assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
     world.slack.assert_no_violations()
+
+
+async def test_a_post_whose_answer_is_lost_on_the_wire_is_not_posted_twice(world: World) -> None:
+    """Slack carries out the post, then the connection drops before the answer (a load
+    balancer reset). The client does not send the same chat.postMessage again blindly;
+    the step tries again, finds its post by its key, and the owner sees it once."""
+    async with world.bot():
+        answer = await world.command("start")
+        assert "rollout-1 started" in answer["text"]
+        await world.wait_step("prereq")
+        world.slack.drop_next("chat.postMessage", text=SIGN_IN)
+        await world.click(OWNER, "co:eligible")
+        await world.wait_step("register_sign_in", timeout=30)
+        await world.click(OWNER, "co:done")
+        await world.wait_step("register_app")
+    assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
+    lookups = [
+        c for c in world.slack.calls("conversations.replies") if c.args.get("include_all_metadata")
+    ]
+    assert lookups, "the step did not look for its post before posting again"
+    world.slack.assert_no_violations()

@@ -112,6 +112,18 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         ``text`` (the call itself takes effect at once)."""
         self._stalls.append((method, text, seconds))
 
+    def drop_next(self, method: str, *, text: str = "") -> None:
+        """Carry out the next call of ``method`` whose text contains ``text``, then close
+        the connection without answering (a load balancer reset after Slack took it)."""
+        self._drops.append((method, text))
+
+    def _take_drop(self, method: str, args: dict[str, Any]) -> bool:
+        for i, (wanted, text) in enumerate(self._drops):
+            if wanted == method and text in str(args.get("text", "")):
+                del self._drops[i]
+                return True
+        return False
+
     def _take_stall(self, method: str, args: dict[str, Any]) -> float:
         for i, (wanted, text, seconds) in enumerate(self._stalls):
             if wanted == method and text in str(args.get("text", "")):
@@ -205,6 +217,8 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), stall)
         self._emit(method, result)
+        if self._take_drop(method, args) and request.transport is not None:
+            request.transport.close()  # taken, never answered: the client sees a disconnect
         return self._reply(method, {"ok": True, **result})
 
     def _reply(

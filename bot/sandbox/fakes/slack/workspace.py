@@ -54,6 +54,7 @@ class SlackWorkspace:
         default_factory=lambda: collections.defaultdict(collections.deque), init=False
     )
     _stalls: list[tuple[str, str, float]] = field(default_factory=list, init=False)
+    _drops: list[tuple[str, str]] = field(default_factory=list, init=False)
     _closing: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _responses: collections.defaultdict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: collections.defaultdict(list), init=False
