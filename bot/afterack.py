@@ -18,10 +18,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.failures import report
 from bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -52,6 +55,24 @@ class Once:
 
 
 _ONCE: ContextVar[Once | None] = ContextVar("creators_onboard_once", default=None)
+# How to tell the person behind the request being dispatched that its work failed after
+# the ack (their `respond()`), set per request like the once-key; None: nobody to tell.
+Tell = Callable[..., Awaitable[Any]]
+_TELL: ContextVar[Tell | None] = ContextVar("creators_onboard_tell", default=None)
+
+
+def tell_failures_to(respond: Tell | None) -> None:
+    """After-ack work of the request being dispatched that fails is told to `respond`."""
+    _TELL.set(respond)
+
+
+async def tell_in_words(respond: Tell, text: str) -> None:
+    """An ephemeral answer that leaves the message pressed alone; a failure to deliver it
+    is logged (Slack itself may be what is failing)."""
+    try:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("failure_untold", error=type(exc).__name__)
 
 
 def claim_after_ack(once: Once | None) -> None:
@@ -77,13 +98,22 @@ Repeated = Callable[[], Coroutine[Any, Any, None]]
 
 
 async def _gated(
-    work: Coroutine[Any, Any, None], once: Once | None, repeated: Repeated | None = None
+    work: Coroutine[Any, Any, None],
+    once: Once | None,
+    repeated: Repeated | None = None,
+    tell: Tell | None = None,
 ) -> None:
     started = False
     try:
         if once is None or await once.first():
             started = True
-            await work
+            try:
+                await work
+            except Exception as exc:  # noqa: BLE001 - reported: logged with its traceback
+                # The ack has gone: the person hears of it here, or not at all.
+                text = report(exc)
+                if tell is not None:
+                    await tell_in_words(tell, text)
         else:
             log.info("slack_duplicate_ignored", key=once.key)
             if repeated is not None:
@@ -105,7 +135,7 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         """Run work after the ack, tracked like a lazy listener but without Bolt's deep
         copy of the request (most of an ack's cost): the listener passes what it needs.
         When the request turns out to be a repeat, `repeated` runs instead of `work`."""
-        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated))
+        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated, _TELL.get()))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         task.add_done_callback(_log_failure)

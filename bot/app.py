@@ -16,6 +16,7 @@ from bot.afterack import TrackedLazyRunner
 from bot.deps import Deps
 from bot.inbound import check_signature
 from bot.logging import bind_request, clear_request, get_logger
+from bot.middleware.failed import answer_failures
 from bot.middleware.observe import Observe
 from bot.middleware.once import OnceOnly
 from bot.middleware.respond import RespondOverSession
@@ -58,6 +59,7 @@ def create_app(
     app.middleware(Observe(deps.metrics))
     app.middleware(OnceOnly(deps.store.claim))
     app.middleware(RespondOverSession(deps.session))
+    app.error(answer_failures(app))
     register(
         app,
         deps,

@@ -56,7 +56,7 @@ class DatabaseUnavailable(Exception):
         self.reason = reason
 
 
-def _reason(exc: BaseException) -> str:
+def database_reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return first[:300]
@@ -110,7 +110,11 @@ async def outlast(
                 raise
             wait = OUTLAST_BACKOFF[min(attempt, len(OUTLAST_BACKOFF)) - 1]
             log.warning(
-                "database_waited", what=what, attempt=attempt, retry_s=wait, reason=_reason(exc)
+                "database_waited",
+                what=what,
+                attempt=attempt,
+                retry_s=wait,
+                reason=database_reason(exc),
             )
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
@@ -153,7 +157,7 @@ class Store:
         try:
             return await self._run(migrate, self._engine)
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
-            raise DatabaseUnavailable(_reason(exc)) from None
+            raise DatabaseUnavailable(database_reason(exc)) from None
 
     def _probe(self) -> None:
         with self._engine.connect() as conn:
@@ -171,7 +175,7 @@ class Store:
         try:
             await self._run(self._probe)
         except (sa.exc.SQLAlchemyError, OSError) as exc:
-            raise DatabaseUnavailable(_reason(exc)) from None
+            raise DatabaseUnavailable(database_reason(exc)) from None
 
     def _claim(self, key: str) -> bool:
         try:
@@ -204,7 +208,7 @@ class Store:
         try:
             return await self._run(self._pending)
         except (sa.exc.SQLAlchemyError, OSError) as exc:
-            raise DatabaseUnavailable(_reason(exc)) from None
+            raise DatabaseUnavailable(database_reason(exc)) from None
 
     def dispose(self) -> None:
         self._engine.dispose()

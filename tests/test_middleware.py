@@ -10,8 +10,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 
+from bot.afterack import TrackedLazyRunner, lazy_runner
+from bot.logging import bind_request, clear_request
+from bot.middleware.failed import answer_failures
 from bot.middleware.respond import SessionRespond
 from bot.outbound import know_secrets
 
@@ -76,3 +81,48 @@ async def test_a_copy_for_a_lazy_listener_is_the_same_responder() -> None:
     async with aiohttp.ClientSession() as session:
         respond = SessionRespond(response_url="http://127.0.0.1:9/x", session=session)
         assert copy.deepcopy({"respond": respond})["respond"] is respond
+
+
+def _app_with_runner() -> AsyncApp:
+    app = AsyncApp(signing_secret="s", token="xoxb-test")
+    app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
+    return app
+
+
+async def test_a_command_that_fails_is_answered_in_words_with_an_id_to_pass_on() -> None:
+    on_error = answer_failures(_app_with_runner())
+    bind_request(request_id="req-1234")
+    try:
+        with structlog.testing.capture_logs() as logs:
+            answer = await on_error(
+                error=KeyError("a fault"), body={"command": "/creators-onboard"}, respond=None
+            )
+    finally:
+        clear_request()
+    assert answer is not None and answer.status == 200
+    said = json.loads(answer.body)
+    assert said["response_type"] == "ephemeral"
+    assert "something went wrong inside the bot" in said["text"] and "`req-1234`" in said["text"]
+    [logged] = [e for e in logs if e["event"] == "request_failed"]
+    assert logged["request_id"] == "req-1234" and isinstance(logged["exc_info"], KeyError)
+
+
+async def test_a_press_that_fails_is_acked_and_told_by_its_response_url() -> None:
+    app, told = _app_with_runner(), []
+
+    async def respond(**message: object) -> None:
+        told.append(message)
+
+    answer = await answer_failures(app)(
+        error=KeyError("a fault"), body={"type": "block_actions"}, respond=respond
+    )
+    assert answer is not None and (answer.status, answer.body) == (200, "")
+    await lazy_runner(app).drain(5)
+    assert "something went wrong inside the bot" in str(told[0]["text"])
+
+
+async def test_an_event_that_fails_is_left_to_slack_to_deliver_again() -> None:
+    answer = await answer_failures(_app_with_runner())(
+        error=KeyError("a fault"), body={"type": "event_callback"}, respond=None
+    )
+    assert answer is None  # Bolt's 500: Slack retries the event

@@ -4,6 +4,7 @@ it directly; a function middleware has its arguments worked out on every request
 * `observe`: the listener a request goes to, for logs and metrics, and its ack time.
 * `once`: a request Slack retries or someone replays is handled once (`bot.afterack`).
 * `respond`: `respond()` over the app's own HTTP session, scrubbed.
+* `failed`: a command or press that fails is answered in words (Bolt's error handler).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from slack_sdk.webhook.webhook_response import WebhookResponse
 
+from bot.afterack import tell_failures_to
 from bot.middleware import Middleware, Next
 from bot.outbound import scrub
 
@@ -79,6 +80,10 @@ class RespondOverSession(Middleware):
 
     async def around(self, req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
         url = req.context.response_url
-        if url:  # without one, Bolt's respond() says so when it is called
-            req.context["respond"] = SessionRespond(response_url=url, session=self.session)
+        respond = SessionRespond(response_url=url, session=self.session) if url else None
+        if respond is not None:  # without one, Bolt's respond() says so when it is called
+            req.context["respond"] = respond
+        # Set for every request, so one request's respond never reaches the next (Socket
+        # Mode dispatches several in one task): after-ack work that fails is told there.
+        tell_failures_to(respond)
         return await next()

@@ -22,6 +22,15 @@ log = get_logger(__name__)
 Loader = Callable[[], Awaitable[dict[str, Outcome]]]
 
 TTL_SECONDS = 10.0
+FIRST_LOAD_WAIT = 2.0
+
+
+class BoardUnavailable(Exception):
+    """The watches' results could not be read in time: the database did not answer."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"the watches' results were not read within {waited:g} s")
+        self.reason = str(self)
 
 
 class WatchBoard:
@@ -32,9 +41,16 @@ class WatchBoard:
         self._loading: asyncio.Task[None] | None = None
 
     async def lasts(self, load: Loader) -> dict[str, Outcome]:
-        """Each watch's newest result (watches that never ran are absent)."""
+        """Each watch's newest result (watches that never ran are absent).
+
+        The first read waits for the load at most `FIRST_LOAD_WAIT` seconds (the load
+        waits for the database as long as it is away; Slack waits 3 s for an answer),
+        then raises `BoardUnavailable`; the load goes on, and a later read has it."""
         if self._loaded_at is None:
-            await asyncio.shield(self._reload(load))
+            try:
+                await asyncio.wait_for(asyncio.shield(self._reload(load)), FIRST_LOAD_WAIT)
+            except TimeoutError:
+                raise BoardUnavailable(FIRST_LOAD_WAIT) from None
         elif time.monotonic() - self._loaded_at > self._ttl:
             self._reload(load)  # in the background: this answer uses the copy
         return dict(self._lasts)

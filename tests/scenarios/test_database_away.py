@@ -1,0 +1,68 @@
+"""The database goes away while people use the bot: every command and press is answered
+in words within Slack's 3 s (what happened, why, what to do), nothing changes, and all
+works again once it is back. A PostgreSQL server of the test's own, stopped and started;
+the real app over signed HTTP. (Before: `status` never answered, the other commands
+failed as HTTP 500, which Slack shows as "dispatch_failed", and a press said nothing.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from tests.pg_cluster import LocalPostgres
+from tests.scenario import DEVOPS, OWNER, World, eventually, slash_command_body
+from tests.scenarios.test_handover import start
+
+AWAY = "my database did not answer"
+
+
+async def timed_command(world: World, text: str, user: str = DEVOPS) -> tuple[float, str]:
+    body = slash_command_body(text, user, response_url=world.slack.response_url(f"cmd-{user}"))
+    began = time.monotonic()
+    status, payload = await world.post(body)
+    assert status == 200, (text, status, payload)
+    return time.monotonic() - began, json.loads(payload)["text"]
+
+
+@pytest.mark.postgres
+async def test_commands_and_presses_while_the_database_is_away(
+    tmp_path: object, own_postgres: LocalPostgres
+) -> None:
+    async with World(tmp_path, database_url=own_postgres.url) as world:  # type: ignore[arg-type]
+        async with world.bot() as running:
+            await start(world)
+            message, button = await world.wait_button(OWNER, "co:eligible")
+            await asyncio.to_thread(own_postgres.stop)
+            index = running.deps.index
+            await eventually(lambda: not index.live, what="the read model to notice")
+
+            for text in ("status", "start", "deploy dev", "audit", "verify"):
+                took, said = await timed_command(world, text)
+                assert took < 3.0, (text, took)
+                assert AWAY in said and "Try again in a minute" in said, (text, said)
+                assert "DATABASE_URL" in said and "127.0.0.1" not in said, said
+            assert "/creators-onboard start" in (await timed_command(world, "help"))[1]
+
+            status, _ = await world.press(OWNER, button, message, response_id="away")
+            assert status == 200
+            told = await eventually(
+                lambda: world.slack.responses("away"), what="the presser told", timeout=10
+            )
+            assert AWAY in told[0]["text"] and told[0]["response_type"] == "ephemeral"
+
+            await asyncio.to_thread(own_postgres.start)
+
+            async def answers() -> str | None:
+                _, said = await timed_command(world, "status")
+                return None if AWAY in said else said
+
+            said = await eventually(answers, timeout=60, what="status once the database is back")
+            assert "Waiting on" in said
+            assert await index.highest_number() == 1  # the refused start made no rollout
+            state = await world.state()
+            assert (state.rollout_id, state.step) == ("rollout-1", "prereq")  # press: nothing
+            await world.click(OWNER, "co:eligible")  # and works now
+            await world.wait_step("register_sign_in", timeout=60)
