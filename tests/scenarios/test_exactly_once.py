@@ -12,17 +12,22 @@ from tests.scenarios.test_durability import bot_process, thread_replies
 SIGN_IN = "Sign in to Amazon Associates"
 
 
+async def sign_in_post_held(world: World) -> None:
+    """Start, and have Slack take the owner's next step's post at once but hold back its
+    answer (for the whole test)."""
+    answer = await world.command("start")
+    assert "rollout-1 started" in answer["text"]
+    world.slack.stall_next("chat.postMessage", 120, text=SIGN_IN)
+    await world.click(OWNER, "co:eligible", timeout=30)
+    await eventually(
+        lambda: thread_replies(world, OWNER, SIGN_IN), timeout=30, what="the post in Slack"
+    )
+
+
 async def test_a_post_interrupted_by_kill_9_is_not_repeated(world: World, tmp_path: Path) -> None:
     log = tmp_path / "bot.log"
     async with bot_process(world, log) as proc:
-        answer = await world.command("start")
-        assert "rollout-1 started" in answer["text"]
-        # Slack will take the next step's post at once but never answer it.
-        world.slack.stall_next("chat.postMessage", 120, text=SIGN_IN)
-        await world.click(OWNER, "co:eligible", timeout=30)
-        await eventually(
-            lambda: thread_replies(world, OWNER, SIGN_IN), timeout=30, what="the post in Slack"
-        )
+        await sign_in_post_held(world)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
@@ -54,13 +59,7 @@ async def test_a_post_cut_short_by_a_redeploy_is_no_false_alarm_and_not_lost(
     (What the stopping process says about work cut short: tests/test_shutdown_notices.py.)"""
     log = tmp_path / "bot.log"
     async with bot_process(world, log) as proc:
-        answer = await world.command("start")
-        assert "rollout-1 started" in answer["text"]
-        world.slack.stall_next("chat.postMessage", 60, text=SIGN_IN)
-        await world.click(OWNER, "co:eligible", timeout=30)
-        await eventually(
-            lambda: thread_replies(world, OWNER, SIGN_IN), timeout=30, what="the post in Slack"
-        )
+        await sign_in_post_held(world)
         calls_before = len(world.slack.calls("chat.postMessage"))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
