@@ -24,6 +24,18 @@ async def sign_in_post_held(world: World) -> None:
     )
 
 
+async def sign_in_done_once(world: World) -> None:
+    """The owner presses Done on the sign-in step: the next step follows, and the sign-in
+    step was posted once."""
+    await world.click(OWNER, "co:done", timeout=30)
+    await eventually(
+        lambda: thread_replies(world, OWNER, "Create the “Arda Cards” application"),
+        timeout=30,
+        what="the step after sign-in",
+    )
+    assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
+
+
 async def test_a_post_interrupted_by_kill_9_is_not_repeated(world: World, tmp_path: Path) -> None:
     log = tmp_path / "bot.log"
     async with bot_process(world, log) as proc:
@@ -33,13 +45,7 @@ async def test_a_post_interrupted_by_kill_9_is_not_repeated(world: World, tmp_pa
 
     async with bot_process(world, log):
         # The recovered rollout carries on from the post it found: its button works.
-        await world.click(OWNER, "co:done", timeout=30)
-        await eventually(
-            lambda: thread_replies(world, OWNER, "Create the “Arda Cards” application"),
-            timeout=30,
-            what="the step after sign-in",
-        )
-    assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
+        await sign_in_done_once(world)
     lookups = [
         c for c in world.slack.calls("conversations.replies") if c.args.get("include_all_metadata")
     ]
@@ -68,13 +74,7 @@ async def test_a_post_cut_short_by_a_redeploy_is_no_false_alarm_and_not_lost(
     assert len(world.slack.calls("chat.postMessage")) == calls_before  # no retry while stopping
 
     async with bot_process(world, log):
-        await world.click(OWNER, "co:done", timeout=30)
-        await eventually(
-            lambda: thread_replies(world, OWNER, "Create the “Arda Cards” application"),
-            timeout=30,
-            what="the step after sign-in",
-        )
-    assert len(thread_replies(world, OWNER, SIGN_IN)) == 1
+        await sign_in_done_once(world)
     world.slack.assert_no_violations()
 
 
