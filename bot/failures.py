@@ -1,9 +1,10 @@
 """What a person is told when the bot fails while answering them, instead of Slack's bare
 "dispatch_failed" or "operation_timeout": what happened, why, what to do (a `Problem`).
 
-Two kinds. The database is away (a restart, an outage): nothing they did, nothing changed,
-try again in a minute. Anything else is a fault in the bot: it is logged with the request
-id the person is given, so whoever runs the bot finds the traceback.
+Two kinds. The database is away (a restart, an outage): nothing they did, try again in a
+minute (`status` first shows whether it went through after all). Anything else is a fault
+in the bot: it is logged with the request id the person is given, so whoever runs the bot
+finds the traceback.
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ def failure_problem(exc: BaseException, request_id: str) -> Problem:
                 f"logged as request `{request_id}`)."
             ),
             fix=(
-                "Nothing you did, and nothing changed. Try again in a minute. If it lasts, "
-                "whoever runs the bot checks the database in DATABASE_URL (`/readyz` "
-                "answers 503 while it is away)."
+                "Nothing you did. Try again in a minute (`/creators-onboard status` first "
+                "shows whether it went through after all). If it lasts, whoever runs the "
+                "bot checks the database in DATABASE_URL (`/readyz` answers 503 while it "
+                "is away)."
             ),
         )
     return Problem(

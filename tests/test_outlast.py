@@ -151,3 +151,25 @@ async def test_a_published_state_and_an_audit_row_wait_out_a_postgres_restart(
     finally:
         await index.close()
         store.dispose()
+
+
+async def test_a_rollout_whose_workflow_did_not_start_is_not_listed(database_url: str) -> None:
+    """The workflow is started before the rollout is listed: when starting it fails (here
+    DBOS is not running at all, as when its database goes away at that moment), no row
+    says a rollout is active, which would refuse every later start."""
+    from dbos._error import DBOSException
+
+    from bot.workflows.service import DbosRollouts
+
+    store = Store(database_url)
+    await store.migrate()
+    index = RolloutIndex(database_url)
+    await index.start()
+    try:
+        with pytest.raises(DBOSException):
+            await DbosRollouts(index).create("rollout-1", state("prereq"))
+        assert await index.get("rollout-1") is None
+        assert await index.newest(active=True) is None
+    finally:
+        await index.close()
+        store.dispose()

@@ -73,10 +73,13 @@ class DbosRollouts:
         )
 
     async def create(self, rollout_id: str, state: RolloutState) -> None:
-        # Version 0: the rollout is listed (and counted) before its workflow runs.
-        await self.index.write(state, 0, active=True)
+        # The workflow first: a rollout listed as active with no workflow behind it (the
+        # database failing between the two writes) would refuse every later start. Then
+        # version 0, so it is listed and counted at once; the workflow's own first state
+        # (version 1) may already be there, and then this write changes nothing.
         with SetWorkflowID(rollout_id):
             await DBOS.start_workflow_async(rollout_workflow, state.model_dump(mode="json"))
+        await self.index.write(state, 0, active=True)
 
     async def poke(self, rollout_id: str, run_id: int, attempt: int, key: str) -> bool:
         return await checks.poke_follow(rollout_id, run_id, attempt, key)
