@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from bot.sandbox.fakes.slack import FakeSlack
+from bot.server import GEN0_THRESHOLD
 from bot.settings import DEFAULT_SQLITE_NAME, environment_variables
 from tests.processes import log_lines, spawn, wait_answering, wait_listening
 from tests.scenario import BOT_TOKEN, SIGNING_SECRET
@@ -113,6 +114,8 @@ async def test_serve_with_only_the_slack_variables(
     # What starting allocated is kept out of the collector's full passes (0.1-0.3 s each).
     frozen = [r for r in log_lines(output) if r.get("event") == "startup_heap_frozen"]
     assert len(frozen) == 1 and frozen[0]["objects"] > 10_000, frozen
+    # … and young objects are collected less often (full passes 70 times rarer).
+    assert frozen[0]["gc_threshold"][0] == GEN0_THRESHOLD
 
 
 def is_dbos_migration(record: dict[str, Any]) -> bool:
