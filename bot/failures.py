@@ -19,6 +19,8 @@ from bot.runbook.problem import Problem
 from bot.store import DatabaseUnavailable, connection_lost, database_reason
 from bot.watches.board import BoardUnavailable
 
+log = get_logger(__name__)
+
 
 def database_away(exc: BaseException) -> str | None:
     """The database's reason when `exc` (or what caused it) says the database could not
@@ -36,9 +38,6 @@ def database_away(exc: BaseException) -> str | None:
             return database_reason(err)
         pending.extend(e for e in (err.__cause__, err.__context__) if e is not None)
     return None
-
-
-log = get_logger(__name__)
 
 
 def request_id() -> str:
@@ -59,12 +58,11 @@ def report(exc: BaseException) -> str:
         log.warning("request_failed_database_away", reason=reason, request_id=rid)
     else:
         log.error("request_failed", request_id=rid, exc_info=exc)
-    return scrub_text(failure_text(failure_problem(exc, rid)))
+    return scrub_text(failure_text(failure_problem(reason is not None, rid)))
 
 
-def failure_problem(exc: BaseException, request_id: str) -> Problem:
-    reason = database_away(exc)
-    if reason is not None:
+def failure_problem(database_is_away: bool, request_id: str) -> Problem:
+    if database_is_away:
         return Problem(
             symptom="I could not do that: my database did not answer.",
             cause=(
