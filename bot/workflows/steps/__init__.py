@@ -42,6 +42,12 @@ def step(**options: Any) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Aw
 EVENT_TOPIC = "events"
 
 
+async def wait_for_database(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """A workflow's own database write, tried again while the database is away
+    (`bot.store.outlast`), and not once the process is stopping (it resumes after)."""
+    return await outlast(call, what, give_up=stopping)
+
+
 def config() -> FileConfig:
     """The YAML settings, for the workflows (read-only)."""
     return current().settings.config
@@ -65,6 +71,4 @@ async def publish_state(state: RolloutState, version: int, *, active: bool) -> N
     A database outage is waited out: a failure here would end the whole rollout.
     """
     index = current().index
-    await outlast(
-        lambda: index.write(state, version, active=active), "publish_state", give_up=stopping
-    )
+    await wait_for_database(lambda: index.write(state, version, active=active), "publish_state")

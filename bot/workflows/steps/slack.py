@@ -9,9 +9,8 @@ from dbos import DBOS
 
 from bot.integrations.slack import SlackCallError, slack_should_retry
 from bot.logging import get_logger
-from bot.store import outlast
 from bot.workflows.runtime import current, stopping
-from bot.workflows.steps import step
+from bot.workflows.steps import step, wait_for_database
 
 log = get_logger(__name__)
 
@@ -34,7 +33,7 @@ async def post_once(
     deps = current()
     key = f"{DBOS.workflow_id}#{DBOS.step_id}"
     claim = f"post:{key}"
-    if not await outlast(lambda: deps.store.claim(claim), "post_claim", give_up=stopping):
+    if not await wait_for_database(lambda: deps.store.claim(claim), "post_claim"):
         try:
             found = await deps.notifier.find_post(channel, key, thread_ts=thread_ts)
         except SlackCallError as exc:
@@ -126,7 +125,7 @@ async def audit_step(
     deps = current()
     if outcome == "done":
         deps.metrics.workflow_events.labels(action).inc()
-    await outlast(
+    await wait_for_database(
         lambda: deps.store.record(
             rollout_id=rollout_id,
             actor=actor,
@@ -136,5 +135,4 @@ async def audit_step(
             dedupe_key=dedupe_key,
         ),
         "audit",
-        give_up=stopping,
     )
