@@ -136,54 +136,47 @@ async def test_work_still_waiting_at_shutdown_is_cancelled_and_counted() -> None
     assert await runner.drain(0.05) == 0
 
 
-async def test_work_that_fails_after_the_ack_is_told_to_the_person_and_logged() -> None:
+async def _fail_after_ack(
+    error: Exception, *, tell: bool = True
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Work that raises `error` after its ack: what its person was told, what was logged."""
     runner, told = TrackedLazyRunner(logging.getLogger("t")), []
 
     async def respond(**message: object) -> None:
         told.append(message)
 
-    async def broken() -> None:
-        raise KeyError("a fault in the bot")
+    async def work() -> None:
+        raise error
 
-    tell_failures_to(respond)
-    with structlog.testing.capture_logs() as logs:
-        runner.spawn(broken())
-        await _drain(runner)
-    tell_failures_to(None)
+    tell_failures_to(respond if tell else None)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            runner.spawn(work())
+            await _drain(runner)
+    finally:
+        tell_failures_to(None)
+    return told, logs
+
+
+async def test_work_that_fails_after_the_ack_is_told_to_the_person_and_logged() -> None:
+    told, logs = await _fail_after_ack(KeyError("a fault in the bot"))
     [message] = told
     assert message["response_type"] == "ephemeral" and message["replace_original"] is False
     assert "something went wrong inside the bot" in str(message["text"])
     [failed] = [e for e in logs if e["event"] == "request_failed"]
     assert failed["log_level"] == "error" and isinstance(failed["exc_info"], KeyError)
-    assert failed["request_id"] in str(message["text"])  # the id they can pass on
+    assert str(failed["request_id"]) in str(message["text"])  # the id they can pass on
 
 
 async def test_a_database_outage_after_the_ack_is_told_without_a_traceback() -> None:
-    runner, told = TrackedLazyRunner(logging.getLogger("t")), []
-
-    async def respond(**message: object) -> None:
-        told.append(message)
-
-    async def away() -> None:
-        raise OperationalError("SELECT", {}, Exception("database is locked"))
-
-    tell_failures_to(respond)
-    with structlog.testing.capture_logs() as logs:
-        runner.spawn(away())
-        await _drain(runner)
-    tell_failures_to(None)
+    away = OperationalError("SELECT", {}, Exception("database is locked"))
+    told, logs = await _fail_after_ack(away)
     assert "my database did not answer" in str(told[0]["text"])
-    assert [e["log_level"] for e in logs if e["event"].startswith("request_failed")] == ["warning"]
+    assert [e["log_level"] for e in logs if str(e["event"]).startswith("request_failed")] == [
+        "warning"
+    ]
 
 
 async def test_without_anyone_to_tell_a_failure_is_still_logged() -> None:
-    runner = TrackedLazyRunner(logging.getLogger("t"))
-
-    async def broken() -> None:
-        raise KeyError("a fault in the bot")
-
-    tell_failures_to(None)
-    with structlog.testing.capture_logs() as logs:
-        runner.spawn(broken())
-        await _drain(runner)
+    _, logs = await _fail_after_ack(KeyError("a fault in the bot"), tell=False)
     assert [e["event"] for e in logs] == ["request_failed"]
