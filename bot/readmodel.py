@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from bot.logging import get_logger
 from bot.rollout.state import RolloutState
-from bot.store import sqlalchemy_url
+from bot.store import engine_for
 from bot.tables import insert, rollouts
 
 log = get_logger(__name__)
@@ -80,9 +80,7 @@ class RolloutIndex:
 
     def __init__(self, database_url: str) -> None:
         self._database_url = database_url
-        url = sqlalchemy_url(database_url)
-        pool = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else {}
-        self._engine = sa.create_engine(url, pool_pre_ping=True, **pool)
+        self._engine = engine_for(database_url)
         self._dialect = self._engine.dialect.name
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readmodel")
         self._copy: dict[str, Published] = {}

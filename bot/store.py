@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,51 @@ def sqlalchemy_url(database_url: str) -> str:
     if database_url.startswith("postgresql://"):
         return "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return database_url
+
+
+def _sqlite_file(url: sa.URL) -> str | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def engine_for(database_url: str) -> sa.Engine:
+    """An engine for DATABASE_URL.
+
+    On a SQLite file, connections are kept between uses: opening one reads the file's
+    whole schema (DBOS's tables included) at its first statement, which was most of what
+    a small write cost (a claim or an audit row: about half its CPU). Each is checked on
+    checkout against the file it was opened on, so a file deleted or replaced since is
+    noticed: the connection is dropped and a new one opened on what is there now."""
+    url = sa.make_url(sqlalchemy_url(database_url))
+    if url.get_backend_name() != "sqlite":  # a connection dropped while idle: a ping finds it
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url)
+    path = _sqlite_file(url)
+    if path is None:  # in memory: nothing to replace
+        return engine
+
+    @sa.event.listens_for(engine, "connect")
+    def _opened(_dbapi: Any, record: sa.pool.ConnectionPoolEntry) -> None:
+        record.info["file"] = _file_id(path)
+
+    @sa.event.listens_for(engine, "checkout")
+    def _same_file(_dbapi: Any, record: sa.pool.ConnectionPoolEntry, _proxy: Any) -> None:
+        if record.info.get("file") is None or _file_id(path) != record.info["file"]:
+            # SQLAlchemy's way to say "this connection is stale": it is discarded and the
+            # checkout tried again with a new one.
+            raise sa.exc.DisconnectionError("the SQLite file was deleted or replaced")
+
+    return engine
 
 
 class DatabaseUnavailable(Exception):
@@ -137,10 +183,7 @@ class Store:
     """
 
     def __init__(self, database_url: str) -> None:
-        url = sqlalchemy_url(database_url)
-        # SQLite: a fresh connection per use, so a deleted or replaced file is noticed.
-        pool = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else {}
-        self._engine = sa.create_engine(url, pool_pre_ping=True, **pool)
+        self._engine = engine_for(database_url)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store")
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -27,7 +26,7 @@ from bot.integrations.github.webhook import (
     workflow_run,
 )
 from bot.logging import get_logger
-from bot.store import sqlalchemy_url
+from bot.store import engine_for
 from bot.tables import github_deliveries, insert
 
 log = get_logger(__name__)
@@ -44,9 +43,7 @@ class DeliveryLog:
     redelivery is recognised after a restart and on any replica."""
 
     def __init__(self, database_url: str) -> None:
-        url = sqlalchemy_url(database_url)
-        pool = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else {}
-        self._engine = sa.create_engine(url, pool_pre_ping=True, **pool)
+        self._engine = engine_for(database_url)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deliveries")
 
     def close(self) -> None:
