@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.logging import get_logger
 from bot.outbound import scrub_text
@@ -166,6 +167,10 @@ async def outlast(
             await asyncio.sleep(wait)
 
 
+# A row for one of the tables written after every ack (`seen`, `audit_log`).
+_Write = tuple[sa.Table, dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime
@@ -185,6 +190,8 @@ class Store:
     def __init__(self, database_url: str) -> None:
         self._engine = engine_for(database_url)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store")
+        self._writes: list[tuple[_Write, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Future[None] | None = None
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -220,17 +227,74 @@ class Store:
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise DatabaseUnavailable(database_reason(exc)) from None
 
-    def _claim(self, key: str) -> bool:
+    # ----------------------------------------------------- claims and audit rows
+    #
+    # The writes every request makes after its ack. Those asked for while a commit is
+    # under way are committed together in the next one (a group commit): under a burst a
+    # commit, not a write, is what costs (a SQLite file's journal and fsync, a server's
+    # round trip), so a burst costs a few commits instead of two per request. One at a
+    # time, each write is still its own commit, at once.
+
+    def _insert(self, table: sa.Table) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING its key: a key already there is not
+        an error, so one repeat cannot fail the writes committed with it; nothing
+        returned says it was there. (Not the row count: psycopg reports -1 for it.)"""
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        key = next(iter(table.primary_key.columns))
+        return dialect.insert(table).on_conflict_do_nothing().returning(key)
+
+    def _apply(self, conn: sa.Connection, write: _Write) -> bool:
+        table, row = write
+        return conn.execute(self._insert(table), row).first() is not None
+
+    def _commit(self, writes: list[_Write]) -> list[bool | BaseException]:
+        """Every write in one transaction. If that fails for a reason waiting cannot
+        mend, each is tried alone, so only the write at fault fails."""
         try:
             with self._engine.begin() as conn:
-                conn.execute(seen.insert().values(key=fit(key, seen.c.key), at=time.time()))
-        except sa.exc.IntegrityError:
-            return False
-        return True
+                return [self._apply(conn, write) for write in writes]
+        except sa.exc.SQLAlchemyError as exc:
+            if len(writes) == 1 or connection_lost(exc):
+                return [exc] * len(writes)
+        alone: list[bool | BaseException] = []
+        for write in writes:
+            try:
+                with self._engine.begin() as conn:
+                    alone.append(self._apply(conn, write))
+            except sa.exc.SQLAlchemyError as exc:
+                alone.append(exc)
+        return alone
+
+    async def _write(self, table: sa.Table, row: dict[str, Any]) -> bool:
+        """True when the row went in, False when its key was there already."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._writes.append(((table, row), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_all())
+        return await done
+
+    async def _write_all(self) -> None:
+        while self._writes:
+            batch, self._writes = self._writes, []
+            try:
+                results = await self._run(self._commit, [write for write, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - not logged here: raised to each writer
+                results = [exc] * len(batch)
+            except BaseException:
+                for _, done in batch:
+                    done.cancel()
+                raise
+            for (_, done), result in zip(batch, results, strict=True):
+                if done.done():  # its caller was cancelled
+                    continue
+                if isinstance(result, BaseException):
+                    done.set_exception(result)
+                else:
+                    done.set_result(result)
 
     async def claim(self, key: str) -> bool:
         """True the first time `key` is claimed, by any replica; False ever after."""
-        return await self._run(self._claim, key)
+        return await self._write(seen, {"key": fit(key, seen.c.key), "at": time.time()})
 
     def _forget(self, older_than: float) -> None:
         with self._engine.begin() as conn:
@@ -270,16 +334,6 @@ class Store:
             return False
         return True
 
-    def _record(self, row: dict[str, Any]) -> None:
-        with self._engine.begin() as conn:
-            if row.get("dedupe_key"):
-                found = conn.execute(
-                    sa.select(audit_log.c.id).where(audit_log.c.dedupe_key == row["dedupe_key"])
-                ).first()
-                if found:
-                    return
-            conn.execute(audit_log.insert().values(**row))
-
     async def record(
         self,
         *,
@@ -300,7 +354,7 @@ class Store:
             "detail": text,
             "dedupe_key": fit(dedupe_key, audit_log.c.dedupe_key),
         }
-        await self._run(self._record, row)
+        await self._write(audit_log, row)  # a dedupe_key already recorded: not again
 
     def _entries(self, rollout_id: str | None) -> list[AuditEntry]:
         query = sa.select(audit_log).order_by(audit_log.c.id)

@@ -1,0 +1,96 @@
+"""The writes every request makes after its ack (a claim, an audit row) are committed
+together when they come in a burst, each still answered for itself: a repeat is False, a
+bad row fails alone, a database that is away fails every caller (who may wait it out).
+On a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store import Store, connection_lost
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store(database_url)
+    await store.migrate()
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def commits(store: Store) -> list[int]:
+    count: list[int] = []
+    sa.event.listen(store.engine, "commit", lambda *_: count.append(1))
+    return count
+
+
+def refusal(n: int, **extra: Any) -> dict[str, Any]:
+    return {"actor": f"U{n}", "action": "verify", "outcome": "refused", "detail": "no", **extra}
+
+
+async def test_a_burst_is_a_few_commits_and_each_claim_is_answered_for_itself(
+    store: Store,
+) -> None:
+    count = commits(store)
+    keys = [f"trigger-{n % 150}" for n in range(200)]  # 50 of them sent twice
+    claimed, _ = await asyncio.gather(
+        asyncio.gather(*(store.claim(key) for key in keys)),
+        asyncio.gather(*(store.record(**refusal(n)) for n in range(200))),
+    )
+    assert claimed[:150] == [True] * 150  # the first of each
+    assert claimed[150:] == [False] * 50  # and every repeat, in the same commit or not
+    assert len(await store.entries()) == 200
+    assert len(count) <= 20, f"{len(count)} commits for 400 writes"
+    # One at a time, each write is its own commit, at once.
+    assert await store.claim("alone") and not await store.claim("alone")
+
+
+async def test_an_audit_row_with_a_dedupe_key_is_recorded_once(store: Store) -> None:
+    await asyncio.gather(*(store.record(**refusal(1, dedupe_key="step-7")) for _ in range(5)))
+    await store.record(**refusal(1, dedupe_key="step-7"))
+    assert len(await store.entries()) == 1
+
+
+async def test_a_bad_row_fails_alone_the_others_are_written(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.claim(f"good-{n}") for n in range(5)),
+        store.record(**refusal(1, actor=None)),  # NOT NULL: no repeat, a bad row
+        *(store.record(**refusal(n)) for n in range(5)),
+        return_exceptions=True,
+    )
+    assert results[:5] == [True] * 5
+    assert isinstance(results[5], sa.exc.IntegrityError)
+    assert results[6:] == [None] * 5
+    assert len(await store.entries()) == 5
+    assert not await store.claim("good-3")
+
+
+async def test_a_database_away_fails_every_writer_and_the_next_burst_writes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "away.sqlite"
+    store = Store(f"sqlite:///{path}")
+    try:
+        await store.migrate()
+        path.unlink()
+        path.mkdir()  # the file gone, something SQLite cannot open in its place
+        results = await asyncio.gather(
+            *(store.claim(f"k{n}") for n in range(10)),
+            store.record(**refusal(1)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
+        assert all(connection_lost(r) for r in results if isinstance(r, BaseException))
+        path.rmdir()
+        await store.migrate()
+        assert await asyncio.gather(*(store.claim(f"k{n}") for n in range(10))) == [True] * 10
+    finally:
+        store.dispose()
