@@ -63,8 +63,8 @@ def engine_for(database_url: str) -> sa.Engine:
     """An engine for DATABASE_URL.
 
     On a SQLite file, connections are kept between uses: opening one reads the file's
-    whole schema (DBOS's tables included) at its first statement, which was most of what
-    a small write cost (a claim or an audit row: about half its CPU). Each is checked on
+    whole schema (DBOS's tables included) at its first statement, about half of what a
+    small write (a claim, an audit row) cost. Each is checked on
     checkout against the file it was opened on, so a file deleted or replaced since is
     noticed: the connection is dropped and a new one opened on what is there now."""
     url = sa.make_url(sqlalchemy_url(database_url))
