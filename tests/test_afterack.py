@@ -7,8 +7,10 @@ retried events and replayed presses through the real app and database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import warnings
+import weakref
 
 import pytest
 import structlog
@@ -180,3 +182,34 @@ async def test_a_database_outage_after_the_ack_is_told_without_a_traceback() -> 
 async def test_without_anyone_to_tell_a_failure_is_still_logged() -> None:
     _, logs = await _fail_after_ack(KeyError("a fault in the bot"), tell=False)
     assert [e["event"] for e in logs] == ["request_failed"]
+
+
+async def test_a_request_s_after_ack_objects_go_when_its_work_is_done_without_the_collector() -> (
+    None
+):
+    # The claim's task holds a copy of the request's context, which holds the Once: left
+    # as it was, a cycle per request that only a garbage collection freed (a burst's
+    # leftovers made those collections long). Gone now as soon as the work is done.
+    runner, claims = TrackedLazyRunner(logging.getLogger("t")), _Claims()
+
+    async def work() -> None:
+        return None
+
+    async def one_request(key: str) -> weakref.ref[Once]:
+        once = Once(key, claims.claim)
+        claim_after_ack(once)
+        tell_failures_to(None)
+        runner.spawn(work())
+        runner.spawn(work())
+        return weakref.ref(once)
+
+    gc.disable()
+    try:
+        gc.collect()
+        # Each request dispatched in a task of its own, as aiohttp does.
+        gone = [await asyncio.create_task(one_request(f"trigger:{n}")) for n in range(3)]
+        await _drain(runner)
+        await asyncio.sleep(0)  # the tasks' done-callbacks
+        assert [ref() for ref in gone] == [None, None, None]
+    finally:
+        gc.enable()
