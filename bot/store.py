@@ -192,6 +192,7 @@ class Store:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store")
         self._writes: list[tuple[_Write, asyncio.Future[bool]]] = []
         self._writer: asyncio.Future[None] | None = None
+        self._inserts: dict[str, Any] = {}
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -238,10 +239,15 @@ class Store:
     def _insert(self, table: sa.Table) -> Any:
         """INSERT … ON CONFLICT DO NOTHING RETURNING its key: a key already there is not
         an error, so one repeat cannot fail the writes committed with it; nothing
-        returned says it was there. (Not the row count: psycopg reports -1 for it.)"""
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        key = next(iter(table.primary_key.columns))
-        return dialect.insert(table).on_conflict_do_nothing().returning(key)
+        returned says it was there. (Not the row count: psycopg reports -1 for it.)
+        Built once per table: each one built is garbage the collector has to walk."""
+        statement = self._inserts.get(table.name)
+        if statement is None:
+            dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+            key = next(iter(table.primary_key.columns))
+            statement = dialect.insert(table).on_conflict_do_nothing().returning(key)
+            self._inserts[table.name] = statement
+        return statement
 
     def _apply(self, conn: sa.Connection, write: _Write) -> bool:
         table, row = write
