@@ -184,9 +184,7 @@ async def test_without_anyone_to_tell_a_failure_is_still_logged() -> None:
     assert [e["event"] for e in logs] == ["request_failed"]
 
 
-async def test_a_request_s_after_ack_objects_go_when_its_work_is_done_without_the_collector() -> (
-    None
-):
+async def test_a_request_s_after_ack_objects_go_without_the_collector() -> None:
     # The claim's task holds a copy of the request's context, which holds the Once: left
     # as it was, a cycle per request that only a garbage collection freed (a burst's
     # leftovers made those collections long). Gone now as soon as the work is done.
