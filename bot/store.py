@@ -171,6 +171,11 @@ async def outlast(
 _Write = tuple[sa.Table, dict[str, Any]]
 
 
+def _lock_order(write: _Write) -> tuple[str, str]:
+    table, row = write
+    return (table.name, str(row.get("key") or row.get("dedupe_key") or ""))
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime
@@ -254,11 +259,17 @@ class Store:
         return conn.execute(self._insert(table), row).first() is not None
 
     def _commit(self, writes: list[_Write]) -> list[bool | BaseException]:
-        """Every write in one transaction. If that fails for a reason waiting cannot
-        mend, each is tried alone, so only the write at fault fails."""
+        """Every write in one transaction, in the order of their keys: two replicas
+        committing the same keys (Slack retried a request to the other) then take them
+        in the same order and one waits for the other, where in the order they came
+        they could each hold one the other needs (PostgreSQL would abort one as a
+        deadlock). If the transaction fails for a reason waiting cannot mend, each is
+        tried alone, so only the write at fault fails."""
+        order = sorted(range(len(writes)), key=lambda n: _lock_order(writes[n]))
         try:
             with self._engine.begin() as conn:
-                return [self._apply(conn, write) for write in writes]
+                done = {n: self._apply(conn, writes[n]) for n in order}
+            return [done[n] for n in range(len(writes))]
         except sa.exc.SQLAlchemyError as exc:
             if len(writes) == 1 or connection_lost(exc):
                 return [exc] * len(writes)

@@ -94,3 +94,25 @@ async def test_a_database_away_fails_every_writer_and_the_next_burst_writes(
         assert await asyncio.gather(*(store.claim(f"k{n}") for n in range(10))) == [True] * 10
     finally:
         store.dispose()
+
+
+async def test_two_replicas_committing_the_same_keys_each_claim_each_key_once(
+    database_url: str,
+) -> None:
+    # Slack retried requests to the other replica: both commit the same keys at once,
+    # in the opposite order. Each key is claimed once, and neither commit fails (taken
+    # in their order, PostgreSQL aborted one as a deadlock).
+    one, other = Store(database_url), Store(database_url)
+    await one.migrate()
+    try:
+        for round_ in range(5):
+            keys = [f"retried-{round_}-{n:03}" for n in range(150)]
+            mine, theirs = await asyncio.gather(
+                asyncio.gather(*(one.claim(key) for key in keys)),
+                asyncio.gather(*(other.claim(key) for key in reversed(keys))),
+            )
+            theirs.reverse()
+            assert [a + b for a, b in zip(mine, theirs, strict=True)] == [1] * len(keys)
+    finally:
+        one.dispose()
+        other.dispose()
