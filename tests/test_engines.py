@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,36 +54,41 @@ def _mark(engine: sa.Engine) -> str:
         return str(conn.execute(sa.text("SELECT v FROM mark")).scalar_one())
 
 
-def test_a_replaced_file_is_read_on_the_next_use_not_the_old_one(tmp_path: Path) -> None:
+@pytest.fixture
+def kept(tmp_path: Path) -> Iterator[tuple[Path, sa.Engine]]:
+    """A SQLite file marked "before", and an engine that has a connection kept on it."""
     path = tmp_path / "live.sqlite"
     _marked(path, "before")
     engine = engine_for(f"sqlite:///{path}")
     try:
         assert _mark(engine) == "before"
-        # Replaced as a restore does it: a whole other file moved into its place (a kept
-        # connection still has the old, now nameless, file open).
-        _marked(tmp_path / "restored.sqlite", "restored")
-        os.replace(tmp_path / "restored.sqlite", path)
-        assert _mark(engine) == "restored"
+        yield path, engine
     finally:
         engine.dispose()
 
 
-def test_a_deleted_file_is_not_written_through_a_kept_connection(tmp_path: Path) -> None:
-    path = tmp_path / "gone.sqlite"
-    _marked(path, "before")
-    engine = engine_for(f"sqlite:///{path}")
-    try:
-        assert _mark(engine) == "before"
-        path.unlink()
-        path.mkdir()  # and something SQLite cannot open in its place
-        with pytest.raises(sa.exc.OperationalError, match="unable to open database file"):
-            _mark(engine)
-        path.rmdir()
-        _marked(path, "again")
-        assert _mark(engine) == "again"
-    finally:
-        engine.dispose()
+def test_a_replaced_file_is_read_on_the_next_use_not_the_old_one(
+    kept: tuple[Path, sa.Engine],
+) -> None:
+    path, engine = kept
+    # Replaced as a restore does it: a whole other file moved into its place (a kept
+    # connection still has the old, now nameless, file open).
+    _marked(path.with_name("restored.sqlite"), "restored")
+    os.replace(path.with_name("restored.sqlite"), path)
+    assert _mark(engine) == "restored"
+
+
+def test_a_deleted_file_is_not_written_through_a_kept_connection(
+    kept: tuple[Path, sa.Engine],
+) -> None:
+    path, engine = kept
+    path.unlink()
+    path.mkdir()  # and something SQLite cannot open in its place
+    with pytest.raises(sa.exc.OperationalError, match="unable to open database file"):
+        _mark(engine)
+    path.rmdir()
+    _marked(path, "again")
+    assert _mark(engine) == "again"
 
 
 async def test_the_read_model_and_the_delivery_log_keep_their_connections_too(
