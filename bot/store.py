@@ -7,6 +7,7 @@ transition and every refusal), so an operator can answer "who pressed that?" lat
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import os
@@ -287,7 +288,11 @@ class Store:
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._writes.append(((table, row), done))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write_all())
+            # In a context of its own: it outlives the request that happened to start it
+            # and must not keep that request's context (its once-key, its respond) alive.
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_all(), context=contextvars.Context()
+            )
         return await done
 
     async def _write_all(self) -> None:
