@@ -242,22 +242,31 @@ class Store:
     # round trip), so a burst costs a few commits instead of two per request. One at a
     # time, each write is still its own commit, at once.
 
+    @property
+    def _postgres(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
     def _insert(self, table: sa.Table) -> Any:
-        """INSERT … ON CONFLICT DO NOTHING RETURNING its key: a key already there is not
-        an error, so one repeat cannot fail the writes committed with it; nothing
-        returned says it was there. (Not the row count: psycopg reports -1 for it.)
+        """INSERT … ON CONFLICT DO NOTHING: a key already there is not an error, so one
+        repeat cannot fail the writes committed with it. On PostgreSQL with RETURNING
+        its key (psycopg reports -1 as the row count); SQLite's row count says it, back
+        to SQLite 3.24 (RETURNING would need 3.35, newer than some systems' SQLite).
         Built once per table: each one built is garbage the collector has to walk."""
         statement = self._inserts.get(table.name)
         if statement is None:
-            dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-            key = next(iter(table.primary_key.columns))
-            statement = dialect.insert(table).on_conflict_do_nothing().returning(key)
+            if self._postgres:
+                key = next(iter(table.primary_key.columns))
+                statement = postgresql.insert(table).on_conflict_do_nothing().returning(key)
+            else:
+                statement = sqlite.insert(table).on_conflict_do_nothing()
             self._inserts[table.name] = statement
         return statement
 
     def _apply(self, conn: sa.Connection, write: _Write) -> bool:
+        """True when the row went in, False when its key was there already."""
         table, row = write
-        return conn.execute(self._insert(table), row).first() is not None
+        result = conn.execute(self._insert(table), row)
+        return result.first() is not None if self._postgres else result.rowcount == 1
 
     def _commit(self, writes: list[_Write]) -> list[bool | BaseException]:
         """Every write in one transaction, in the order of their keys: two replicas
