@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.logging import get_logger
 from bot.outbound import scrub_text
-from bot.tables import audit_log, seen
+from bot.tables import audit_log, insert, seen
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -65,9 +64,9 @@ def engine_for(database_url: str) -> sa.Engine:
 
     On a SQLite file, connections are kept between uses: opening one reads the file's
     whole schema (DBOS's tables included) at its first statement, about half of what a
-    small write (a claim, an audit row) cost. Each is checked on
-    checkout against the file it was opened on, so a file deleted or replaced since is
-    noticed: the connection is dropped and a new one opened on what is there now."""
+    small write (a claim, an audit row) cost. Each is checked on checkout against the
+    file it was opened on, so a file deleted or replaced since is noticed: the
+    connection is dropped and a new one opened on what is there now."""
     url = sa.make_url(sqlalchemy_url(database_url))
     if url.get_backend_name() != "sqlite":  # a connection dropped while idle: a ping finds it
         return sa.create_engine(url, pool_pre_ping=True)
@@ -242,31 +241,25 @@ class Store:
     # round trip), so a burst costs a few commits instead of two per request. One at a
     # time, each write is still its own commit, at once.
 
-    @property
-    def _postgres(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
     def _insert(self, table: sa.Table) -> Any:
-        """INSERT … ON CONFLICT DO NOTHING: a key already there is not an error, so one
-        repeat cannot fail the writes committed with it. On PostgreSQL with RETURNING
-        its key (psycopg reports -1 as the row count); SQLite's row count says it, back
-        to SQLite 3.24 (RETURNING would need 3.35, newer than some systems' SQLite).
-        Built once per table: each one built is garbage the collector has to walk."""
+        """INSERT … ON CONFLICT DO NOTHING RETURNING its key, as `bot.webhooks` takes a
+        delivery: a key already there is not an error, so one repeat cannot fail the
+        writes committed with it, and nothing returned says it was there (psycopg
+        reports -1 as the row count). Built once per table: each one built is garbage
+        the collector has to walk."""
         statement = self._inserts.get(table.name)
         if statement is None:
-            if self._postgres:
-                key = next(iter(table.primary_key.columns))
-                statement = postgresql.insert(table).on_conflict_do_nothing().returning(key)
-            else:
-                statement = sqlite.insert(table).on_conflict_do_nothing()
+            key = next(iter(table.primary_key.columns))
+            statement = (
+                insert(self._engine.dialect.name, table).on_conflict_do_nothing().returning(key)
+            )
             self._inserts[table.name] = statement
         return statement
 
     def _apply(self, conn: sa.Connection, write: _Write) -> bool:
         """True when the row went in, False when its key was there already."""
         table, row = write
-        result = conn.execute(self._insert(table), row)
-        return result.first() is not None if self._postgres else result.rowcount == 1
+        return conn.execute(self._insert(table), row).first() is not None
 
     def _commit(self, writes: list[_Write]) -> list[bool | BaseException]:
         """Every write in one transaction, in the order of their keys: two replicas
