@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -107,11 +108,39 @@ def _new_sqlite_file(path: Path, shown: str) -> Row | None:
     )
 
 
+# The bot's writes take a row only if its key is new and say whether it went in (`INSERT …
+# ON CONFLICT DO NOTHING RETURNING`: the store's once-keys and audit rows, the webhook's
+# delivery log). SQLite has RETURNING since 3.35 (2021); Python's sqlite3 module uses the
+# SQLite library of the system it was built on, older on some long-lived systems.
+SQLITE_NEEDED = (3, 35, 0)
+
+
+def sqlite_library_row() -> Row | None:
+    """Red when this Python's SQLite library is too old for the bot's writes, else None."""
+    if sqlite3.sqlite_version_info >= SQLITE_NEEDED:
+        return None
+    return red(
+        "database: SQLite",
+        f"this Python's SQLite library is {sqlite3.sqlite_version}; the bot needs 3.35 or "
+        "newer: with it every claim and audit row would fail",
+        "the bot writes with INSERT … RETURNING, which SQLite has had since 3.35, and "
+        "Python's sqlite3 module uses the SQLite library of the system it was built on",
+        "run the Docker image (its SQLite is 3.40), or use PostgreSQL (DATABASE_URL="
+        "postgresql://…), or a Python built against SQLite 3.35 or newer (python -c "
+        "'import sqlite3; print(sqlite3.sqlite_version)' shows the one in use)",
+    )
+
+
 async def check_database(settings: Settings) -> list[Row]:
     """Reachable and writable (proved without keeping a write; a SQLite file that does not
-    exist yet is not created: its folder is checked instead), and the schema current."""
+    exist yet is not created: its folder is checked instead), and the schema current. On
+    SQLite, first that this Python's SQLite library can do the bot's writes."""
     url = make_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
+    if url.drivername.startswith("sqlite"):
+        too_old = sqlite_library_row()
+        if too_old is not None:
+            return [too_old]
     if url.drivername.startswith("sqlite") and url.database:
         row = await _in_thread(_new_sqlite_file, Path(url.database), shown)
         if row is not None:

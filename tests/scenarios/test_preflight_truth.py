@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.blocks.ids import DEPLOY
-from bot.readiness import serve_refusals
+from bot.readiness import SQLITE_NEEDED, serve_refusals
 from bot.sandbox.fakes.amplify import APP_ID
 from bot.settings import Settings, load_settings
 from tests.scenario import DEVOPS, ENG, World, eventually
@@ -188,6 +189,52 @@ async def test_a_writable_database_is_green_with_its_schema(world: World) -> Non
     assert code == 0, text
     assert "reachable and writable" in row_lines(text, "database")
     assert row_lines(text, "database: schema").startswith("GREEN")
+
+
+OLD_SQLITE = (3, 26, 0)  # RHEL 8's, for one
+
+
+def old_sqlite_python(tmp: Path) -> dict[str, str]:
+    """The environment of a Python whose sqlite3 module reports an old SQLite library (a
+    `sitecustomize` on its path says so before anything imports the bot)."""
+    site = tmp / "old-sqlite"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import sqlite3\n"
+        f"sqlite3.sqlite_version_info = {OLD_SQLITE!r}\n"
+        f"sqlite3.sqlite_version = {'.'.join(map(str, OLD_SQLITE))!r}\n"
+    )
+    return {"PYTHONPATH": str(site)}
+
+
+async def test_an_old_sqlite_library_is_red_and_serve_refuses_to_start(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every claim and audit row is an INSERT … RETURNING, which SQLite 3.26 cannot run:
+    `check` says so with the fix, and `serve` does not start to fail each write."""
+    url = f"sqlite:///{world.tmp / 'old.sqlite'}"
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", OLD_SQLITE)
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.26.0")
+    code, text = await preflight(settings_without(world, DATABASE_URL=url))
+    assert code == 1
+    line = row_lines(text, "database: SQLite")
+    assert line.startswith("RED") and "SQLite library is 3.26.0; the bot needs 3.35" in line
+    assert "INSERT … RETURNING" in line and "fix: run the Docker image" in line
+    assert "postgresql://" in line
+    monkeypatch.undo()
+    env = {**world.env(), "DATABASE_URL": url, **old_sqlite_python(world.tmp)}
+    status, output = await serve(world, env)
+    assert status == 2 and "serve refuses to start" in output, output
+    assert "SQLite library is 3.26.0" in output
+    assert not (world.tmp / "old.sqlite").exists()  # nothing was written with it
+
+
+async def test_a_current_sqlite_library_adds_no_row(world: World) -> None:
+    url = f"sqlite:///{world.tmp / 'new.sqlite'}"
+    assert sqlite3.sqlite_version_info >= SQLITE_NEEDED  # this machine's, and the image's
+    _, text = await preflight(settings_without(world, DATABASE_URL=url))
+    assert "database: SQLite" not in text
+    assert "the file is created on first start" in row_lines(text, "database")
 
 
 # --------------------------------------------------------------- AWS credentials
