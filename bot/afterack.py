@@ -132,35 +132,59 @@ async def _gated(
             work.close()  # a repeat, or cancelled at shutdown before it began: nothing ran
 
 
+# Told to a person whose acked request was cut short by the bot stopping (a restart or a
+# new version rolling out): what may have happened, and how to see and mend it.
+CUT_SHORT = (
+    ":warning: I was restarting while I handled what you just did, so it may not have "
+    "been done. In a minute, `/creators-onboard status` shows where things stand: if "
+    "nothing changed, press the button or send the command again."
+)
+
+
 class TrackedLazyRunner(AsyncioLazyListenerRunner):
     """Where the after-ack work of the app's listeners runs, kept so shutdown can let it
     finish. It stands in Bolt's lazy-runner slot so every listener finds it from the app."""
 
     def __init__(self, logger: logging.Logger) -> None:
         super().__init__(logger)
-        self.tasks: set[asyncio.Future[None]] = set()
+        # Each piece of work still running, with how to tell its person (None: nobody).
+        self.tasks: dict[asyncio.Future[None], Tell | None] = {}
 
     def spawn(self, work: Coroutine[Any, Any, None], repeated: Repeated | None = None) -> None:
         """Run work after the ack, tracked like a lazy listener but without Bolt's deep
         copy of the request (most of an ack's cost): the listener passes what it needs.
         When the request turns out to be a repeat, `repeated` runs instead of `work`."""
-        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated, _TELL.get()))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        tell = _TELL.get()
+        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated, tell))
+        self.tasks[task] = tell
+        task.add_done_callback(self._forget)
         task.add_done_callback(_log_failure)
 
-    async def drain(self, within: float) -> int:
+    def _forget(self, task: asyncio.Future[None]) -> None:
+        self.tasks.pop(task, None)
+
+    async def drain(self, within: float, *, telling: float = 2.0) -> int:
         """Wait (up to `within` seconds) for presses already acked to be handed over, then
-        cancel what is left, before the resources it needs close under it. Returns how
-        many were cancelled (each acked, none of its work done: logged as an error)."""
+        cancel what is left, before the resources it needs close under it, and tell each
+        person whose request was cut short (up to `telling` seconds, while the HTTP
+        session is still open). Returns how many were cancelled (each acked, its work
+        perhaps not done: logged as an error)."""
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
-        left = [task for task in self.tasks if not task.done()]
+        left = {task: tell for task, tell in self.tasks.items() if not task.done()}
         for task in left:
             task.cancel()
         if left:
             await asyncio.wait(left)
-            log.error("after_ack_abandoned", count=len(left), waited_s=within)
+            tells = [tell for tell in left.values() if tell is not None]
+            told = 0
+            if tells:
+                telling_them = [asyncio.ensure_future(tell_in_words(t, CUT_SHORT)) for t in tells]
+                done, late = await asyncio.wait(telling_them, timeout=telling)
+                for task in late:
+                    task.cancel()
+                told = len(done)
+            log.error("after_ack_abandoned", count=len(left), told=told, waited_s=within)
         return len(left)
 
 

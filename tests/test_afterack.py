@@ -11,6 +11,7 @@ import gc
 import logging
 import warnings
 import weakref
+from collections.abc import Awaitable, Callable
 
 import pytest
 import structlog
@@ -136,6 +137,62 @@ async def test_work_still_waiting_at_shutdown_is_cancelled_and_counted() -> None
     await asyncio.sleep(0)
     assert ran == ["quick"] and not runner.tasks
     assert await runner.drain(0.05) == 0
+
+
+async def test_a_person_whose_request_shutdown_cut_short_is_told_so() -> None:
+    """Acked, then cut short by a restart: without a word, they would wait for something
+    that never comes. Each is told (once), before the HTTP session closes; work that
+    finished in time, or has nobody to tell, is not."""
+    runner, gate = TrackedLazyRunner(logging.getLogger("t")), asyncio.Event()
+    told: dict[str, list[dict[str, object]]] = {"alice": [], "bob": [], "carol": []}
+
+    def respond_to(name: str) -> Callable[..., Awaitable[None]]:
+        async def respond(**message: object) -> None:
+            told[name].append(message)
+
+        return respond
+
+    async def quick() -> None:
+        return None
+
+    async def stuck() -> None:
+        await gate.wait()
+
+    for name, work in (("alice", quick()), ("bob", stuck()), ("carol", stuck())):
+        tell_failures_to(respond_to(name))
+        runner.spawn(work)
+    tell_failures_to(None)
+    runner.spawn(stuck())  # nobody to tell (an event)
+    with structlog.testing.capture_logs() as logs:
+        assert await runner.drain(0.05) == 3
+    assert told["alice"] == []
+    for name in ("bob", "carol"):
+        [message] = told[name]
+        assert message["response_type"] == "ephemeral" and message["replace_original"] is False
+        assert "I was restarting" in str(message["text"]) and "status" in str(message["text"])
+    [entry] = [e for e in logs if e["event"] == "after_ack_abandoned"]
+    assert (entry["count"], entry["told"], entry["log_level"]) == (3, 2, "error")
+
+
+async def test_telling_them_is_bounded_when_slack_does_not_answer() -> None:
+    runner = TrackedLazyRunner(logging.getLogger("t"))
+
+    async def respond(**message: object) -> None:
+        await asyncio.sleep(60)  # Slack's answer that never comes
+
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    tell_failures_to(respond)
+    runner.spawn(stuck())
+    tell_failures_to(None)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with structlog.testing.capture_logs() as logs:
+        assert await runner.drain(0.05, telling=0.05) == 1
+    assert loop.time() - began < 30  # not the minute Slack would have taken
+    [entry] = [e for e in logs if e["event"] == "after_ack_abandoned"]
+    assert entry["told"] == 0
 
 
 async def _fail_after_ack(
