@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import hashlib
 import json
 import os
@@ -176,6 +177,19 @@ def _lock_order(write: _Write) -> tuple[str, str]:
     return (table.name, str(row.get("key") or row.get("dedupe_key") or ""))
 
 
+def _own(exc: BaseException) -> BaseException:
+    """A copy of `exc` for one more writer that failed with it: the same type, message,
+    cause and traceback up to the failed commit (the exception itself when it cannot be
+    copied)."""
+    try:
+        mine = copy.copy(exc)
+    except TypeError:  # its constructor does not take its own args back: share it
+        return exc
+    mine.__cause__, mine.__context__ = exc.__cause__, exc.__context__
+    mine.__suppress_context__ = exc.__suppress_context__
+    return mine.with_traceback(exc.__traceback__)
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     at: datetime
@@ -308,11 +322,15 @@ class Store:
                 for _, done in batch:
                     done.cancel()
                 raise
+            handed: set[int] = set()
             for (_, done), result in zip(batch, results, strict=True):
                 if done.done():  # its caller was cancelled
                     continue
                 if isinstance(result, BaseException):
-                    done.set_exception(result)
+                    # One exception raised in many tasks would collect all their frames
+                    # and contexts: each writer after the first gets its own copy.
+                    done.set_exception(_own(result) if id(result) in handed else result)
+                    handed.add(id(result))
                 else:
                     done.set_result(result)
 

@@ -89,6 +89,11 @@ async def test_a_database_away_fails_every_writer_and_the_next_burst_writes(
         )
         assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
         assert all(connection_lost(r) for r in results if isinstance(r, BaseException))
+        # Each writer raised its own exception (one object raised in eleven tasks would
+        # carry all their frames), each saying the same.
+        assert len({id(r) for r in results}) == len(results)
+        assert len({str(r) for r in results}) == 1
+        assert all(r.__traceback__ is not None for r in results if isinstance(r, BaseException))
         path.rmdir()
         await store.migrate()
         assert await asyncio.gather(*(store.claim(f"k{n}") for n in range(10))) == [True] * 10
