@@ -22,3 +22,4 @@ def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) ->
     deps.index.watch(home)
     events.register(app, service, home, deps.notifier, ongoing)
     relay.register(app, service)
+    actions.register_fallback(app, service, deps.notifier)  # last: takes what none took

@@ -117,15 +117,26 @@ async def app(world: World) -> AsyncIterator[AsyncApp]:
             deps.store.dispose()
 
 
-async def matching(app: AsyncApp, body: str) -> int:
-    """How many registered listeners would take this request."""
+async def takers(app: AsyncApp, body: str) -> list[int]:
+    """Which registered listeners (by their place: Bolt gives a request to the first)
+    match this request."""
     req = AsyncBoltRequest(body=body, headers=signed_headers(body, "unused-secret-000"))
     resp = BoltResponse(status=404)
-    found = 0
-    for listener in app._async_listeners:
-        if await listener.async_matches(req=req, resp=resp):
-            found += 1
-    return found
+    return [
+        n
+        for n, listener in enumerate(app._async_listeners)
+        if await listener.async_matches(req=req, resp=resp)
+    ]
+
+
+async def matching(app: AsyncApp, body: str) -> int:
+    """How many registered listeners would take this request."""
+    return len(await takers(app, body))
+
+
+def fallback(app: AsyncApp) -> int:
+    """The last listener: any button none of the others took (`handlers.actions`)."""
+    return len(app._async_listeners) - 1
 
 
 @pytest.mark.parametrize("command", declared_commands())
@@ -149,16 +160,19 @@ async def test_every_button_has_a_listener(app: AsyncApp, action_id: str) -> Non
         channel_id="D0DEVOPS1",
         message_ts=TS,
     )
-    assert await matching(app, body) == 1
+    # Its own listener, and after it the fallback for buttons none takes.
+    [own, last] = await takers(app, body)
+    assert own < last == fallback(app)
 
 
 async def test_undeclared_things_match_nothing(app: AsyncApp) -> None:
-    """The inspection can say no: otherwise the tests above prove nothing."""
+    """The inspection can say no: otherwise the tests above prove nothing. A button no
+    listener knows goes to the fallback alone, which answers it in words."""
     assert await matching(app, slash_command_body("help", DEVOPS, command="/other")) == 0
     reaction = {"type": "reaction_added", "user": OWNER, "reaction": "+1", "event_ts": TS}
     assert await matching(app, event_body(reaction)) == 0
     body = block_action_body(DEVOPS, "not_ours", "v", channel_id="D0DEVOPS1", message_ts=TS)
-    assert await matching(app, body) == 0
+    assert await takers(app, body) == [fallback(app)]
 
 
 async def test_no_listener_has_bolt_deep_copy_its_request_before_the_ack(app: AsyncApp) -> None:
@@ -207,11 +221,19 @@ async def test_every_declared_request_is_handled_over_http(world: World) -> None
             status, payload = await world.post(body)
             assert status == 200, (action_id, status, payload)
 
+        # A button none of them knows: acked and answered in words, never Bolt's 404.
         body = block_action_body(
-            DEVOPS, "not_ours", "v", channel_id=world.dm(DEVOPS), message_ts=TS
+            DEVOPS,
+            "not_ours",
+            "v",
+            channel_id=world.dm(DEVOPS),
+            message_ts=TS,
+            response_url=world.slack.response_url("not-ours"),
         )
         status, _ = await world.post(body)
-        assert status == 404
+        assert status == 200
+        [told] = await eventually(lambda: world.slack.responses("not-ours"), what="the answer")
+        assert "older version of the bot" in told["text"]
     world.slack.assert_no_violations()
 
 

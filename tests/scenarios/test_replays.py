@@ -189,3 +189,53 @@ async def test_claims_are_shared_by_replicas(fresh_pg: Callable[[], str]) -> Non
     finally:
         first.dispose()
         second.dispose()
+
+
+async def test_a_button_no_listener_knows_is_answered_and_audited_never_a_404(
+    world: World,
+) -> None:
+    """A button from another version of the bot (an action id this one does not have), or
+    a made-up one: Bolt alone would answer 404, which Slack shows as a bare warning icon.
+    Acked, the presser told in words, audited; the rollout untouched. (The buttons other
+    listeners take, Reply and the watches', still reach them: their own tests press them.)"""
+    async with world.bot() as running:
+        await world.command("start", DEVOPS)
+        message, _ = await world.wait_button(OWNER, "co:eligible")
+        valid_shape = json.dumps({"rollout": "rollout-1", "step": "prereq", "action": "gone"})
+        for n, (action_id, value) in enumerate(
+            [("co_sign_off", valid_shape), ("co_gone", "not json"), ("x" * 255, "")]
+        ):
+            status, _ = await world.post(
+                block_action_body(
+                    OWNER,
+                    action_id,
+                    value,
+                    channel_id=message.channel,
+                    message_ts=message.ts,
+                    response_url=world.slack.response_url(f"stale-{n}"),
+                )
+            )
+            assert status == 200, action_id
+        said = await eventually(
+            lambda: (
+                [r for n in range(3) for r in world.slack.responses(f"stale-{n}")]
+                if all(world.slack.responses(f"stale-{n}") for n in range(3))
+                else None
+            ),
+            what="each presser told",
+        )
+        texts = [r["text"] for r in said]
+        assert "don't know that button" in texts[0], texts
+        assert all("older version of the bot" in t for t in texts[1:]), texts
+        assert all(r["response_type"] == "ephemeral" for r in said)
+
+        async def audited() -> list[str]:
+            rows = await running.deps.store.entries()
+            found = [r.action for r in rows if r.actor == OWNER and r.outcome == "refused"]
+            return found if len(found) == 3 else []
+
+        assert sorted(await eventually(audited, what="three refusals audited")) == sorted(
+            ["co_sign_off", "co_gone", "x" * 64]
+        )
+        state = await world.state()
+        assert state.step == "prereq" and state.history == []
