@@ -9,7 +9,7 @@ from bot.home import HomeViews
 from bot.integrations.slack import SlackDirectory
 from bot.rollout.port import Service
 from bot.watches.port import WatchPort
-from handlers import actions, commands, events, relay, watches
+from handlers import actions, commands, events, fallback, relay, watches
 
 
 def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) -> None:
@@ -22,4 +22,4 @@ def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) ->
     deps.index.watch(home)
     events.register(app, service, home, deps.notifier, ongoing)
     relay.register(app, service)
-    actions.register_fallback(app, service, deps.notifier)  # last: takes what none took
+    fallback.register(app, service, deps.notifier)  # last: takes what none took

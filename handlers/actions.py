@@ -3,7 +3,6 @@ request and submitted. The service judges it against the rollout's current state
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from hashlib import sha256
 from typing import Any
@@ -41,17 +40,11 @@ from bot.rollout.events import (
 )
 from bot.rollout.port import Service, now_iso
 
-# Any button: registered after every other listener (Bolt gives a request to the first
-# that matches), it gets only the presses none of them took.
-ANY_BUTTON: dict[str, str | re.Pattern[str]] = {
-    "type": "block_actions",
-    "action_id": re.compile(r"^"),
-}
-
 Listener = Callable[[AsyncAck, dict[str, Any], AsyncRespond], Awaitable[None]]
 
 
-def _on_press(app: AsyncApp, service: Service, notifier: SlackNotifier) -> Listener:
+def press_listener(app: AsyncApp, service: Service, notifier: SlackNotifier) -> Listener:
+    """Ack, then hand the press to `handle_press` after the ack."""
     after_ack = lazy_runner(app)
 
     async def dm(user: str, text: str) -> None:
@@ -65,16 +58,9 @@ def _on_press(app: AsyncApp, service: Service, notifier: SlackNotifier) -> Liste
 
 
 def register(app: AsyncApp, service: Service, notifier: SlackNotifier) -> None:
-    on_press = _on_press(app, service, notifier)
+    on_press = press_listener(app, service, notifier)
     for matcher in (RUNBOOK_ACTION_PATTERN, STUCK, PING_DEVOPS, *DEPLOY_ACTIONS):
         app.action(matcher)(on_press)
-
-
-def register_fallback(app: AsyncApp, service: Service, notifier: SlackNotifier) -> None:
-    """Last of all: a press of a button no listener knows (from an older or newer version
-    of the bot, or made up) is acked, answered in words and audited like any unreadable
-    button, instead of Bolt's 404, which shows the person only a warning icon."""
-    app.action(ANY_BUTTON)(_on_press(app, service, notifier))
 
 
 def request_for(action_id: str, ref: ButtonRef, base: dict[str, Any]) -> Request | None:

@@ -25,6 +25,7 @@ from bot.blocks.ids import (
     DEPLOY_ACTIONS,
     PING_DEVOPS,
     REPLY,
+    REPLY_MODAL,
     RERUN_VERIFY,
     START_ROTATION,
     STUCK,
@@ -39,6 +40,7 @@ from bot.sandbox.fakes.signing import (
     event_body,
     signed_headers,
     slash_command_body,
+    view_submission_body,
 )
 from tests.manifest import declared_bot_events, declared_commands, load_manifest
 from tests.scenario import DEVOPS, OWNER, World, eventually
@@ -135,8 +137,9 @@ async def matching(app: AsyncApp, body: str) -> int:
 
 
 def fallback(app: AsyncApp) -> int:
-    """The last listener: any button none of the others took (`handlers.actions`)."""
-    return len(app._async_listeners) - 1
+    """The listener for any button none of the others took: `handlers.fallback` registers
+    it, then the one for any form, after all the others."""
+    return len(app._async_listeners) - 2
 
 
 @pytest.mark.parametrize("command", declared_commands())
@@ -173,6 +176,12 @@ async def test_undeclared_things_match_nothing(app: AsyncApp) -> None:
     assert await matching(app, event_body(reaction)) == 0
     body = block_action_body(DEVOPS, "not_ours", "v", channel_id="D0DEVOPS1", message_ts=TS)
     assert await takers(app, body) == [fallback(app)]
+    # A form: the Reply modal goes to its own listener first; any other to the last one.
+    last = len(app._async_listeners) - 1
+    for callback_id, expected in ((REPLY_MODAL, 2), ("not_ours_either", 1)):
+        view = {"id": "V1", "hash": "h", "type": "modal", "callback_id": callback_id}
+        found = await takers(app, view_submission_body(DEVOPS, view, {}))
+        assert len(found) == expected and found[-1] == last, (callback_id, found)
 
 
 async def test_no_listener_has_bolt_deep_copy_its_request_before_the_ack(app: AsyncApp) -> None:

@@ -14,6 +14,7 @@ from bot.sandbox.fakes.signing import (
     event_body,
     signed_headers,
     slash_command_body,
+    view_submission_body,
 )
 from bot.store import Store
 from tests.scenario import DEVOPS, OWNER, SIGNING_SECRET, STRANGER, World, eventually
@@ -239,3 +240,34 @@ async def test_a_button_no_listener_knows_is_answered_and_audited_never_a_404(
         )
         state = await world.state()
         assert state.step == "prereq" and state.history == []
+
+
+async def test_a_form_no_listener_knows_is_replaced_with_why_and_audited(world: World) -> None:
+    """A modal from another version of the bot, sent: Bolt alone would answer 404, which
+    Slack shows in the form as "We had some trouble connecting". The form is replaced
+    with why nothing was done, and the Send audited. The Reply form still reaches its own
+    listener (tests/scenarios/test_relay.py sends it)."""
+    old_form = {
+        "id": "V0OLDFORM",
+        "hash": "1700000000.abcdef",
+        "type": "modal",
+        "callback_id": "co_sign_off_modal",
+        "private_metadata": "rollout-1",
+        "blocks": [],
+    }
+    async with world.bot() as running:
+        status, text = await world.post(
+            view_submission_body(OWNER, old_form, {"note": {"text": "done"}})
+        )
+        assert status == 200, text
+        answer = json.loads(text)
+        assert answer["response_action"] == "update"
+        view = answer["view"]
+        assert view["type"] == "modal" and "submit" not in view
+        assert "another version of the bot" in json.dumps(view["blocks"])
+
+        async def audited() -> list[str]:
+            rows = await running.deps.store.entries()
+            return [r.action for r in rows if r.actor == OWNER and r.outcome == "refused"]
+
+        assert await eventually(audited, what="the Send audited") == ["form:co_sign_off_modal"]
