@@ -55,11 +55,13 @@ async def launch_dbos(settings: Settings) -> None:
     """Launch DBOS inside the running loop and make its logs go through ours."""
     from bot.workflows import register_workflows
     from bot.workflows.queues import register_queues
+    from bot.workflows.recheck import recheck_lost_messages
     from bot.workflows.watches import apply_schedules
 
     register_workflows()
     DBOS(config=dbos_config(settings))
     DBOS.launch()
+    recheck_lost_messages(settings.database_url)
     await register_queues()
     await apply_schedules(settings.config)
     dbos_log = logging.getLogger("dbos")

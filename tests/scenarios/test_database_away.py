@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 
+from bot.store import sqlalchemy_url
 from tests.pg_cluster import LocalPostgres
 from tests.scenario import DEVOPS, OWNER, World, eventually, slash_command_body
 from tests.scenarios.test_handover import start
@@ -66,3 +69,55 @@ async def test_commands_and_presses_while_the_database_is_away(
             assert (state.rollout_id, state.step) == ("rollout-1", "prereq")  # press: nothing
             await world.click(OWNER, "co:eligible")  # and works now
             await world.wait_step("register_sign_in", timeout=60)
+
+
+@pytest.mark.postgres
+async def test_a_press_whose_notification_is_lost_is_applied_within_seconds(
+    tmp_path: object, fresh_pg: Callable[[], str]
+) -> None:
+    """DBOS's LISTEN connection drops (an outage, a failover, a proxy's idle cut) and a
+    press is handed to the rollout before DBOS has reconnected it: its NOTIFY reaches
+    nobody. The rollout, waiting for presses, finds the message at its next re-check:
+    seconds (`bot.workflows.recheck`), where DBOS's own is a minute."""
+    url = fresh_pg()
+    engine = sa.create_engine(sqlalchemy_url(url))
+
+    def cut_dbos_listen() -> int:
+        with engine.begin() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND query LIKE 'LISTEN dbos%'"
+                    )
+                ).all()
+            )
+
+    def dbos_listening() -> bool:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN dbos%'"
+                )
+            ).scalar_one()
+        return bool(found)
+
+    try:
+        async with World(tmp_path, database_url=url) as world:  # type: ignore[arg-type]
+            async with world.bot():
+                await start(world)
+                message, button = await world.wait_button(OWNER, "co:eligible")
+                await asyncio.sleep(3)  # the rollout is waiting for the press now
+                assert await asyncio.to_thread(cut_dbos_listen) == 1
+                # Pressed while DBOS sleeps before reconnecting (1 s in DBOS 3.4).
+                status, _ = await world.press(OWNER, button, message)
+                assert status == 200
+                await eventually(
+                    lambda: asyncio.to_thread(dbos_listening), what="DBOS listening again"
+                )
+                began = asyncio.get_running_loop().time()
+                await world.wait_step("register_sign_in", timeout=20)
+                print("applied", asyncio.get_running_loop().time() - began, "s after")
+    finally:
+        engine.dispose()

@@ -164,8 +164,9 @@ async def test_postgres_stopped_for_20_seconds_mid_rollout(
 
             await eventually(ready, timeout=30, what="/readyz 200 once the database is back")
             # DBOS waits the outage out with a growing backoff (1, 2, 4, 8, 16 s …), and a
-            # message sent while its LISTEN connection was down is picked up by its fallback
-            # poll (every 60 s): allow for both.
+            # message sent while its LISTEN connection was down is found by the waiting
+            # workflow's re-check (5 s, bot.workflows.recheck; DBOS's own is 60 s): allow
+            # for both, and more.
             started = asyncio.get_running_loop().time()
             await world.wait(lambda s: s.partition("dev").status == "green", "dev", timeout=150)
             print("dev green", asyncio.get_running_loop().time() - started, "s after the restart")
