@@ -13,6 +13,9 @@ from handlers import actions, commands, events, fallback, relay, watches
 
 
 def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) -> None:
+    """Bolt tries the listeners in this order, working out each matcher's arguments, until
+    one takes the request: commands first, then the presses (one listener per area), the
+    events, and last what none of them takes."""
     config = deps.settings.config
     directory = SlackDirectory(deps.slack, [*config.slack.account_owners, *config.slack.devops])
     commands.register(app, service, config, ongoing, directory)
@@ -20,6 +23,6 @@ def register(app: AsyncApp, deps: Deps, service: Service, ongoing: WatchPort) ->
     watches.register(app, service, ongoing)
     home = HomeViews(service, deps.notifier, config, ongoing)
     deps.index.watch(home)
-    events.register(app, service, home, deps.notifier, ongoing)
     relay.register(app, service)
+    events.register(app, service, home, deps.notifier, ongoing)
     fallback.register(app, service, deps.notifier)  # last: takes what none took

@@ -13,12 +13,12 @@ from bot.afterack import lazy_runner
 from bot.blocks.ids import (
     ABORT,
     DEPLOY,
-    DEPLOY_ACTIONS,
     OLD_BUTTON,
     PING_DEVOPS,
     REDEPLOY,
     RERUN_VERIFY,
     RETRY,
+    ROLLOUT_PRESSES,
     RUNBOOK_ACTION_PATTERN,
     RUNBOOK_ACTION_PREFIX,
     STUCK,
@@ -58,9 +58,7 @@ def press_listener(app: AsyncApp, service: Service, notifier: SlackNotifier) -> 
 
 
 def register(app: AsyncApp, service: Service, notifier: SlackNotifier) -> None:
-    on_press = press_listener(app, service, notifier)
-    for matcher in (RUNBOOK_ACTION_PATTERN, STUCK, PING_DEVOPS, *DEPLOY_ACTIONS):
-        app.action(matcher)(on_press)
+    app.action(ROLLOUT_PRESSES)(press_listener(app, service, notifier))
 
 
 def request_for(action_id: str, ref: ButtonRef, base: dict[str, Any]) -> Request | None:

@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.afterack import lazy_runner
 from bot.blocks.ids import (
-    CHECKIN_ACTIONS,
     OLD_BUTTON,
     START_ROTATION,
+    WATCH_PRESSES,
     decode_checkin,
     decode_rotation,
 )
@@ -26,17 +26,14 @@ T = TypeVar("T")
 def register(app: AsyncApp, service: Service, watches: WatchPort) -> None:
     after_ack = lazy_runner(app)
 
-    async def on_answer(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_press(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        after_ack.spawn(answer_checkin(watches, service, body, respond))
+        if _press(body)[1] == START_ROTATION:
+            after_ack.spawn(start_rotation(service, body, respond))
+        else:
+            after_ack.spawn(answer_checkin(watches, service, body, respond))
 
-    async def on_rotation(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        after_ack.spawn(start_rotation(service, body, respond))
-
-    for action_id in CHECKIN_ACTIONS:
-        app.action(action_id)(on_answer)
-    app.action(START_ROTATION)(on_rotation)
+    app.action(WATCH_PRESSES)(on_press)
 
 
 def _press(body: dict[str, Any]) -> tuple[str, str, str, str]:

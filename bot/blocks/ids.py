@@ -144,6 +144,22 @@ CHECKIN_NORMAL = "co_checkin_normal"
 CHECKIN_NO_SALES = "co_checkin_no_sales"
 CHECKIN_ACTIONS = (CHECKIN_NORMAL, CHECKIN_NO_SALES)
 START_ROTATION = "co_start_rotation"
+
+
+def any_of(*action_ids: str | re.Pattern[str]) -> re.Pattern[str]:
+    """One pattern for several action ids (exact ids, or anchored patterns), so one
+    listener takes them all: Bolt tries each listener's matcher in turn, working out its
+    arguments every time, so a press went through up to eight before reaching its own."""
+    parts = [
+        a.pattern.removeprefix("^").removesuffix("$") if isinstance(a, re.Pattern) else re.escape(a)
+        for a in action_ids
+    ]
+    return re.compile("^(?:" + "|".join(parts) + ")$")
+
+
+# The presses of a rollout's messages (`handlers.actions`) and of the watches' (`handlers.watches`).
+ROLLOUT_PRESSES = any_of(RUNBOOK_ACTION_PATTERN, STUCK, PING_DEVOPS, *DEPLOY_ACTIONS)
+WATCH_PRESSES = any_of(*CHECKIN_ACTIONS, START_ROTATION)
 ROTATION_REASONS = ("hygiene", "leak")
 
 
