@@ -15,7 +15,6 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from pydantic import (
     BaseModel,
@@ -26,6 +25,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from yarl import URL
 
 from bot import commands
 
@@ -152,6 +152,15 @@ def check_signature(
     return None
 
 
+def form_fields(text: str) -> dict[str, str]:
+    """A form body's fields, exactly as `dict(urllib.parse.parse_qsl(text,
+    keep_blank_values=True))` reads them (Bolt's reading; the last of a repeated name
+    wins), decoded by yarl's compiled unquoter: parse_qsl decodes each `%XX` of a press's
+    percent-encoded JSON in Python, a tenth of the whole ack's time (tests/test_inbound.py
+    holds the two to the same answers)."""
+    return dict(URL.build(query_string=text, encoded=True).query.items())
+
+
 def parse(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
     """The request body as Bolt will read it, or why it is malformed (400)."""
     try:
@@ -165,8 +174,7 @@ def parse(body: bytes, content_type: str | None) -> dict[str, Any] | Refusal:
         if content_type == "application/json" or text.startswith("{"):
             data = json.loads(text)
         else:
-            params = parse_qsl(text, keep_blank_values=True)
-            fields = dict(params)
+            fields = form_fields(text)
             if "payload" in text:  # as Bolt decides it
                 if "payload" not in fields:
                     return Refusal(400, "a form body that mentions payload has none")
