@@ -19,7 +19,18 @@ SCRIPTS = ("scripts/run", "scripts/test", "scripts/lib/venv.sh")
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 # Stand-in for python3 and .venv/bin/python: records the call; `-m venv` makes a venv of
-# stand-ins; `-m pip` fails when FAKE_PIP_FAILS is set.
+# stand-ins; `-m pip` fails when FAKE_PIP_FAILS is set. Not recorded: the version check
+# (`-c`: 3.12.1, or 3.9.6 and too old when this file's path matches the glob FAKE_OLD) and
+# the check for pip (`-m pip --version`: none when the path matches FAKE_NO_PIP).
+if [ "$1" = -c ]; then
+  case "$0" in ${FAKE_OLD:-/nowhere}) echo 3.9.6; exit 1 ;; esac
+  echo 3.12.1
+  exit 0
+fi
+if [ "$1" = -m ] && [ "$2" = pip ] && [ "$3" = --version ]; then
+  case "$0" in ${FAKE_NO_PIP:-/nowhere}) exit 1 ;; esac
+  exit 0
+fi
 echo "python $*" >>"$FAKE_LOG"
 if [ "$1" = -m ] && [ "$2" = venv ]; then
   dir="${@: -1}"
@@ -165,6 +176,73 @@ def test_a_venv_whose_python_is_gone_is_made_again(checkout: Checkout) -> None:
     calls = checkout.run("run")
     assert calls[0] == "python -m venv --clear ROOT/.venv"
     assert calls[-1] == "creators-onboard serve"
+
+
+def test_a_python_too_old_is_named_with_how_to_get_a_newer_one(checkout: Checkout) -> None:
+    """macOS's own python3 is 3.9 and Ubuntu 22.04's 3.10: pip would fail deep in the lock
+    with "no matching distribution". Nothing is made; the message says what to do."""
+    calls = checkout.run("run", FAKE_OLD="*/python3")
+    assert checkout.returncode == 1
+    assert calls == []
+    assert not (checkout.root / ".venv").exists()
+    assert "needs Python 3.11 or newer" in checkout.stderr and "3.9.6" in checkout.stderr
+    assert "brew install python@3.12" in checkout.stderr
+    assert "PYTHON=/path/to/python3.12" in checkout.stderr
+
+
+@pytest.mark.parametrize(
+    "broken", [{"FAKE_OLD": "*/.venv/bin/python"}, {"FAKE_NO_PIP": "*/.venv/bin/python"}]
+)
+def test_a_venv_made_by_an_old_python_or_left_without_pip_is_made_again(
+    checkout: Checkout, broken: dict[str, str]
+) -> None:
+    """A first try with the wrong Python, or a creation that failed half way (Debian
+    without python3-venv), left a .venv behind: the next start makes it again."""
+    checkout.run("run")
+    (checkout.root / "requirements.lock").write_text("v2\n", encoding="utf-8")
+    calls = checkout.run("run", **broken)
+    assert checkout.returncode == 0, checkout.stderr
+    assert calls == [
+        "python -m venv --clear ROOT/.venv",
+        *INSTALL_RUN_LOCK,
+        "creators-onboard serve",
+    ]
+
+
+def only_these_tools(checkout: Checkout, *tools: str) -> str:
+    """A PATH with nothing but the stand-in Pythons made next to it and these tools."""
+    bin_dir = checkout.root / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in tools:
+        found = shutil.which(tool)
+        if found is None:
+            pytest.skip(f"needs {tool}")
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+BASICS = ("bash", "env", "cat", "cut", "mkdir", "cp", "chmod", "rm", "dirname")
+
+
+def test_without_python_set_a_new_enough_python3_x_is_found(checkout: Checkout) -> None:
+    """No PYTHON: python3 when it is new enough, else the newest python3.X that is."""
+    path = only_these_tools(checkout, *BASICS, "sha256sum")
+    for name in ("python3", "python3.12"):
+        stand_in = checkout.root / "bin" / name
+        stand_in.write_text(FAKE_PYTHON + f"# {name}\n", encoding="utf-8")
+        stand_in.chmod(0o755)
+    checkout.run("run", PYTHON=UNSET, PATH=path, FAKE_OLD="*/bin/python3")
+    assert checkout.returncode == 0, checkout.stderr
+    assert "# python3.12" in (checkout.root / ".venv" / "bin" / "python").read_text()
+
+
+def test_without_sha256sum_shasum_keeps_the_same_digest(checkout: Checkout) -> None:
+    """macOS has no sha256sum, only shasum: the same venv, nothing installed again."""
+    checkout.run("run")
+    path = only_these_tools(checkout, *BASICS, "shasum", "perl")
+    calls = checkout.run("run", PATH=path)
+    assert checkout.returncode == 0, checkout.stderr
+    assert calls == ["creators-onboard serve"]
 
 
 def test_without_a_slack_token_run_starts_the_sandbox(checkout: Checkout) -> None:

@@ -10,19 +10,71 @@
 # current too, so `./scripts/run` after `./scripts/test` installs nothing.
 
 _lock_digest() {
-  cat "$1/$2" "$1/pyproject.toml" | sha256sum | cut -d' ' -f1
+  # sha256sum is GNU's; macOS has shasum (the same digest, the same "<hex>  -" line).
+  if command -v sha256sum >/dev/null 2>&1; then
+    cat "$1/$2" "$1/pyproject.toml" | sha256sum | cut -d' ' -f1
+  else
+    cat "$1/$2" "$1/pyproject.toml" | shasum -a 256 | cut -d' ' -f1
+  fi
+}
+
+# True when the Python named is 3.11 or newer (what pyproject.toml requires).
+_python_ok() {
+  "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1
+}
+
+# The Python to make the venv with: $PYTHON if set; else python3 if it is new enough (macOS's
+# own python3 is 3.9, Ubuntu 22.04's 3.10), else the newest python3.X that is.
+_pick_python() {
+  if [ -n "${PYTHON:-}" ]; then
+    echo "$PYTHON"
+    return
+  fi
+  local candidate
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null 2>&1 && _python_ok "$candidate"; then
+      echo "$candidate"
+      return
+    fi
+  done
+  echo python3
+}
+
+_too_old() {
+  local found
+  found="$("$1" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)" || true
+  cat >&2 <<MSG
+The bot needs Python 3.11 or newer; $1: ${found:-not found}. Installing with it would fail.
+Install a newer one, then run this again (or point PYTHON at it: PYTHON=/path/to/python3.12 $0):
+  macOS:          brew install python@3.12
+  Debian/Ubuntu:  sudo apt install python3.11 python3.11-venv  (Ubuntu 22.04: from the deadsnakes PPA)
+  anywhere:       uv python install 3.12, or pyenv install 3.12
+MSG
 }
 
 ensure_venv() {
   local root="$1" lock="$2"
   shift 2
-  local venv="$root/.venv" want
+  local venv="$root/.venv" want python
   want="$(_lock_digest "$root" "$lock")"
   if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.installed-$lock" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
   echo "Installing $lock into .venv (first start, or the lock or pyproject.toml changed)…" >&2
-  [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv --clear "$venv"
+  # A venv made by a Python too old, or left without pip by a failed creation, is made again.
+  if [ ! -x "$venv/bin/python" ] || ! _python_ok "$venv/bin/python" ||
+    ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    python="$(_pick_python)"
+    if ! _python_ok "$python"; then
+      _too_old "$python"
+      exit 1
+    fi
+    if ! "$python" -m venv --clear "$venv"; then
+      rm -rf "$venv"
+      echo "$python could not make .venv (on Debian/Ubuntu: sudo apt install python3-venv, or python3.X-venv for the version above)." >&2
+      exit 1
+    fi
+  fi
   local pip=("$venv/bin/python" -m pip --quiet --disable-pip-version-check)
   "${pip[@]}" install --require-hashes -r "$root/$lock"
   "${pip[@]}" install --no-deps --no-build-isolation -e "$root"
