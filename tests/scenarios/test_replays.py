@@ -206,16 +206,8 @@ async def test_a_button_no_listener_knows_is_answered_and_audited_never_a_404(
         for n, (action_id, value) in enumerate(
             [("co_sign_off", valid_shape), ("co_gone", "not json"), ("x" * 255, "")]
         ):
-            status, _ = await world.post(
-                block_action_body(
-                    OWNER,
-                    action_id,
-                    value,
-                    channel_id=message.channel,
-                    message_ts=message.ts,
-                    response_url=world.slack.response_url(f"stale-{n}"),
-                )
-            )
+            button = {"action_id": action_id, "value": value}
+            status, _ = await world.press(OWNER, button, message, response_id=f"stale-{n}")
             assert status == 200, action_id
         said = await eventually(
             lambda: (
