@@ -122,7 +122,7 @@ def sqlite_library_row() -> Row | None:
     return red(
         "database: SQLite",
         f"this Python's SQLite library is {sqlite3.sqlite_version}; the bot needs 3.35 or "
-        "newer: with it every claim and audit row would fail",
+        "newer: with this one every claim and audit row would fail",
         "the bot writes with INSERT … RETURNING, which SQLite has had since 3.35, and "
         "Python's sqlite3 module uses the SQLite library of the system it was built on",
         "run the Docker image (its SQLite is 3.40), or use PostgreSQL (DATABASE_URL="
