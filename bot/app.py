@@ -20,6 +20,7 @@ from bot.logging import bind_request, clear_request, get_logger
 from bot.middleware.failed import answer_failures
 from bot.middleware.observe import Observe
 from bot.middleware.once import OnceOnly
+from bot.middleware.ratelimited import RateLimitedNotice
 from bot.middleware.respond import RespondOverSession
 from bot.rollout.port import Service
 from bot.settings import Settings
@@ -58,6 +59,7 @@ def create_app(
     )
     app.listener_runner.lazy_listener_runner = TrackedLazyRunner(app.logger)
     app.middleware(Observe(deps.metrics))
+    app.middleware(RateLimitedNotice())
     app.middleware(OnceOnly(deps.store.claim))
     app.middleware(RespondOverSession(deps.session))
     app.error(answer_failures(app))

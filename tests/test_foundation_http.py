@@ -8,12 +8,14 @@ with an audit row, and direct messages. DB-touching tests run on SQLite and Post
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.commands import COMMAND, SUBCOMMANDS
@@ -21,6 +23,7 @@ from bot.sandbox.fakes.signing import (
     BOT_ID,
     BOT_USER_ID,
     FORM_CONTENT_TYPE,
+    app_rate_limited_body,
     slash_command_body,
     ssl_check_body,
     url_verification_body,
@@ -142,6 +145,25 @@ async def test_ssl_check_answers_200_and_does_nothing(world_db: World) -> None:
     assert world.slack.calls() == []
     assert entries == []
     assert "command:" not in metrics
+
+
+async def test_slack_s_rate_limit_notice_answers_200_and_says_what_is_lost(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`app_rate_limited` comes signed, with no inner event: without an answer of its
+    own, Bolt's 404 counts as a failed delivery, and enough of those get an app's event
+    subscriptions disabled. Answered 200 (unsigned: 401), and a warning says what is lost
+    and what to do."""
+    caplog.set_level(logging.WARNING)
+    async with world.bot():
+        unsigned, _ = await world.post(app_rate_limited_body(1518467820), secret="wrong-secret")
+        status, payload = await world.post(app_rate_limited_body(1518467820))
+    assert (unsigned, status, payload) == (401, 200, "")
+    logs = caplog.text + "\n".join(capsys.readouterr())
+    assert "slack_events_rate_limited" in logs and "2018-02-12 20:37 UTC" in logs
+    assert "more than 30,000 in an hour" in logs and "Remove the bot from busy channels" in logs
+    # Nothing said to anyone (Bolt's own authorization asks auth.test once, as for any).
+    assert {c.method for c in world.slack.calls()} <= {"auth.test"}
 
 
 async def test_url_verification_echoes_the_challenge(world: World) -> None:

@@ -2,6 +2,7 @@
 it directly; a function middleware has its arguments worked out on every request).
 
 * `observe`: the listener a request goes to, for logs and metrics, and its ack time.
+* `ratelimited`: Slack's notice that it drops the app's events, answered 200 and logged.
 * `once`: a request Slack retries or someone replays is handled once (`bot.afterack`).
 * `respond`: `respond()` over the app's own HTTP session, scrubbed.
 * `failed`: a command or press that fails is answered in words (Bolt's error handler).

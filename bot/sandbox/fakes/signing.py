@@ -290,6 +290,20 @@ def url_verification_body(challenge: str) -> str:
     )
 
 
+def app_rate_limited_body(minute: int, *, team_id: str = TEAM_ID) -> str:
+    """Slack's notice that it drops the app's events from `team_id` since `minute` (an
+    epoch second on a minute), as the Events API sends it (JSON, no inner event)."""
+    return json.dumps(
+        {
+            "token": VERIFICATION_TOKEN,
+            "type": "app_rate_limited",
+            "team_id": team_id,
+            "minute_rate_limited": minute,
+            "api_app_id": API_APP_ID,
+        }
+    )
+
+
 def ssl_check_body() -> str:
     """The certificate probe Slack sends to slash-command URLs (form-encoded)."""
     return urllib.parse.urlencode({"ssl_check": "1", "token": VERIFICATION_TOKEN})
