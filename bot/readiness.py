@@ -138,11 +138,9 @@ async def check_database(settings: Settings) -> list[Row]:
     url = make_url(settings.database_url)
     shown = url.render_as_string(hide_password=True)
     if url.drivername.startswith("sqlite"):
-        too_old = sqlite_library_row()
-        if too_old is not None:
-            return [too_old]
-    if url.drivername.startswith("sqlite") and url.database:
-        row = await _in_thread(_new_sqlite_file, Path(url.database), shown)
+        row = sqlite_library_row()
+        if row is None and url.database:
+            row = await _in_thread(_new_sqlite_file, Path(url.database), shown)
         if row is not None:
             return [row]
     store = Store(settings.database_url)

@@ -11,11 +11,9 @@
 
 _lock_digest() {
   # sha256sum is GNU's; macOS has shasum (the same digest, the same "<hex>  -" line).
-  if command -v sha256sum >/dev/null 2>&1; then
-    cat "$1/$2" "$1/pyproject.toml" | sha256sum | cut -d' ' -f1
-  else
-    cat "$1/$2" "$1/pyproject.toml" | shasum -a 256 | cut -d' ' -f1
-  fi
+  local hasher=(sha256sum)
+  command -v sha256sum >/dev/null 2>&1 || hasher=(shasum -a 256)
+  cat "$1/$2" "$1/pyproject.toml" | "${hasher[@]}" | cut -d' ' -f1
 }
 
 # True when the Python named is 3.11 or newer (what pyproject.toml requires).
