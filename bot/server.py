@@ -61,6 +61,9 @@ async def launch_dbos(settings: Settings) -> None:
     register_workflows()
     DBOS(config=dbos_config(settings))
     DBOS.launch()
+    # Before the first await: the workflows DBOS recovered as it launched run on this
+    # loop, so none of them has begun waiting yet, and their first wait re-checks soon too
+    # (tests/scenarios/test_database_away.py, "recovered").
     recheck_lost_messages(settings.database_url)
     await register_queues()
     await apply_schedules(settings.config)
