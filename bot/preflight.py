@@ -7,7 +7,7 @@ the configuration and its ids, the database (reachable, writable, schema), Slack
 workflow and its file on the ref, each partition's BFF (a plain GET, and its token tried
 on the error path, which never reaches Amazon), and the AWS credentials and region of
 each configured Amplify app (`bot.readiness` holds the rows `serve` and a deploy ask
-again). The checks run concurrently; a check that crashes becomes a red row of its own
+again), and a warning for a secret a person chose that is short (`check_secrets`). The checks run concurrently; a check that crashes becomes a red row of its own
 instead of taking the table down. Rows carry names, statuses and the remote systems'
 error texts, never a secret value (the table is scrubbed of every configured secret and
 of token-shaped text before it is printed).
@@ -22,6 +22,7 @@ from typing import TextIO
 import aiohttp
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 
 from bot import readiness
 from bot.deps import github_client, linear_client, slack_client, smoke_tester, vault_reader
@@ -271,6 +272,61 @@ async def check_amplify(settings: Settings, _: aiohttp.ClientSession) -> list[Ro
     return await readiness.aws_rows(settings, settings.config.partitions)
 
 
+# The secrets a person makes up, where the other secrets are issued by a service (Slack,
+# GitHub, Linear, 1Password mint long random ones): shorter than this, a warning.
+CHOSEN_SECRET_LENGTH = 16
+_LONG_RANDOM = "a long random value (`openssl rand -hex 32` prints one)"
+
+
+def _weak(value: str) -> str | None:
+    """Why a secret a person chose is weak, in words that never include it; None if it
+    is not."""
+    if len(value) >= CHOSEN_SECRET_LENGTH:
+        return None
+    kind = "letters only" if value.isalpha() else "short"
+    return f"{len(value)} characters, {kind}"
+
+
+async def check_secrets(settings: Settings, _: aiohttp.ClientSession) -> list[Row]:
+    """A warning for each secret a person chose that is short: it can be guessed, and the
+    bot blanks every copy of every secret in what it logs and posts, so a secret that is
+    an ordinary word blanks that word wherever it appears (a database password `postgres`
+    turns `postgresql://` into `[redacted]ql://`)."""
+    rows: list[Row] = []
+    blanked = (
+        "the bot shows every copy of it in its logs, Slack messages and Linear comments as "
+        "[redacted], so the same word anywhere in them is blanked too"
+    )
+    hook = settings.env.github_webhook_secret
+    variable = settings.config.github.webhook_secret
+    why = _weak(hook.get_secret_value()) if hook is not None and variable else None
+    if why is not None:
+        rows.append(
+            Row(
+                f"secret: {variable}",
+                f"the GitHub webhook's secret is weak ({why}): whoever guesses it can sign "
+                f"events to POST /github/events (each only makes the bot read a run "
+                f"sooner), and {blanked}. Fix: set {variable} and the webhook's Secret on "
+                f"GitHub to {_LONG_RANDOM}",
+                warning=True,
+            )
+        )
+    url = make_url(settings.database_url)
+    password = url.password if url.drivername.startswith("postgresql") else None
+    why = _weak(str(password)) if password else None
+    if why is not None:
+        rows.append(
+            Row(
+                "secret: DATABASE_URL",
+                f"the database password is weak ({why}): {blanked}. Fix: give the database "
+                f"user {_LONG_RANDOM} as its password (ALTER ROLE … PASSWORD) and put it "
+                "in DATABASE_URL (percent-encode any @, : or / in it)",
+                warning=True,
+            )
+        )
+    return rows
+
+
 CHECKS: list[Check] = [
     check_config,
     check_database,
@@ -280,6 +336,7 @@ CHECKS: list[Check] = [
     check_github,
     check_bff,
     check_amplify,
+    check_secrets,
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.integrations.bff.checks import NON_AMAZON_URL
-from bot.preflight import CHECKS, Row, collect, render, run_preflight
+from bot.preflight import CHECKS, Row, check_secrets, collect, render, run_preflight
 from bot.settings import Settings, load_settings
 from tests.op_fixture import SYSTEMS_VAULT
 from tests.scenario import (
@@ -336,3 +336,46 @@ async def test_cli_check_green_then_red(world: World, tmp_path: Path) -> None:
     assert_no_secret(out + err, secrets_of(world))
     # The check created nothing: not even the default SQLite file in the working directory.
     assert not os.listdir(tmp_path / "cwd")
+
+
+# -------------------------------------------------------------- secrets people chose
+
+
+async def test_a_short_webhook_secret_is_a_warning_that_never_shows_it(world: World) -> None:
+    """A webhook secret someone typed (a word) can be guessed, and since every copy of a
+    secret is blanked in what the bot logs and posts, the word is blanked everywhere."""
+    world.webhook_secret = "deployment"
+    code, text = await preflight(world.settings())
+    assert code == 0, text  # a warning, not a failure
+    line = row_lines(text, "secret: GITHUB_WEBHOOK_SECRET")
+    assert line.startswith("WARN"), line
+    assert "weak (10 characters, letters only)" in line
+    assert "openssl rand -hex 32" in line and "the webhook's Secret on GitHub" in line
+    assert "deployment" not in text.replace("[redacted]", "")
+    assert "0 red" in text
+
+
+async def test_a_long_random_webhook_secret_has_no_row(world: World) -> None:
+    world.webhook_secret = "9f86d081884c7d659a2feaa0c55ad015"
+    _, text = await preflight(world.settings())
+    assert "secret:" not in text
+    assert "4 warnings, 0 red" in text
+
+
+async def test_a_word_for_a_database_password_is_a_warning(world: World) -> None:
+    """A password like CI's own `postgres`: the row says what it does to every message that
+    mentions PostgreSQL, and how to change it (the check reads the URL only)."""
+    weak = settings_with(world, DATABASE_URL="postgresql://bot:postgres@db.internal:5432/bot")
+    session = None  # the check makes no request
+    rows = await check_secrets(weak, session)  # type: ignore[arg-type]
+    text = render(rows)
+    line = row_lines(text, "secret: DATABASE_URL")
+    assert line.startswith("WARN"), line
+    assert "the database password is weak (8 characters, letters only)" in line
+    assert "ALTER ROLE" in line and "openssl rand -hex 32" in line
+    assert ":postgres@" not in text
+    strong = settings_with(
+        world, DATABASE_URL="postgresql://bot:f3b1c0de9a7e44d2b6c85e1a@db.internal:5432/bot"
+    )
+    assert await check_secrets(strong, session) == []  # type: ignore[arg-type]
+    assert await check_secrets(world.settings(), session) == []  # type: ignore[arg-type]  # SQLite
