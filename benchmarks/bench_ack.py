@@ -13,8 +13,14 @@ over HTTP by aiohttp in a process of its own. A third process sends the signed r
 each with a trigger_id of its own and a fresh signature, with 1, 50 and 200 in flight,
 and times each one from send to answer; the two apps are measured in alternating order,
 `--rounds` times, and the samples pooled. Printed: p50 and p99 per app and their ratio,
-and how many acks took over 3 s (Slack's limit), ours and the bare app's. Ratios, not
-verdicts: nothing is asserted.
+how many acks took over 3 s (Slack's limit), ours and the bare app's, and the CPU each app's
+process spent per request (from /proc, Linux only): counted from the first request until the
+process is idle again, so our after-ack work is in it, less what the process spends idle
+over that time. Each load starts once the process it measured last is idle again, so
+neither app's leftover work lands in the other's samples. With a request always waiting
+(they are sent back to back) a process is busy all the time, and its ack latency follows
+the CPU a request costs it in all: the CPU ratio says how much of a latency ratio that is.
+Ratios, not verdicts: nothing is asserted.
 
 Commands are sent by someone who may not do them (so each is refused and audited, and
 none changes the rollout), except `help` and `status`; presses likewise, by a stranger.
@@ -171,9 +177,56 @@ def load_process(conn: Any) -> None:
 # ------------------------------------------------------------------------- main
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user and system) `pid` has used so far; None where /proc is not there."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# A process is idle again when, over a 0.1 s window, it uses no more CPU than this over its
+# idle rate (/proc counts in clock ticks, 10 ms on Linux).
+TICK = 0.011
+
+
+async def idle_rate(pid: int | None, seconds: float = 2.0) -> float:
+    """CPU seconds per second `pid` spends with nothing sent to it (its timers, DBOS's
+    pollers)."""
+    before = cpu_seconds(pid)
+    await asyncio.sleep(seconds)
+    after = cpu_seconds(pid)
+    return 0.0 if before is None or after is None else (after - before) / seconds
+
+
+async def settled(pid: int | None, rate: float, within: float = 10.0) -> None:
+    """Back once `pid` is idle again (its work after the last ack done), or after `within`
+    seconds."""
+    deadline = time.monotonic() + within
+    last = cpu_seconds(pid)
+    while last is not None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        now = cpu_seconds(pid)
+        if now is None or now - last <= rate * 0.1 + TICK:
+            return
+        last = now
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _cpu_columns(bare: float | None, ours: float | None, n_bare: int, n_ours: int) -> str:
+    """CPU ms per request, bare and ours, and their ratio ("-" without /proc)."""
+    if bare is None or ours is None or not bare:
+        return f"{'-':>12} {'-':>6} {'-':>5}"
+    per_bare, per_ours = bare / n_bare * 1e3, ours / n_ours * 1e3
+    return f"{per_bare:12.2f} {per_ours:6.2f} {per_ours / per_bare:5.2f}"
 
 
 async def _started(standins: StandIns, ours: str, secret: str) -> None:
@@ -251,19 +304,32 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
             for _, body in kinds:  # warm up both apps and every path
                 await load(bare, body, 4, 20)
                 await load(ours, body, 4, 20)
+            pids = {"bare": bare_proc.pid, "ours": bot.pid}
+            idle = {which: await idle_rate(pid) for which, pid in pids.items()}
             print(
                 f"{'request':38} {'in flight':>9} {'bare p50':>9} {'bare p99':>9} "
-                f"{'ours p50':>9} {'ours p99':>9} {'p50 ×':>6} {'p99 ×':>6} {'>3s':>4} {'bare':>4}",
+                f"{'ours p50':>9} {'ours p99':>9} {'p50 ×':>6} {'p99 ×':>6} {'>3s':>4} "
+                f"{'bare':>4} {'cpu/req bare':>12} {'ours':>6} {'×':>5}",
                 flush=True,
             )
             for in_flight in levels:
                 n = max(requests, in_flight * 4)
                 for name, body in kinds:
                     got: dict[str, list[float]] = {"bare": [], "ours": []}
+                    used: dict[str, float | None] = {"bare": 0.0, "ours": 0.0}
                     for r in range(rounds):
                         order = [("bare", bare), ("ours", ours)]
                         for which, url in order if r % 2 == 0 else order[::-1]:
+                            pid = pids[which]
+                            began, before = time.monotonic(), cpu_seconds(pid)
                             got[which] += await load(url, body, in_flight, n)
+                            await settled(pid, idle[which])
+                            after, spent = cpu_seconds(pid), used[which]
+                            if before is None or after is None or spent is None:
+                                used[which] = None
+                            else:
+                                idled = idle[which] * (time.monotonic() - began)
+                                used[which] = spent + max(0.0, after - before - idled)
                     b, o = got["bare"], got["ours"]
                     slow = sum(1 for s in o if s > 3.0)
                     bare_slow = sum(1 for s in b if s > 3.0)
@@ -271,7 +337,8 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                         f"{name[:38]:38} {in_flight:9} {statistics.median(b) * 1e3:9.2f} "
                         f"{pct(b, 0.99) * 1e3:9.2f} {statistics.median(o) * 1e3:9.2f} "
                         f"{pct(o, 0.99) * 1e3:9.2f} {statistics.median(o) / statistics.median(b):6.2f} "
-                        f"{pct(o, 0.99) / pct(b, 0.99):6.2f} {slow:4} {bare_slow:4}",
+                        f"{pct(o, 0.99) / pct(b, 0.99):6.2f} {slow:4} {bare_slow:4} "
+                        f"{_cpu_columns(used['bare'], used['ours'], len(b), len(o))}",
                         flush=True,
                     )
         finally:
