@@ -14,7 +14,7 @@ each with a trigger_id of its own and a fresh signature, with 1, 50 and 200 in f
 and times each one from send to answer; the two apps are measured in alternating order,
 `--rounds` times, and the samples pooled. Printed: p50 and p99 per app and their ratio,
 how many acks took over 3 s (Slack's limit), ours and the bare app's, and the CPU each app's
-process spent per request (from /proc, Linux only): counted from the first request until the
+process spent per request (from /proc, Linux only; "-" elsewhere): counted from the first request until the
 process is idle again, so our after-ack work is in it, less what the process spends idle
 over that time. Each load starts once the process it measured last is idle again, so
 neither app's leftover work lands in the other's samples. With a request always waiting
@@ -222,7 +222,8 @@ def pct(samples: list[float], q: float) -> float:
 
 
 def _cpu_columns(bare: float | None, ours: float | None, n_bare: int, n_ours: int) -> str:
-    """CPU ms per request, bare and ours, and their ratio ("-" without /proc)."""
+    """CPU ms per request, bare and ours, and their ratio ("-" without /proc, or when the
+    bare app's load was too short to register one clock tick)."""
     if bare is None or ours is None or not bare:
         return f"{'-':>12} {'-':>6} {'-':>5}"
     per_bare, per_ours = bare / n_bare * 1e3, ours / n_ours * 1e3
