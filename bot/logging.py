@@ -21,6 +21,9 @@ import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
 REDACTED = "[redacted]"
+# A configured secret shorter than this is not looked for: it would blank ordinary words
+# (`creators-onboard check` warns about a short secret a person chose).
+SHORTEST_REDACTED = 6
 
 _SECRET_KEY = re.compile(
     r"(token|secret|password|passwd|api[_-]?key|authorization|signature|credentialsecret|cookie)",
@@ -57,7 +60,7 @@ def encodings(value: str) -> set[str]:
         if len(core) >= 8:
             forms.add(core)
             forms.add(core.replace("+", "-").replace("/", "_"))
-    return {f for f in forms if len(f) >= 6}
+    return {f for f in forms if len(f) >= SHORTEST_REDACTED}
 
 
 class Redactor:
@@ -70,7 +73,7 @@ class Redactor:
     def add(self, secrets: Iterable[str]) -> None:
         for value in secrets:
             # Very short values would redact ordinary words; real secrets are long.
-            if not value or len(value) < 6:
+            if not value or len(value) < SHORTEST_REDACTED:
                 continue
             for form in encodings(value):
                 if form not in self._secrets:

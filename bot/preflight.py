@@ -7,8 +7,9 @@ the configuration and its ids, the database (reachable, writable, schema), Slack
 workflow and its file on the ref, each partition's BFF (a plain GET, and its token tried
 on the error path, which never reaches Amazon), and the AWS credentials and region of
 each configured Amplify app (`bot.readiness` holds the rows `serve` and a deploy ask
-again), and a warning for a secret a person chose that is short (`check_secrets`). The checks run concurrently; a check that crashes becomes a red row of its own
-instead of taking the table down. Rows carry names, statuses and the remote systems'
+again), and a warning for a secret a person chose that is short (`check_secrets`). The
+checks run concurrently; a check that crashes becomes a red row of its own instead of
+taking the table down. Rows carry names, statuses and the remote systems'
 error texts, never a secret value (the table is scrubbed of every configured secret and
 of token-shaped text before it is printed).
 """
@@ -28,7 +29,7 @@ from bot import readiness
 from bot.deps import github_client, linear_client, slack_client, smoke_tester, vault_reader
 from bot.integrations.errors import IntegrationError
 from bot.integrations.vaults import VaultError
-from bot.logging import REDACTOR, Redactor
+from bot.logging import REDACTOR, SHORTEST_REDACTED, Redactor
 from bot.readiness import Row
 from bot.readiness import red as _red
 from bot.settings import Settings
@@ -278,6 +279,19 @@ CHOSEN_SECRET_LENGTH = 16
 _LONG_RANDOM = "a long random value (`openssl rand -hex 32` prints one)"
 
 
+def _blanked(value: str) -> str:
+    """What redaction does with a secret of this length, in what the bot logs and posts."""
+    if len(value) < SHORTEST_REDACTED:
+        return (
+            "it is too short for the bot to blank it in its logs, Slack messages and Linear "
+            "comments (it would blank ordinary words)"
+        )
+    return (
+        "the bot shows every copy of it in its logs, Slack messages and Linear comments as "
+        "[redacted], so the same word anywhere in them is blanked too"
+    )
+
+
 def _weak(value: str) -> str | None:
     """Why a secret a person chose is weak, in words that never include it; None if it
     is not."""
@@ -293,21 +307,18 @@ async def check_secrets(settings: Settings, _: aiohttp.ClientSession) -> list[Ro
     an ordinary word blanks that word wherever it appears (a database password `postgres`
     turns `postgresql://` into `[redacted]ql://`)."""
     rows: list[Row] = []
-    blanked = (
-        "the bot shows every copy of it in its logs, Slack messages and Linear comments as "
-        "[redacted], so the same word anywhere in them is blanked too"
-    )
     hook = settings.env.github_webhook_secret
     variable = settings.config.github.webhook_secret
-    why = _weak(hook.get_secret_value()) if hook is not None and variable else None
+    value = hook.get_secret_value() if hook is not None and variable else ""
+    why = _weak(value) if value else None
     if why is not None:
         rows.append(
             Row(
                 f"secret: {variable}",
                 f"the GitHub webhook's secret is weak ({why}): whoever guesses it can sign "
                 f"events to POST /github/events (each only makes the bot read a run "
-                f"sooner), and {blanked}. Fix: set {variable} and the webhook's Secret on "
-                f"GitHub to {_LONG_RANDOM}",
+                f"sooner), and {_blanked(value)}. Fix: set {variable} and the webhook's "
+                f"Secret on GitHub to {_LONG_RANDOM}",
                 warning=True,
             )
         )
@@ -318,9 +329,9 @@ async def check_secrets(settings: Settings, _: aiohttp.ClientSession) -> list[Ro
         rows.append(
             Row(
                 "secret: DATABASE_URL",
-                f"the database password is weak ({why}): {blanked}. Fix: give the database "
-                f"user {_LONG_RANDOM} as its password (ALTER ROLE … PASSWORD) and put it "
-                "in DATABASE_URL (percent-encode any @, : or / in it)",
+                f"the database password is weak ({why}): {_blanked(str(password))}. Fix: "
+                f"give the database user {_LONG_RANDOM} as its password (ALTER ROLE … "
+                "PASSWORD) and put it in DATABASE_URL (percent-encode any @, : or / in it)",
                 warning=True,
             )
         )

@@ -374,6 +374,11 @@ async def test_a_word_for_a_database_password_is_a_warning(world: World) -> None
     assert "the database password is weak (8 characters, letters only)" in line
     assert "ALTER ROLE" in line and "openssl rand -hex 32" in line
     assert ":postgres@" not in text
+    # Under the redactor's shortest: not blanked at all, and the row says so.
+    tiny = settings_with(world, DATABASE_URL="postgresql://bot:pgpw@db.internal:5432/bot")
+    line = render(await check_secrets(tiny, session))  # type: ignore[arg-type]
+    assert "weak (4 characters, letters only)" in line
+    assert "too short for the bot to blank it" in line and "[redacted]" not in line
     strong = settings_with(
         world, DATABASE_URL="postgresql://bot:f3b1c0de9a7e44d2b6c85e1a@db.internal:5432/bot"
     )
