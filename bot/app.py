@@ -28,6 +28,17 @@ from bot.watches.port import WatchPort
 
 log = get_logger(__name__)
 
+# Logged with a request Slack signed with our secret but dated outside its 5-minute window
+# (`seconds_old` by this host's clock), which is refused as Slack's docs require.
+STALE_MEANING = (
+    "refused: signed with our signing secret but dated outside Slack's 5-minute window. "
+    "One alone may be an old request sent again (a replay). If every request from Slack "
+    "is refused like this (each command then fails in Slack with dispatch_failed), this "
+    "host's clock is off by about seconds_old: set it right (NTP: `timedatectl "
+    "set-ntp true`; Docker Desktop's clock after the laptop slept: restart Docker "
+    "Desktop); `creators-onboard check` compares it with Slack's."
+)
+
 
 def create_app(
     settings: Settings,
@@ -118,7 +129,15 @@ def create_web_app(
         )
         parsed = refused or inbound.parse(body, request.content_type)
         if isinstance(parsed, inbound.Refusal):
-            log.info("slack_request_refused", status=parsed.status, reason=parsed.reason)
+            if parsed.skew is not None:
+                log.warning(
+                    "slack_request_stale",
+                    status=parsed.status,
+                    seconds_old=round(parsed.skew),
+                    meaning=STALE_MEANING,
+                )
+            else:
+                log.info("slack_request_refused", status=parsed.status, reason=parsed.reason)
             return web.Response(status=parsed.status, text=parsed.reason)
         bolt_resp = await bolt.async_dispatch(checked_request(parsed, request))
         return await to_aiohttp_response(bolt_resp)

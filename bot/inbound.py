@@ -37,6 +37,10 @@ MAX_AGE_SECONDS = 60 * 5
 class Refusal:
     status: int
     reason: str
+    # A request signed with our secret but dated outside the window: how many seconds
+    # older than this host's clock says it is (negative: from the future). Either a
+    # replay, or this host's clock is off, when every request from Slack comes so.
+    skew: float | None = None
 
 
 # Slack's ids (users, channels, teams) are short upper-case words; anything else in an
@@ -143,12 +147,13 @@ def check_signature(
         at = int(stamp)
     except ValueError:
         return Refusal(401, "the request timestamp is not a number")
-    if abs((now or time.time()) - at) > MAX_AGE_SECONDS:
-        return Refusal(401, "the request timestamp is outside Slack's 5-minute window")
     base = b"v0:" + stamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         return Refusal(401, "the signature does not match")
+    age = (now or time.time()) - at
+    if abs(age) > MAX_AGE_SECONDS:
+        return Refusal(401, "the request timestamp is outside Slack's 5-minute window", age)
     return None
 
 

@@ -120,15 +120,31 @@ async def test_tampered_body_is_rejected(world: World) -> None:
             assert resp.status == 401
 
 
-async def test_old_timestamp_is_rejected_even_when_correctly_signed(world: World) -> None:
+async def test_old_timestamp_is_rejected_even_when_correctly_signed(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused, as Slack's docs require; and since it carries our signature, the warning
+    says what it means when every request comes so (this host's clock is off) and how to
+    fix it. An old request with a wrong signature is only refused."""
+    caplog.set_level(logging.INFO)
     old = int(time.time()) - 6 * 60
     async with world.bot():
         status, payload = await world.post(slash_command_body("help", DEVOPS), timestamp=old)
+        forged, _ = await world.post(
+            slash_command_body("help", DEVOPS), timestamp=old - 3600, secret="wrong-secret"
+        )
         # A fresh timestamp with the same body is fine: only the age was wrong.
         fresh_status, _ = await world.post(slash_command_body("help", DEVOPS))
     assert status == 401
     assert "start [@owner]" not in payload
+    assert forged == 401
     assert fresh_status == 200
+    logs = caplog.text + "\n".join(capsys.readouterr())
+    [stale] = [line for line in logs.splitlines() if "slack_request_stale" in line]
+    assert "seconds_old" in stale and ("360" in stale or "361" in stale), stale
+    assert "this host's clock is off" in stale and "timedatectl set-ntp true" in stale
+    assert "creators-onboard check" in stale
+    assert "the signature does not match" in logs  # the forged one: refused, no clock talk
 
 
 # -------------------------------------------------------------------- Slack handshakes
