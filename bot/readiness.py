@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -32,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import make_url
 
 from bot.config import Partition
+from bot.inbound import MAX_AGE_SECONDS
 from bot.integrations.amplify import amplify_regions, aws_credentials
 from bot.integrations.bff import SmokeTester
 from bot.runbook.problem import Problem
@@ -172,6 +174,47 @@ async def check_database(settings: Settings) -> list[Row]:
     else:
         rows.append(Row("database: schema", "current"))
     return rows
+
+
+# ------------------------------------------------------------------------ clock
+
+# Further than this from Slack's clock, `check` warns: nothing is refused for it yet, but a
+# clock drifting this far is not kept by NTP, and at Slack's 5 minutes everything is.
+CLOCK_WARN_SECONDS = 30.0
+_CLOCK_FIX = (
+    "set this host's clock right (NTP: `timedatectl set-ntp true`; Docker Desktop's clock "
+    "after the laptop slept: restart Docker Desktop)"
+)
+
+
+def clock_row(date_header: str | None, now: float) -> Row | None:
+    """This host's clock against the `Date` of an answer from Slack's API (to the second).
+    Slack signs each request with its own time, and the bot refuses one dated more than
+    5 minutes from its clock (as Slack's docs require), so a clock that far off refuses
+    everything Slack sends. None when the answer had no usable `Date`."""
+    try:
+        slack_time = parsedate_to_datetime(date_header or "").timestamp()
+    except (TypeError, ValueError):
+        return None
+    offset = now - slack_time
+    apart = f"{abs(offset):.0f} s {'ahead of' if offset > 0 else 'behind'} Slack's"
+    if abs(offset) <= CLOCK_WARN_SECONDS:
+        return Row("clock", f"{abs(offset):.0f} s from Slack's")
+    if abs(offset) > MAX_AGE_SECONDS:
+        return red(
+            "clock",
+            f"this host's clock is {apart}: every command, press and event from Slack is "
+            "refused (Slack shows dispatch_failed)",
+            "Slack signs each request with its own time, and the bot refuses any dated "
+            "more than 5 minutes from its clock",
+            _CLOCK_FIX,
+        )
+    return Row(
+        "clock",
+        f"this host's clock is {apart}: at 5 minutes every request from Slack is refused "
+        f"(each is signed with Slack's time). Fix: {_CLOCK_FIX}",
+        warning=True,
+    )
 
 
 # ----------------------------------------------------------------- Slack channel

@@ -90,7 +90,7 @@ def closed_port() -> int:
 async def test_all_green_prints_every_row_and_exits_zero(world: World) -> None:
     code, text = await preflight(world.settings())
     assert code == 0, text
-    expected = ["config", "database", "slack", "slack: engineering channel", "op"]
+    expected = ["config", "database", "slack", "clock", "slack: engineering channel", "op"]
     expected += ["linear", "linear: PDEV-446", "github"]
     expected += [f"op: {VAULTS[p]}" for p in PARTITIONS] + [f"op: {SYSTEMS_VAULT}"]
     expected += [f"bff:{p}" for p in PARTITIONS] + [f"bff:{p} token" for p in PARTITIONS]
@@ -384,3 +384,31 @@ async def test_a_word_for_a_database_password_is_a_warning(world: World) -> None
     )
     assert await check_secrets(strong, session) == []  # type: ignore[arg-type]
     assert await check_secrets(world.settings(), session) == []  # type: ignore[arg-type]  # SQLite
+
+
+# ------------------------------------------------------------------------- the clock
+
+
+async def test_a_clock_far_from_slack_s_is_red_and_one_drifting_is_a_warning(
+    world: World,
+) -> None:
+    """Slack signs every request with its own time and the bot refuses one dated more than
+    5 minutes from its clock: a host clock that far off (Docker Desktop's after a laptop
+    slept) refuses everything from Slack. `check` compares it with the `Date` of Slack's
+    answer to auth.test."""
+    _, text = await preflight(world.settings())
+    assert is_green(text, "clock") and "s from Slack's" in row_lines(text, "clock")
+
+    world.slack.clock_off_by(-400)  # Slack's clock behind: this host is 400 s ahead
+    code, text = await preflight(world.settings())
+    assert code == 1, text
+    line = row_lines(text, "clock")
+    assert line.startswith("RED"), line
+    assert "this host's clock is 40" in line and "s ahead of Slack's" in line
+    assert "dispatch_failed" in line and "timedatectl set-ntp true" in line
+
+    world.slack.clock_off_by(90)
+    code, text = await preflight(world.settings())
+    assert code == 0, text
+    line = row_lines(text, "clock")
+    assert line.startswith("WARN") and "s behind Slack's" in line and "5 minutes" in line

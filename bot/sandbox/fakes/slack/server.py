@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any, ClassVar, Self
 
 from aiohttp import web
@@ -106,6 +108,11 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
     def pending_faults(self, method: str) -> int:
         """Faults armed with ``fail_next`` for ``method`` and not yet served."""
         return sum(f.times for f in self._faults.get(method, ()))
+
+    def clock_off_by(self, seconds: float) -> None:
+        """Answer with a `Date` `seconds` ahead of this host's clock (negative: behind), as
+        Slack's answers look from a host whose clock is that far off."""
+        self._clock_offset = seconds
 
     def stall_next(self, method: str, seconds: float, *, text: str = "") -> None:
         """Hold back the answer to the next call of ``method`` whose text contains
@@ -229,6 +236,9 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         status: int = 200,
         headers: dict[str, str] | None = None,
     ) -> web.Response:
+        if self._clock_offset:
+            stamped = formatdate(time.time() + self._clock_offset, usegmt=True)
+            headers = {**(headers or {}), "Date": stamped}
         return web.json_response(payload, status=status, headers=headers)
 
     def _check_app_token(

@@ -56,6 +56,9 @@ class SlackWorkspace:
     _stalls: list[tuple[str, str, float]] = field(default_factory=list, init=False)
     _drops: list[tuple[str, str]] = field(default_factory=list, init=False)
     _closing: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    # How far Slack's clock is ahead of this host's (negative: behind), in every answer's
+    # `Date` (`clock_off_by`); 0: the Date aiohttp stamps.
+    _clock_offset: float = field(default=0.0, init=False)
     _responses: collections.defaultdict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: collections.defaultdict(list), init=False
     )
