@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bot import readiness
 from bot.deps import github_client, linear_client, slack_client, smoke_tester, vault_reader
+from bot.egress import http_session
 from bot.integrations.errors import IntegrationError
 from bot.integrations.vaults import VaultError
 from bot.logging import REDACTOR, SHORTEST_REDACTED, Redactor
@@ -401,7 +402,7 @@ async def _guarded(check: Check, settings: Settings, session: aiohttp.ClientSess
 
 async def collect(settings: Settings, checks: list[Check] | None = None) -> list[Row]:
     timeout = aiohttp.ClientTimeout(total=20)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with http_session(timeout=timeout) as session:
         results = await asyncio.gather(
             *(_guarded(c, settings, session) for c in (checks or CHECKS))
         )

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from dbos import DBOS, DBOSConfig
 from slack_bolt.async_app import AsyncApp
@@ -21,6 +20,7 @@ from bot import webhooks
 from bot.afterack import lazy_runner
 from bot.app import create_app, create_web_app
 from bot.deps import Deps, build_deps
+from bot.egress import http_session
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
 from bot.integrations.vaults.verify import derive_key, use_key
 from bot.logging import get_logger
@@ -91,7 +91,7 @@ class Running:
 async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIterator[Running]:
     """Everything up, yielded, then everything down. Used by `serve` and by tests."""
     owns_session = deps is None
-    session = deps.session if deps else aiohttp.ClientSession()
+    session = deps.session if deps else http_session()
     deps = deps or build_deps(settings, session)
     from bot.workflows.runtime import install
     from bot.workflows.runtime import stop as stop_workflows

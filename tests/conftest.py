@@ -90,6 +90,18 @@ def database_url(
     yield from _fresh_pg_database(pg_problem)
 
 
+# The variables that send outbound HTTP through a proxy (slack_sdk and the bot's session
+# read them): every test talks to loopback fakes directly unless it sets them itself.
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 @pytest.fixture(autouse=True)
 def no_ambient_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """botocore reads the process environment, its config files and, on AWS hosts, the
