@@ -221,6 +221,24 @@ _PER_PARTITION = "bff_tokens"
 _WEBHOOK_FIELD = "github_webhook_secret"
 
 
+# Read where outbound HTTP is made (`bot.egress`; slack_sdk, boto3 and `op` read them
+# themselves), never into the settings.
+PROXY_VARIABLES = (
+    (
+        "HTTPS_PROXY",
+        "the proxy for https:// calls (Slack, GitHub, Linear, the BFFs, 1Password, AWS) on a "
+        "host that reaches the internet only through one: http://host:port, with "
+        "user:password@ if it asks",
+    ),
+    ("HTTP_PROXY", "the proxy for http:// calls, written as HTTPS_PROXY"),
+    (
+        "NO_PROXY",
+        "hosts reached directly, comma-separated: example.com also takes its subdomains, "
+        "host:port only that port, * every host",
+    ),
+)
+
+
 def environment_variables() -> list[EnvVariable]:
     """Every environment variable the bot reads, from the settings' own field descriptions."""
     found = []
@@ -236,6 +254,7 @@ def environment_variables() -> list[EnvVariable]:
         found.append(EnvVariable(field_name.upper(), info.description or "", default))
     # One field, one variable per partition: the YAML names it (partitions[].bff_token_env).
     found.append(EnvVariable("BFF_TOKEN_<PARTITION>", _bff_tokens_meaning(), "unset"))
+    found.extend(EnvVariable(name, meaning, "unset") for name, meaning in PROXY_VARIABLES)
     return found
 
 
