@@ -108,10 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         secrets=settings.secret_values(),
     )
     if args.command == "serve":
+        from bot.listen import CannotListen, check_address
         from bot.preflight import refuse_to_serve
         from bot.server import serve
         from bot.store import DatabaseUnavailable
 
+        try:  # before anything starts: a port in use is said in one line
+            asyncio.run(check_address(settings.env.host, settings.env.port))
+        except CannotListen as exc:
+            print(f"creators-onboard: {exc}", file=sys.stderr)
+            return 2
         if asyncio.run(refuse_to_serve(settings, out=sys.stderr)):
             return 2
 
@@ -119,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve(settings))
         except KeyboardInterrupt:
             pass
-        except DatabaseUnavailable as exc:
+        except (DatabaseUnavailable, CannotListen) as exc:
             print(f"creators-onboard: {exc}", file=sys.stderr)
             return 2
         # Everything is shut down. Leave now even if a DBOS worker thread is still retrying

@@ -23,6 +23,7 @@ from bot.deps import Deps, build_deps
 from bot.egress import http_session
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
 from bot.integrations.vaults.verify import derive_key, use_key
+from bot.listen import cannot_listen
 from bot.logging import get_logger
 from bot.settings import Settings
 from bot.takeover import Takeover, dbos_recover
@@ -143,7 +144,10 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         )
         await runner.setup()
         site = web.TCPSite(runner, settings.env.host, settings.env.port, backlog=http.backlog)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # taken since `check_address` (the CLI's first step)
+            raise cannot_listen(settings.env.host, settings.env.port, exc) from None
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         port = sockets[0].getsockname()[1] if sockets else settings.env.port
@@ -219,6 +223,7 @@ def tune_collector() -> tuple[int, int, int]:
 
 
 async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM (CannotListen if HOST:PORT is taken as it binds)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.listen import CannotListen, check_address
 from bot.sandbox.fakes.slack import FakeSlack
 from bot.server import GEN0_THRESHOLD
 from bot.settings import DEFAULT_SQLITE_NAME, environment_variables
@@ -369,3 +371,35 @@ async def test_check_tests_the_database(tmp_path: Path, fake_slack: FakeSlack) -
         )
         row = next(line for line in out.splitlines() if " database " in f" {line} ")
         assert row.startswith("RED"), out
+
+
+async def test_serve_on_a_port_in_use_says_so_before_anything_starts(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """On a laptop port 3000 is often another program's: one line with the fix, exit 2,
+    no traceback, and nothing started (not even the SQLite file)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**slack_only_env(fake_slack), "PORT": str(port)}
+        code, out, err = await run("serve", env=env, cwd=tmp_path)
+    assert code == 2, out + err
+    assert "Traceback" not in out + err
+    assert f"cannot listen on 127.0.0.1:{port}: another program is listening on that port" in err
+    assert f"lsof -i :{port}" in err and "PORT=3001" in err
+    assert not (tmp_path / DEFAULT_SQLITE_NAME).exists()
+    assert fake_slack.calls() == []  # not even the preflight's auth.test
+
+
+@pytest.mark.parametrize(
+    ("host", "said"),
+    [
+        ("192.0.2.77", "192.0.2.77 is not an address of this machine"),  # TEST-NET-1
+        ("no-such-host.invalid", "is not a name or address this machine knows"),
+    ],
+)
+async def test_a_host_that_is_not_this_machine_s_is_named(host: str, said: str) -> None:
+    with pytest.raises(CannotListen) as info:
+        await check_address(host, 3000)
+    assert said in str(info.value) and "Fix: set HOST" in str(info.value)

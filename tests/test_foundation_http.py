@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.commands import COMMAND, SUBCOMMANDS
+from bot.listen import CannotListen
 from bot.sandbox.fakes.signing import (
     BOT_ID,
     BOT_USER_ID,
@@ -28,6 +30,8 @@ from bot.sandbox.fakes.signing import (
     ssl_check_body,
     url_verification_body,
 )
+from bot.server import running_bot
+from bot.settings import load_settings
 from tests.conftest import PG_ADMIN_URL
 from tests.scenario import DEVOPS, OWNER, STRANGER, World, eventually
 
@@ -413,3 +417,20 @@ async def test_reply_in_a_thread_whose_parent_is_gone_still_gets_a_hint(world: W
             _dm_event(DEVOPS, channel, "1700000000.000900", thread_ts="1700000000.000700")
         )
         await eventually(lambda: world.slack.calls("chat.postMessage"), timeout=5, what="a hint")
+
+
+async def test_a_port_taken_after_serve_s_first_check_is_said_the_same_way(world: World) -> None:
+    """The CLI checks HOST:PORT first; another program can still take it before the bind.
+    The bind's failure is the same one line, and what had started is shut down."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = load_settings({**world.env(), "HOST": "127.0.0.1", "PORT": str(port)})
+        with pytest.raises(CannotListen, match="another program is listening on that port"):
+            async with running_bot(settings):
+                pytest.fail("the bot must not run without its port")
+    # Shut down cleanly: the next start in this process works.
+    async with world.bot():
+        status, _ = await world.post(slash_command_body("help", DEVOPS))
+    assert status == 200
