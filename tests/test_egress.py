@@ -4,6 +4,9 @@ and BFF call shares — proved through a forwarding proxy on loopback."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import pytest
 import structlog
 from yarl import URL
@@ -113,3 +116,32 @@ async def test_the_running_bot_s_calls_go_through_the_proxy(
         assert str(URL(world.slack.api_url).origin()) in proxy.hosts()
     finally:
         await proxy.close()
+
+
+async def test_an_https_call_asks_the_proxy_for_a_tunnel_with_the_credentials() -> None:
+    """What production does (every upstream is https): a `CONNECT host:443` to the proxy,
+    carrying `Proxy-Authorization`; the request itself then goes inside the tunnel. The
+    proxy here refuses the tunnel, so nothing leaves this machine."""
+    heads: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append((await reader.readuntil(b"\r\n\r\n")).decode())
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        environ = {"HTTPS_PROXY": f"http://bot:pw@127.0.0.1:{port}"}
+        async with http_session(environ) as session:
+            with pytest.raises(aiohttp.ClientHttpProxyError) as refused:
+                await session.get("https://api.github.com/repos/Arda-cards/infrastructure")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert refused.value.status == 403
+    [head] = heads
+    assert head.startswith("CONNECT api.github.com:443 HTTP/1.1\r\n"), head
+    assert "Proxy-Authorization: Basic Ym90OnB3\r\n" in head  # bot:pw
+    assert "Authorization: Bearer" not in head  # the request's own headers stay inside
