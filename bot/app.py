@@ -16,7 +16,7 @@ from bot import inbound
 from bot.afterack import TrackedLazyRunner
 from bot.deps import Deps
 from bot.inbound import check_signature
-from bot.logging import bind_request, clear_request, get_logger
+from bot.logging import Hush, bind_request, clear_request, get_logger
 from bot.middleware.failed import answer_failures
 from bot.middleware.observe import Observe
 from bot.middleware.once import OnceOnly
@@ -28,6 +28,16 @@ from bot.watches.port import WatchPort
 
 log = get_logger(__name__)
 
+# Logged with a recent request signed with a secret that is not ours (at most once a
+# minute, with how many were held back).
+MISMATCH_MEANING = (
+    "refused: signed recently, but not with SLACK_SIGNING_SECRET. One alone may be "
+    "someone else's request. If every request from Slack is refused like this (each "
+    "command fails in Slack with dispatch_failed, and Event Subscriptions cannot verify "
+    "the Request URL), SLACK_SIGNING_SECRET is not this app's Signing Secret: copy it "
+    "from api.slack.com/apps → this app → Basic Information → App Credentials → Signing "
+    "Secret (not the Client Secret or the Verification Token) and restart the bot."
+)
 # Logged with a request Slack signed with our secret but dated outside its 5-minute window
 # (`seconds_old` by this host's clock), which is refused as Slack's docs require.
 STALE_MEANING = (
@@ -129,18 +139,31 @@ def create_web_app(
         )
         parsed = refused or inbound.parse(body, request.content_type)
         if isinstance(parsed, inbound.Refusal):
-            if parsed.skew is not None:
-                log.warning(
-                    "slack_request_stale",
-                    status=parsed.status,
-                    seconds_old=round(parsed.skew),
-                    meaning=STALE_MEANING,
-                )
-            else:
-                log.info("slack_request_refused", status=parsed.status, reason=parsed.reason)
+            report_refusal(parsed)
             return web.Response(status=parsed.status, text=parsed.reason)
         bolt_resp = await bolt.async_dispatch(checked_request(parsed, request))
         return await to_aiohttp_response(bolt_resp)
+
+    hush = Hush()
+
+    def report_refusal(refused: inbound.Refusal) -> None:
+        """Logged; a refusal that points at this bot's configuration (its clock, its
+        signing secret) as a warning saying so, at most once a minute."""
+        fields: dict[str, Any] = {"status": refused.status}
+        if refused.skew is not None:
+            event = "slack_request_stale"
+            fields.update(seconds_old=round(refused.skew), meaning=STALE_MEANING)
+        elif refused.other_secret:
+            event = "slack_signature_mismatch"
+            fields.update(meaning=MISMATCH_MEANING)
+        else:
+            log.info("slack_request_refused", reason=refused.reason, **fields)
+            return
+        held = hush.due(event)
+        if held is None:
+            log.info("slack_request_refused", reason=refused.reason, **fields)
+        else:
+            log.warning(event, held_back=held, **fields)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

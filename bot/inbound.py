@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -31,6 +32,8 @@ from bot import commands
 
 # Slack's window for a signed request (its docs: reject anything older than 5 minutes).
 MAX_AGE_SECONDS = 60 * 5
+# How Slack writes a signature: version 0, then the HMAC-SHA256 in hex.
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class Refusal:
     # older than this host's clock says it is (negative: from the future). Either a
     # replay, or this host's clock is off, when every request from Slack comes so.
     skew: float | None = None
+    # A recent request with a well-formed signature that is not ours: someone else's, or
+    # SLACK_SIGNING_SECRET is not this app's, when every request from Slack comes so.
+    other_secret: bool = False
 
 
 # Slack's ids (users, channels, teams) are short upper-case words; anything else in an
@@ -149,9 +155,11 @@ def check_signature(
         return Refusal(401, "the request timestamp is not a number")
     base = b"v0:" + stamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-        return Refusal(401, "the signature does not match")
     age = (now or time.time()) - at
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        recent = abs(age) <= MAX_AGE_SECONDS
+        shaped = _SIGNATURE.fullmatch(signature) is not None
+        return Refusal(401, "the signature does not match", other_secret=recent and shaped)
     if abs(age) > MAX_AGE_SECONDS:
         return Refusal(401, "the request timestamp is outside Slack's 5-minute window", age)
     return None

@@ -13,8 +13,9 @@ import json
 import logging
 import re
 import sys
+import time
 import urllib.parse
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -216,6 +217,27 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     return REDACTOR
+
+
+class Hush:
+    """At most one warning of an event per `every` seconds; how many were held back."""
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def due(self, event: str) -> int | None:
+        """None while `event` was warned about in the last `every` seconds (counted);
+        else how many were held back since, and it is due now."""
+        now = self._clock()
+        last = self._last.get(event)
+        if last is not None and now - last < self.every:
+            self._held[event] = self._held.get(event, 0) + 1
+            return None
+        self._last[event] = now
+        return self._held.pop(event, 0)
 
 
 def get_logger(name: str) -> Any:

@@ -434,3 +434,29 @@ async def test_a_port_taken_after_serve_s_first_check_is_said_the_same_way(world
     async with world.bot():
         status, _ = await world.post(slash_command_body("help", DEVOPS))
     assert status == 200
+
+
+async def test_requests_signed_with_another_secret_point_at_the_signing_secret(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first thing to go wrong when the app is set up: SLACK_SIGNING_SECRET holds the
+    Client Secret or the Verification Token. Every request is refused (as it must be) and
+    the log says where the right value is — once a minute, not once per request; an
+    unsigned request or an old one says nothing of the kind."""
+    caplog.set_level(logging.INFO)
+    async with world.bot():
+        for _ in range(3):
+            status, _ = await world.post(slash_command_body("help", DEVOPS), secret="client-secret")
+            assert status == 401
+        assert world.http is not None
+        async with world.http.post(
+            f"{world.base_url}/slack/events", data=slash_command_body("help", DEVOPS).encode()
+        ) as unsigned:
+            assert unsigned.status == 401
+    logs = caplog.text + "\n".join(capsys.readouterr())
+    [warning] = [line for line in logs.splitlines() if "slack_signature_mismatch" in line]
+    assert "not with SLACK_SIGNING_SECRET" in warning
+    assert "Basic Information → App Credentials → Signing Secret" in warning
+    assert "not the Client Secret or the Verification Token" in warning
+    # The other two within the minute: refused and logged, but not warned about again.
+    assert logs.count("the signature does not match") >= 2

@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from bot import logging as bot_logging
-from bot.logging import REDACTED, configure_logging, get_logger, scrub_mapping
+from bot.logging import REDACTED, Hush, configure_logging, get_logger, scrub_mapping
 from bot.settings import load_settings
 from tests.scenario import BOT_TOKEN, GITHUB_TOKEN, LINEAR_KEY, SIGNING_SECRET
 
@@ -263,3 +263,16 @@ def test_tracebacks_are_scrubbed_whatever_the_secret_contains(secret: str) -> No
         get_logger("tests.logging").exception("boom")
     record = json_lines(stream)[0]
     assert secret not in str(record["exception"])
+
+
+def test_hush_lets_one_warning_through_a_minute_and_counts_the_rest() -> None:
+    now = [1000.0]
+    hush = Hush(every=60.0, clock=lambda: now[0])
+    assert hush.due("slack_request_stale") == 0
+    assert hush.due("slack_request_stale") is None
+    assert hush.due("slack_signature_mismatch") == 0  # each event on its own
+    now[0] += 59.0
+    assert hush.due("slack_request_stale") is None
+    now[0] += 1.5
+    assert hush.due("slack_request_stale") == 2  # held back since the last one
+    assert hush.due("slack_request_stale") is None
