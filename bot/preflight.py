@@ -2,8 +2,9 @@
 
 Green means a rollout will not fail for a configuration reason. Every check only reads:
 the configuration and its ids, the database (reachable, writable, schema), Slack
-`auth.test` (and this host's clock against Slack's, which every signed request depends
-on) and the bot's membership of the engineering channel (`conversations.info`),
+`auth.test` (with the token's scopes against manifest.yml's, and this host's clock
+against Slack's, which every signed request depends on) and the bot's membership of the
+engineering channel (`conversations.info`),
 `op whoami` and one `op vault list`, Linear's viewer and the configured issue, GitHub's
 workflow and its file on the ref, each partition's BFF (a plain GET, and its token tried
 on the error path, which never reaches Amazon), and the AWS credentials and region of
@@ -109,9 +110,12 @@ async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> lis
             )
         ]
     authorised = Row("slack", f"authorised as {resp.get('user')} in {resp.get('team')}")
-    clock = readiness.clock_row(resp.headers.get("Date"), time.time())
-    clocks = [clock] if clock is not None else []
-    return [authorised, *clocks, *await readiness.check_channel(settings, client)]
+    found = [
+        readiness.scopes_row(resp.headers.get("x-oauth-scopes")),
+        readiness.clock_row(resp.headers.get("Date"), time.time()),
+    ]
+    rows = [row for row in found if row is not None]
+    return [authorised, *rows, *await readiness.check_channel(settings, client)]
 
 
 def _error_row(name: str, exc: IntegrationError) -> Row:

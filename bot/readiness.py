@@ -36,6 +36,7 @@ from bot.config import Partition
 from bot.inbound import MAX_AGE_SECONDS
 from bot.integrations.amplify import amplify_regions, aws_credentials
 from bot.integrations.bff import SmokeTester
+from bot.integrations.slack import BOT_SCOPES
 from bot.runbook.problem import Problem
 from bot.settings import Settings
 from bot.store import DatabaseUnavailable, Store
@@ -174,6 +175,37 @@ async def check_database(settings: Settings) -> list[Row]:
     else:
         rows.append(Row("database: schema", "current"))
     return rows
+
+
+# ----------------------------------------------------------------------- scopes
+
+
+def scopes_row(header: str | None) -> Row | None:
+    """The bot token's scopes (Slack lists them in every Web API answer's `x-oauth-scopes`)
+    against manifest.yml's. None when the answer did not list them."""
+    if header is None:
+        return None
+    held = {scope.strip() for scope in header.split(",") if scope.strip()}
+    missing = [scope for scope in BOT_SCOPES if scope not in held]
+    if missing:
+        return red(
+            "slack: scopes",
+            f"the bot token lacks {', '.join(missing)}: the calls and events that need "
+            "them fail (missing_scope) once a rollout reaches them",
+            "the app was installed before manifest.yml asked for them, or set up by hand",
+            "add them on api.slack.com/apps → this app → OAuth & Permissions → Scopes (or "
+            "paste manifest.yml into App Manifest), reinstall the app to the workspace, "
+            "and set SLACK_BOT_TOKEN again if Slack shows a new one",
+        )
+    extra = sorted(held - set(BOT_SCOPES))
+    if extra:
+        return Row(
+            "slack: scopes",
+            f"every scope manifest.yml asks for, and {', '.join(extra)} besides, which the "
+            "bot does not use: remove them (OAuth & Permissions → Scopes) and reinstall",
+            warning=True,
+        )
+    return Row("slack: scopes", f"the {len(BOT_SCOPES)} manifest.yml asks for")
 
 
 # ------------------------------------------------------------------------ clock

@@ -12,6 +12,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from bot.integrations.slack import BOT_SCOPES
 from bot.sandbox.specs import spec
 from tests.manifest import (
     REPO_ROOT,
@@ -155,6 +156,11 @@ def test_least_privilege_scopes() -> None:
     for scope in scopes:
         index = next(i for i, line in enumerate(lines) if line.strip() == f"- {scope}")
         assert lines[index - 1].strip().startswith("#"), f"{scope} has no justification"
+
+
+def test_check_asks_the_token_for_the_scopes_the_manifest_declares() -> None:
+    """`creators-onboard check` holds the token's scopes to BOT_SCOPES: the same list."""
+    assert sorted(BOT_SCOPES) == sorted(declared_bot_scopes())
 
 
 def test_manifest_path_is_the_repository_root() -> None:

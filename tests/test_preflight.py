@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.integrations.bff.checks import NON_AMAZON_URL
+from bot.integrations.slack import BOT_SCOPES
 from bot.preflight import CHECKS, Row, check_secrets, collect, render, run_preflight
 from bot.settings import Settings, load_settings
 from tests.op_fixture import SYSTEMS_VAULT
@@ -90,7 +91,8 @@ def closed_port() -> int:
 async def test_all_green_prints_every_row_and_exits_zero(world: World) -> None:
     code, text = await preflight(world.settings())
     assert code == 0, text
-    expected = ["config", "database", "slack", "clock", "slack: engineering channel", "op"]
+    expected = ["config", "database", "slack", "slack: scopes", "clock"]
+    expected += ["slack: engineering channel", "op"]
     expected += ["linear", "linear: PDEV-446", "github"]
     expected += [f"op: {VAULTS[p]}" for p in PARTITIONS] + [f"op: {SYSTEMS_VAULT}"]
     expected += [f"bff:{p}" for p in PARTITIONS] + [f"bff:{p} token" for p in PARTITIONS]
@@ -412,3 +414,29 @@ async def test_a_clock_far_from_slack_s_is_red_and_one_drifting_is_a_warning(
     assert code == 0, text
     line = row_lines(text, "clock")
     assert line.startswith("WARN") and "s behind Slack's" in line and "5 minutes" in line
+
+
+# ------------------------------------------------------------------ the token's scopes
+
+
+async def test_a_token_without_a_scope_the_manifest_asks_for_is_red(world: World) -> None:
+    """An app installed before manifest.yml asked for a scope (or set up by hand): the DM
+    replies and the leak guard's events would fail mid-rollout. Slack lists a token's
+    scopes in every answer's `x-oauth-scopes`; `check` compares them with the manifest."""
+    _, text = await preflight(world.settings())
+    assert is_green(text, "slack: scopes") and "the 9 manifest.yml asks for" in text
+
+    world.slack.scopes = tuple(
+        s for s in world.slack.scopes if s not in ("im:history", "users:read")
+    )
+    code, text = await preflight(world.settings())
+    assert code == 1, text
+    line = row_lines(text, "slack: scopes")
+    assert line.startswith("RED") and "lacks im:history, users:read" in line
+    assert "OAuth & Permissions → Scopes" in line and "reinstall the app" in line
+
+    world.slack.scopes = (*BOT_SCOPES, "chat:write.public", "files:read")
+    code, text = await preflight(world.settings())
+    assert code == 0, text
+    line = row_lines(text, "slack: scopes")
+    assert line.startswith("WARN") and "chat:write.public, files:read besides" in line

@@ -62,6 +62,20 @@ class SlackCallError(IntegrationError):
         self.code = code
 
 
+# The bot token's scopes, as manifest.yml asks for them (tests/test_manifest.py holds the
+# two the same): `creators-onboard check` compares them with the token's own.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "channels:read",
+    "groups:read",
+)
+
 _CAUSES = {
     "user_not_found": "The user ID is not a member of this workspace.",
     "channel_not_found": "The channel ID is wrong, or the bot is not in that channel.",

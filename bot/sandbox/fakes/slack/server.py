@@ -236,9 +236,9 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         status: int = 200,
         headers: dict[str, str] | None = None,
     ) -> web.Response:
+        headers = {**(headers or {}), "x-oauth-scopes": ",".join(self.scopes)}
         if self._clock_offset:
-            stamped = formatdate(time.time() + self._clock_offset, usegmt=True)
-            headers = {**(headers or {}), "Date": stamped}
+            headers["Date"] = formatdate(time.time() + self._clock_offset, usegmt=True)
         return web.json_response(payload, status=status, headers=headers)
 
     def _check_app_token(

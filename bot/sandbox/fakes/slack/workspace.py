@@ -11,6 +11,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.integrations.slack import BOT_SCOPES
 from bot.sandbox.fakes.signing import BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 from bot.sandbox.fakes.slack.records import (
     CHANNEL_ID,
@@ -59,6 +60,8 @@ class SlackWorkspace:
     # How far Slack's clock is ahead of this host's (negative: behind), in every answer's
     # `Date` (`clock_off_by`); 0: the Date aiohttp stamps.
     _clock_offset: float = field(default=0.0, init=False)
+    # The bot token's scopes, listed in every answer's `x-oauth-scopes` as Slack lists them.
+    scopes: tuple[str, ...] = field(default=BOT_SCOPES, init=False)
     _responses: collections.defaultdict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: collections.defaultdict(list), init=False
     )
