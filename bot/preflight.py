@@ -229,8 +229,40 @@ async def check_github(settings: Settings, session: aiohttp.ClientSession) -> li
         info = await actions.workflow_visible()
     except IntegrationError as exc:
         return [_error_row("github", exc)]
+    found = Row("github", f"{gh.repository}: {info.path} is {info.state} and present on {info.ref}")
+    return [found, *_classic_token_rows(info.token_scopes, gh.repository)]
+
+
+def _classic_token_rows(scopes: tuple[str, ...] | None, repository: str) -> list[Row]:
+    """A classic token lists its scopes, and dispatching a workflow needs `repo` (GitHub's
+    docs; `public_repo` does for a public repository). A fine-grained token or an app's
+    lists none: its Actions write permission is proved by the first dispatch."""
+    if scopes is None:
+        return []
+    name = "github: token scopes"
+    if "repo" in scopes:
+        return [Row(name, "a classic token with repo: it may dispatch the workflow")]
+    if "public_repo" in scopes:
+        return [
+            Row(
+                name,
+                f"a classic token with public_repo only: it may dispatch only if {repository} "
+                "is public; if it is private, give the token the repo scope (or use a "
+                "fine-grained token with Actions: Read and write on it)",
+                warning=True,
+            )
+        ]
+    held = ", ".join(scopes) or "none"
     return [
-        Row("github", f"{gh.repository}: {info.path} is {info.state} and present on {info.ref}")
+        _red(
+            name,
+            f"GITHUB_TOKEN can read {repository}'s workflow but not dispatch it: every "
+            "deploy would be refused (403)",
+            f"a classic token needs the repo scope to dispatch a workflow; it has: {held}",
+            "on github.com → Settings → Developer settings → Personal access tokens, give "
+            "the token the repo scope, or make a fine-grained token with Actions: Read and "
+            f"write on {repository} and set GITHUB_TOKEN to it",
+        )
     ]
 
 

@@ -440,3 +440,33 @@ async def test_a_token_without_a_scope_the_manifest_asks_for_is_red(world: World
     assert code == 0, text
     line = row_lines(text, "slack: scopes")
     assert line.startswith("WARN") and "chat:write.public, files:read besides" in line
+
+
+# --------------------------------------------------------------- GitHub token scopes
+
+
+async def test_a_classic_github_token_without_repo_is_red_before_any_deploy(
+    world: World,
+) -> None:
+    """Reading the workflow needs less than dispatching it: a classic token lists its
+    scopes (X-OAuth-Scopes), and without `repo` every deploy would be refused at the
+    gate. A fine-grained token lists none, and gets no row."""
+    _, text = await preflight(world.settings())
+    assert "github: token scopes" not in text
+
+    world.github.oauth_scopes = "read:org, workflow"
+    code, text = await preflight(world.settings())
+    assert code == 1, text
+    line = row_lines(text, "github: token scopes")
+    assert line.startswith("RED") and "can read Arda-cards/infrastructure's workflow" in line
+    assert "it has: read:org, workflow" in line and "Actions: Read and write" in line
+
+    world.github.oauth_scopes = "public_repo"
+    code, text = await preflight(world.settings())
+    assert code == 0, text
+    assert row_lines(text, "github: token scopes").startswith("WARN")
+
+    world.github.oauth_scopes = "repo, workflow"
+    code, text = await preflight(world.settings())
+    assert code == 0 and is_green(text, "github: token scopes"), text
+    assert world.github.dispatches == []  # proved without dispatching anything

@@ -118,6 +118,9 @@ class WorkflowInfo(BaseModel):
     html_url: str = ""
     ref: str
     has_dispatch_trigger: bool | None = None
+    # A classic token's scopes (GitHub's X-OAuth-Scopes); None for a fine-grained token or
+    # an app's, which GitHub does not list.
+    token_scopes: tuple[str, ...] | None = None
 
 
 def conclusion_diagnosis(
@@ -450,6 +453,7 @@ class GitHubActions:
             html_url=str(wf.get("html_url") or ""),
             ref=self.ref,
             has_dispatch_trigger=has_trigger,
+            token_scopes=_scopes(cresp.headers.get("X-OAuth-Scopes")),
         )
 
 
@@ -462,3 +466,10 @@ def _has_dispatch_trigger(contents: Mapping[str, Any]) -> bool | None:
         return "workflow_dispatch" in base64.b64decode(content).decode("utf-8", "replace")
     except ValueError:
         return None
+
+
+def _scopes(header: str | None) -> tuple[str, ...] | None:
+    """A classic token's scopes from X-OAuth-Scopes ("repo, workflow"); None without it."""
+    if header is None:
+        return None
+    return tuple(scope.strip() for scope in header.split(",") if scope.strip())

@@ -55,6 +55,9 @@ class FakeGitHub(LoopbackFake):
         self.run_name: str | None = "amm {partition}"
         self.appear_after_lists = 0
         self.deny_write = False
+        # A classic token's scopes, sent in X-OAuth-Scopes as GitHub does for one; None: a
+        # fine-grained token or an app's, for which GitHub sends no such header.
+        self.oauth_scopes: str | None = None
         self.workflow_state = "active"
         self.pulls: dict[int, bool] = {}
         self.default_states = ["queued", "in_progress", "completed:success"]
@@ -210,6 +213,8 @@ class FakeGitHub(LoopbackFake):
         response = self._route(request, body, record)
         if fault is not None:
             response = fault.response()
+        if self.oauth_scopes is not None and record.auth == "ok":
+            response.headers["X-OAuth-Scopes"] = self.oauth_scopes
         record.status = response.status
         return response
 
