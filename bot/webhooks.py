@@ -25,7 +25,7 @@ from bot.integrations.github.webhook import (
     signed_by,
     workflow_run,
 )
-from bot.logging import get_logger
+from bot.logging import Hush, get_logger
 from bot.store import engine_for
 from bot.tables import github_deliveries, insert
 
@@ -33,6 +33,15 @@ log = get_logger(__name__)
 
 # A workflow_run payload is tens of kilobytes; GitHub caps deliveries at 25 MB.
 MAX_BODY = 2 * 1024 * 1024
+
+# Logged (at most once a minute) with a delivery whose signature is not ours.
+SIGNATURE_MEANING = (
+    "refused: not signed with the secret the YAML's github.webhook_secret names. One alone "
+    "may be someone else's request. If GitHub's deliveries all fail like this (the "
+    "webhook's Recent Deliveries show 401), that variable and the webhook's Secret on "
+    "GitHub (the repository's Settings → Webhooks → Edit) differ: set both to the same "
+    "value. Meanwhile runs are still followed by polling, only less promptly."
+)
 
 # run id, delivery id -> whether a followed run was woken
 Poke = Callable[[int, str], Awaitable[bool]]
@@ -79,10 +88,19 @@ def github_events(
     def answer(status: int, outcome: str) -> web.Response:
         return web.json_response({"outcome": outcome}, status=status)
 
+    hush = Hush()
+
     async def handle(request: web.Request) -> web.Response:
         body = await request.content.read(MAX_BODY + 1)
         if not signed_by(secret.get_secret_value(), body, request.headers.get(SIGNATURE_HEADER)):
-            log.warning("github_webhook_refused", reason="signature")
+            held = hush.due("github_webhook_refused")
+            if held is not None:
+                log.warning(
+                    "github_webhook_refused",
+                    reason="signature",
+                    held_back=held,
+                    meaning=SIGNATURE_MEANING,
+                )
             return answer(401, "the X-Hub-Signature-256 signature does not match")
         event = request.headers.get(EVENT_HEADER, "")
         delivery = request.headers.get(DELIVERY_HEADER, "")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import structlog
+
 from bot.integrations.github.webhook import signature, signed_by
 from tests.scenario import World, eventually
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
@@ -75,10 +77,15 @@ async def test_deliveries_are_checked_and_taken_once(world: World) -> None:
             async with world.http.post(url, data=body, headers={**base, **headers}) as resp:
                 return resp.status, await resp.json()
 
-        status, _ = await post(done.body, **{"X-Hub-Signature-256": signature("wrong", done.body)})
-        assert status == 401
-        status, _ = await post(done.body, **{"X-Hub-Signature-256": ""})
-        assert status == 401
+        with structlog.testing.capture_logs() as logs:
+            wrong = signature("wrong", done.body)
+            status, _ = await post(done.body, **{"X-Hub-Signature-256": wrong})
+            assert status == 401
+            status, _ = await post(done.body, **{"X-Hub-Signature-256": ""})
+            assert status == 401
+        # Said once a minute, with what it means when every delivery fails so.
+        [refused] = [e for e in logs if e["event"] == "github_webhook_refused"]
+        assert "Settings → Webhooks" in refused["meaning"] and "polling" in refused["meaning"]
         status, answer = await post(b"{not json")
         assert status == 400 and "malformed" in answer["outcome"]
         status, _ = await post(json.dumps({"action": "completed"}).encode())
