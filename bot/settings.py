@@ -294,8 +294,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read and validate everything. Raises ConfigError listing every problem found.
 
     Only `environ` is read (the process environment when None), BFF tokens included.
+    Surrounding whitespace is not part of any value: a secret read from a file (a
+    Kubernetes secret made with `--from-file`, `echo` without `-n`) ends in a newline,
+    which would otherwise break every HTTP header it goes into and every signature.
     """
-    source = dict(os.environ if environ is None else environ)
+    source = {k: v.strip() for k, v in (os.environ if environ is None else environ).items()}
     problems: list[str] = []
 
     config_value = source.get("CREATORS_ONBOARD_CONFIG", "")

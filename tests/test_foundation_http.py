@@ -460,3 +460,19 @@ async def test_requests_signed_with_another_secret_point_at_the_signing_secret(
     assert "not the Client Secret or the Verification Token" in warning
     # The other two within the minute: refused and logged, but not warned about again.
     assert logs.count("the signature does not match") >= 2
+
+
+async def test_secrets_from_files_ending_in_a_newline_still_work(world: World) -> None:
+    """The bot token and signing secret as a Kubernetes secret made from files carries
+    them: each with a trailing newline. Slack's calls and signed requests work as usual
+    (a newline in a header raised in aiohttp; in the signing secret, every signature failed)."""
+    env = {
+        **world.env(),
+        "SLACK_BOT_TOKEN": world.env()["SLACK_BOT_TOKEN"] + "\n",
+        "SLACK_SIGNING_SECRET": world.env()["SLACK_SIGNING_SECRET"] + "\r\n",
+    }
+    async with running_bot(load_settings(env)) as running:
+        world.base_url = running.base_url
+        status, payload = await world.post(slash_command_body("status", DEVOPS))
+    assert status == 200, payload
+    assert world.slack.calls("auth.test"), "Bolt asked Slack who it is, with the token"

@@ -424,3 +424,25 @@ def test_the_webhook_secret_comes_from_the_variable_the_yaml_names(tmp_path: Pat
     assert any(
         "github.webhook_secret" in p and "not the secret" in p for p in literal.value.problems
     )
+
+
+def test_a_secret_read_from_a_file_loses_its_trailing_newline() -> None:
+    """`kubectl create secret --from-file`, `echo` without `-n`, a Windows editor: the
+    value ends in a newline (or CR LF), which would break every Authorization header and
+    every signature check. Surrounding whitespace is never part of a value."""
+    settings = load(
+        {
+            "SLACK_BOT_TOKEN": BOT + "\n",
+            "SLACK_SIGNING_SECRET": SECRET + "\r\n",
+            "GITHUB_TOKEN": "  github_pat_example_0123456789\t",
+            "LOG_LEVEL": "info\n",
+            "LINEAR_API_KEY": "\n",  # only whitespace: unset, as a blank line is
+        }
+    )
+    assert settings.env.slack_bot_token.get_secret_value() == BOT
+    assert settings.env.slack_signing_secret is not None
+    assert settings.env.slack_signing_secret.get_secret_value() == SECRET
+    assert settings.env.github_token is not None
+    assert settings.env.github_token.get_secret_value() == "github_pat_example_0123456789"
+    assert settings.env.log_level == "INFO"
+    assert settings.env.linear_api_key is None
