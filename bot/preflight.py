@@ -32,6 +32,7 @@ from bot import readiness
 from bot.deps import github_client, linear_client, slack_client, smoke_tester, vault_reader
 from bot.egress import http_session
 from bot.integrations.errors import IntegrationError
+from bot.integrations.linear import KEY_STEPS
 from bot.integrations.vaults import VaultError
 from bot.logging import REDACTOR, SHORTEST_REDACTED, Redactor
 from bot.readiness import Row
@@ -191,8 +192,7 @@ async def check_linear(settings: Settings, session: aiohttp.ClientSession) -> li
             "linear",
             "LINEAR_API_KEY",
             "nothing can be posted on " + issue,
-            "create a personal API key in Linear → Settings → Security & access → "
-            "Personal API keys and set LINEAR_API_KEY to it",
+            f"{KEY_STEPS}, and set LINEAR_API_KEY to it",
         )
     try:
         who = await client.viewer()

@@ -364,3 +364,22 @@ def test_comment_id_is_deterministic_and_distinct() -> None:
     assert parsed.version == 4  # Linear documents client ids as UUID v4 format
     # Pinned: a change here would re-post every notification of a running rollout.
     assert comment_id_for("r", "e") == "5661149a-6740-4ec8-821e-8b1f51a3b755"
+
+
+async def test_a_key_that_may_not_write_is_permanent_and_says_which_permissions(
+    fake: FakeLinear, session: aiohttp.ClientSession
+) -> None:
+    """A personal API key limited to Read (or to Create comments, which cannot edit the
+    rollout log's comment), or to other teams: Linear answers 403. Waiting cannot mend
+    it, and the fix names the permissions the key needs."""
+    client = client_for(session, fake)
+    fake.fail_next(status=403)
+    with pytest.raises(LinearError) as exc:
+        await client.comment_create(ISSUE, "hello", comment_id_for("r", "forbidden"))
+    err = exc.value
+    assert err.retryable is False and err.code == "FORBIDDEN"
+    text = str(err)
+    assert "lacks access" in text
+    assert "Read and Write" in text and "Create comments alone does not allow" in text
+    assert "the issue's team" in text
+    assert fake.comments == {}

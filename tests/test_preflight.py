@@ -217,6 +217,8 @@ async def test_linear_key_unset_is_red(world: World) -> None:
     assert code != 0
     row = row_lines(text, "linear")
     assert row.startswith("RED") and "LINEAR_API_KEY" in row
+    # Which permissions to give the key it is told to make (Linear can limit them).
+    assert "Full access (or at least Read and Write" in row
 
 
 async def test_unknown_linear_issue_is_red(world: World) -> None:

@@ -99,10 +99,16 @@ DOCUMENTS: dict[str, str] = {
     "Viewer": VIEWER,
 }
 
-_KEY_FIX = (
-    "create a personal API key in Linear → Settings → Security & access → Personal API keys "
-    "and set LINEAR_API_KEY to it (sent as-is, without 'Bearer')"
+# Linear's personal API keys can be limited to some permissions (Read, Write, Admin, Create
+# issues, Create comments) and to some teams: the bot edits its comments, so it needs
+# Write, on the issue's team.
+KEY_STEPS = (
+    "create a personal API key in Linear → Settings → Security & access → Personal API "
+    "keys, with Full access (or at least Read and Write: the bot edits its comments, which "
+    "Create comments alone does not allow) and, if it is limited to teams, the issue's team "
+    "among them"
 )
+_KEY_FIX = f"{KEY_STEPS}, and set LINEAR_API_KEY to it (sent as-is, without 'Bearer')"
 
 
 class LinearError(IntegrationError):
@@ -428,8 +434,8 @@ class LinearClient:
                 f"Linear refused {operation}: the key's user lacks access{said}",
                 cause="the API key is valid but its user cannot see or write to the issue's "
                 "team, or the key lacks write access.",
-                fix="use a key (LINEAR_API_KEY) of a user who is a member of the issue's team "
-                "and has full (read and write) access.",
+                fix="use a key of a user who is a member of the issue's team: "
+                f"{KEY_STEPS}; set LINEAR_API_KEY to it.",
                 status=status,
                 code="FORBIDDEN",
             )
