@@ -150,17 +150,15 @@ def create_web_app(
         """Logged; a refusal that points at this bot's configuration (its clock, its
         signing secret) as a warning saying so, at most once a minute."""
         fields: dict[str, Any] = {"status": refused.status}
+        event: str | None = None
         if refused.skew is not None:
             event = "slack_request_stale"
             fields.update(seconds_old=round(refused.skew), meaning=STALE_MEANING)
         elif refused.other_secret:
             event = "slack_signature_mismatch"
             fields.update(meaning=MISMATCH_MEANING)
-        else:
-            log.info("slack_request_refused", reason=refused.reason, **fields)
-            return
-        held = hush.due(event)
-        if held is None:
+        held = hush.due(event) if event is not None else None
+        if event is None or held is None:
             log.info("slack_request_refused", reason=refused.reason, **fields)
         else:
             log.warning(event, held_back=held, **fields)
