@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -61,6 +64,118 @@ class Once:
             # idempotency keys still hold.
             log.warning("dedupe_unavailable", key=self.key, error=type(exc).__name__)
             return True
+
+
+# A request arriving within QUIET_SECONDS of the last one's arrival or answer (or while
+# one is being answered) is part of a burst: work after the ack waits for the burst to
+# end, but never longer than LONGEST_WAIT_SECONDS, nor behind more than MOST_WAITING.
+QUIET_SECONDS = 0.01
+LONGEST_WAIT_SECONDS = 0.5
+MOST_WAITING = 500
+
+
+class AcksFirst:
+    """Work after the ack waits while requests are arriving, so that it never shares the
+    event loop (nor the GIL, for the store's thread) with an ack Slack is waiting for.
+
+    Slack gives an ack 3 seconds, then shows the person an error; the work after it (the
+    once-key's claim, the audit row, the answer by `response_url`, valid 30 minutes) can
+    wait. One request alone waits QUIET_SECONDS. During a burst the work waits for it to
+    end, and at most LONGEST_WAIT_SECONDS or behind MOST_WAITING others: under a load that
+    never stops, the work runs as it would without this, after half a second, so nothing
+    piles up without bound. What has begun is never held back: this only orders the start.
+    """
+
+    def __init__(
+        self,
+        quiet: float = QUIET_SECONDS,
+        longest: float = LONGEST_WAIT_SECONDS,
+        most: int = MOST_WAITING,
+    ) -> None:
+        self.quiet, self.longest, self.most = quiet, longest, most
+        self._last = -math.inf  # when a request last arrived or was answered (loop's clock)
+        self._answering = 0  # requests arrived and not answered yet
+        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._open = False  # shutting down: nothing waits any more
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around answering one request (its ack), from the moment it arrives."""
+        self._last = asyncio.get_running_loop().time()
+        self._answering += 1
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            self._last = asyncio.get_running_loop().time()
+            if not self._answering and self._waiting:
+                # The timer may be set for the longest wait: the quiet may come sooner.
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                loop = asyncio.get_running_loop()
+                self._wake_at(loop, loop.time())
+
+    def waiting(self) -> int:
+        """Pieces of work waiting for their turn."""
+        return len(self._waiting)
+
+    def answering_now(self) -> int:
+        """Requests arrived and not answered yet."""
+        return self._answering
+
+    async def turn(self) -> None:
+        """Return when work after an ack may start."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._open or (not self._waiting and self._quiet(now)):
+            return
+        turn: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((now, turn))
+        while len(self._waiting) > self.most:
+            self._release(self._waiting.popleft()[1])
+        self._wake_at(loop, now)
+        await turn
+
+    def open(self) -> None:
+        """Shutting down: everything waiting starts now, and nothing waits from now on."""
+        self._open = True
+        self._release_all()
+
+    def _quiet(self, now: float) -> bool:
+        return self._answering == 0 and now - self._last >= self.quiet
+
+    def _wake_at(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        if self._timer is not None or not self._waiting:
+            return
+        when = self._waiting[0][0] + self.longest
+        if not self._answering:  # else the last answer sets the timer again
+            when = min(when, max(self._last + self.quiet, now))
+        self._timer = loop.call_at(when, self._wake)
+
+    def _wake(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._quiet(now):
+            self._release_all()
+            return
+        while self._waiting and now - self._waiting[0][0] >= self.longest:
+            self._release(self._waiting.popleft()[1])
+        self._wake_at(loop, now)
+
+    def _release_all(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._waiting:
+            self._release(self._waiting.popleft()[1])
+
+    @staticmethod
+    def _release(turn: asyncio.Future[None]) -> None:
+        if not turn.done():  # a waiter cancelled (at shutdown) is passed over
+            turn.set_result(None)
 
 
 _ONCE: ContextVar[Once | None] = ContextVar("creators_onboard_once", default=None)
@@ -111,9 +226,12 @@ async def _gated(
     once: Once | None,
     repeated: Repeated | None = None,
     tell: Tell | None = None,
+    turns: AcksFirst | None = None,
 ) -> None:
     started = False
     try:
+        if turns is not None:
+            await turns.turn()
         if once is None or await once.first():
             started = True
             try:
@@ -149,13 +267,15 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         super().__init__(logger)
         # Each piece of work still running, with how to tell its person (None: nobody).
         self.tasks: dict[asyncio.Future[None], Tell | None] = {}
+        # When that work may start: once the acks Slack is waiting for are answered.
+        self.turns = AcksFirst()
 
     def spawn(self, work: Coroutine[Any, Any, None], repeated: Repeated | None = None) -> None:
         """Run work after the ack, tracked like a lazy listener but without Bolt's deep
         copy of the request (most of an ack's cost): the listener passes what it needs.
         When the request turns out to be a repeat, `repeated` runs instead of `work`."""
         tell = _TELL.get()
-        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated, tell))
+        task = asyncio.ensure_future(_gated(work, _ONCE.get(), repeated, tell, self.turns))
         self.tasks[task] = tell
         task.add_done_callback(self._forget)
         task.add_done_callback(_log_failure)
@@ -169,6 +289,7 @@ class TrackedLazyRunner(AsyncioLazyListenerRunner):
         person whose request was cut short (up to `telling` seconds, while the HTTP
         session is still open). Returns how many were cancelled (each acked, its work
         perhaps not done: logged as an error)."""
+        self.turns.open()
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
         left = {task: tell for task, tell in self.tasks.items() if not task.done()}

@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import inbound
-from bot.afterack import TrackedLazyRunner
+from bot.afterack import TrackedLazyRunner, lazy_runner
 from bot.deps import Deps
 from bot.inbound import check_signature
 from bot.logging import Hush, bind_request, clear_request, get_logger
@@ -120,8 +120,14 @@ def create_web_app(
 
     secret = deps.settings.env.slack_signing_secret
     body_timeout = deps.settings.config.http.body_timeout_seconds
+    # Work left for after the acks waits while requests are arriving (`AcksFirst`).
+    turns = lazy_runner(bolt).turns
 
     async def slack_events(request: web.Request) -> web.Response:
+        with turns.answering():
+            return await answer(request)
+
+    async def answer(request: web.Request) -> web.Response:
         rid = request.headers.get("X-Request-Id", "")[:64] or f"{time.time_ns():x}"
         clear_request()
         bind_request(request_id=rid)
