@@ -20,7 +20,9 @@ over that time. Each load starts once the process it measured last is idle again
 neither app's leftover work lands in the other's samples. With a request always waiting
 (they are sent back to back) a process is busy all the time, and its ack latency follows
 the CPU a request costs it in all: the CPU ratio says how much of a latency ratio that is.
-Ratios, not verdicts: nothing is asserted.
+Last, for ours, how long each request took from its send to its answer at response_url
+(p50 and p99: the work after the ack waits while requests arrive, `bot.afterack.AcksFirst`,
+so this is what that order costs the person). Ratios, not verdicts: nothing is asserted.
 
 Commands are sent by someone who may not do them (so each is refused and audited, and
 none changes the rollout), except `help` and `status`; presses likewise, by a stranger.
@@ -146,8 +148,13 @@ def bare_process(conn: Any, api_url: str, token: str, secret: str) -> None:
 # ------------------------------------------------------------------ the load process
 
 
-async def _load(url: str, body: str, secret: str, in_flight: int, n: int) -> list[float]:
+async def _load(
+    url: str, body: str, secret: str, in_flight: int, n: int
+) -> tuple[list[float], dict[str, float]]:
+    """Each request's time from send to ack, and when (time.monotonic, one clock for every
+    process on Linux) each trigger_id was sent."""
     samples: list[float] = []
+    stamps: dict[str, float] = {}
     sent = itertools.count()
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -157,8 +164,10 @@ async def _load(url: str, body: str, secret: str, in_flight: int, n: int) -> lis
             nonlocal left
             while left > 0:
                 left -= 1
-                fresh = body.replace(TRIGGER, f"{os.getpid()}.{next(sent)}.{time.time_ns()}")
+                trigger = f"{os.getpid()}.{next(sent)}.{time.time_ns()}"
+                fresh = body.replace(TRIGGER, trigger)
                 headers = signed_headers(fresh, secret)
+                stamps[trigger] = time.monotonic()
                 started = time.perf_counter()
                 async with session.post(url, data=fresh.encode(), headers=headers) as resp:
                     await resp.read()
@@ -166,7 +175,7 @@ async def _load(url: str, body: str, secret: str, in_flight: int, n: int) -> lis
                 samples.append(time.perf_counter() - started)
 
         await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return samples
+    return samples, stamps
 
 
 def load_process(conn: Any) -> None:
@@ -230,6 +239,15 @@ def _cpu_columns(bare: float | None, ours: float | None, n_bare: int, n_ours: in
     return f"{per_bare:12.2f} {per_ours:6.2f} {per_ours / per_bare:5.2f}"
 
 
+def _answer_columns(delays: list[float]) -> str:
+    """How long after it was sent a request's answer reached response_url, p50 and p99 in
+    ms ("-" for a request answered in its ack alone: every command here, refused or not;
+    a press is answered after its ack)."""
+    if not delays:
+        return f"{'-':>10} {'-':>7}"
+    return f"{statistics.median(delays) * 1e3:10.1f} {pct(delays, 0.99) * 1e3:7.1f}"
+
+
 async def _started(standins: StandIns, ours: str, secret: str) -> None:
     """devOps starts the rollout, as the rehearsal does; back once the owner has the
     first step's buttons in their DM."""
@@ -263,8 +281,19 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
 
     async def load(url: str, body: str, in_flight: int, n: int) -> list[float]:
         parent.send((url, body, secret, in_flight, n))
-        result: list[float] = await loop.run_in_executor(None, parent.recv)
-        return result
+        samples, stamps = await loop.run_in_executor(None, parent.recv)
+        sent.update(stamps)
+        return list(samples)
+
+    # When each request was sent, and when its answer reached response_url (ours only: the
+    # bare app answers nothing after its ack), by trigger_id.
+    sent: dict[str, float] = {}
+    answered: dict[str, float] = {}
+
+    def on_answer(method: str, result: dict[str, Any]) -> None:
+        rid = str(result.get("id", ""))
+        if method == "response_url" and rid.startswith("bench-"):
+            answered.setdefault(rid.removeprefix("bench-"), time.monotonic())
 
     with tempfile.TemporaryDirectory() as tmp:
         standins = await StandIns(Path(tmp), secrets).start()
@@ -280,7 +309,9 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
             ours = f"{await bot.start()}/slack/events"
             bare = await loop.run_in_executor(None, bare_conn.recv)
             await _started(standins, ours, secret)
-            response_url = standins.slack.response_url("bench")
+            # Each request answers to a response_url of its own (its trigger_id in it).
+            response_url = standins.slack.response_url(f"bench-{TRIGGER}")
+            standins.slack.subscribe(on_answer)
             kinds = [
                 (
                     f"/creators-onboard {text}",
@@ -310,21 +341,27 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
             print(
                 f"{'request':38} {'in flight':>9} {'bare p50':>9} {'bare p99':>9} "
                 f"{'ours p50':>9} {'ours p99':>9} {'p50 ×':>6} {'p99 ×':>6} {'>3s':>4} "
-                f"{'bare':>4} {'cpu/req bare':>12} {'ours':>6} {'×':>5}",
+                f"{'bare':>4} {'cpu/req bare':>12} {'ours':>6} {'×':>5} "
+                f"{'answer p50':>10} {'p99':>7}",
                 flush=True,
             )
             for in_flight in levels:
                 n = max(requests, in_flight * 4)
                 for name, body in kinds:
                     got: dict[str, list[float]] = {"bare": [], "ours": []}
+                    delays: list[float] = []
                     used: dict[str, float | None] = {"bare": 0.0, "ours": 0.0}
                     for r in range(rounds):
                         order = [("bare", bare), ("ours", ours)]
                         for which, url in order if r % 2 == 0 else order[::-1]:
                             pid = pids[which]
                             began, before = time.monotonic(), cpu_seconds(pid)
+                            sent.clear()
+                            answered.clear()
                             got[which] += await load(url, body, in_flight, n)
                             await settled(pid, idle[which])
+                            if which == "ours":
+                                delays += [answered[t] - sent[t] for t in sent if t in answered]
                             after, spent = cpu_seconds(pid), used[which]
                             if before is None or after is None or spent is None:
                                 used[which] = None
@@ -339,7 +376,8 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                         f"{pct(b, 0.99) * 1e3:9.2f} {statistics.median(o) * 1e3:9.2f} "
                         f"{pct(o, 0.99) * 1e3:9.2f} {statistics.median(o) / statistics.median(b):6.2f} "
                         f"{pct(o, 0.99) / pct(b, 0.99):6.2f} {slow:4} {bare_slow:4} "
-                        f"{_cpu_columns(used['bare'], used['ours'], len(b), len(o))}",
+                        f"{_cpu_columns(used['bare'], used['ours'], len(b), len(o))} "
+                        f"{_answer_columns(delays)}",
                         flush=True,
                     )
         finally:

@@ -53,6 +53,12 @@ def test_cpu_columns_say_nothing_rather_than_divide_by_nothing() -> None:
     assert bench._cpu_columns(0.0, 0.01, 10, 10).split() == ["-", "-", "-"]  # under a tick
 
 
+def test_answer_columns_are_the_median_and_99th_percentile_in_ms() -> None:
+    bench = bench_ack()
+    assert bench._answer_columns([0.010, 0.020, 0.030]).split() == ["20.0", "30.0"]
+    assert bench._answer_columns([]).split() == ["-", "-"]
+
+
 def test_the_ack_benchmark_runs_every_command_and_press() -> None:
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--requests", "4", "--rounds", "1", "--in-flight", "2"],
@@ -75,3 +81,8 @@ def test_the_ack_benchmark_runs_every_command_and_press() -> None:
         p50_bare, p99_bare, p50_ours, p99_ours = map(float, fields[1:5])
         assert 0 < p50_bare <= p99_bare and 0 < p50_ours <= p99_ours
         assert fields[7:9] == ["0", "0"]  # nothing over 3 s, with two in flight
+        answer_p50, answer_p99 = fields[12:14]
+        if row.startswith("press"):  # answered by response_url after the ack: how long
+            assert 0 < float(answer_p50) <= float(answer_p99)
+        else:  # a command's answer is its ack
+            assert (answer_p50, answer_p99) == ("-", "-")
