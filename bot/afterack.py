@@ -110,10 +110,7 @@ class AcksFirst:
             self._answering -= 1
             self._last = asyncio.get_running_loop().time()
             if not self._answering and self._waiting:
-                # The timer may be set for the longest wait: the quiet may come sooner.
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
+                self._stop_timer()  # set for the longest wait: the quiet may come sooner
                 loop = asyncio.get_running_loop()
                 self._wake_at(loop, loop.time())
 
@@ -165,10 +162,13 @@ class AcksFirst:
             self._release(self._waiting.popleft()[1])
         self._wake_at(loop, now)
 
-    def _release_all(self) -> None:
+    def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _release_all(self) -> None:
+        self._stop_timer()
         while self._waiting:
             self._release(self._waiting.popleft()[1])
 
