@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import inbound
-from bot.afterack import TrackedLazyRunner, lazy_runner
+from bot.afterack import AcksFirst, TrackedLazyRunner
 from bot.deps import Deps
 from bot.inbound import check_signature
 from bot.logging import Hush, bind_request, clear_request, get_logger
@@ -120,8 +120,10 @@ def create_web_app(
 
     secret = deps.settings.env.slack_signing_secret
     body_timeout = deps.settings.config.http.body_timeout_seconds
-    # Work left for after the acks waits while requests are arriving (`AcksFirst`).
-    turns = lazy_runner(bolt).turns
+    # Work left for after the acks waits while requests are arriving (`AcksFirst`); a Bolt
+    # app not built by `create_app` spawns no such work, so nothing waits on its own order.
+    after_ack = bolt.listener_runner.lazy_listener_runner
+    turns = after_ack.turns if isinstance(after_ack, TrackedLazyRunner) else AcksFirst()
 
     async def slack_events(request: web.Request) -> web.Response:
         with turns.answering():
