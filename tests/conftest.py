@@ -15,7 +15,7 @@ import pytest
 from tests.pg_cluster import LocalPostgres
 from tests.scenario import World
 
-pytest_plugins = ["tests.op_fixture"]
+pytest_plugins = ["tests.op_fixture", "tests.leave_when_done", "pytester"]
 
 # .ci/run starts PostgreSQL and sets this; locally the Postgres tests skip when it is absent.
 PG_ADMIN_URL = os.environ.get(
