@@ -1,9 +1,11 @@
 """The test run ends when its tests have. A test that stops a PostgreSQL server of its own
-and then fails (before starting it again) can leave one of DBOS's worker threads retrying
-that server, without end and non-daemon: the interpreter would wait for it at exit, and
-CI, after printing the results, would wait for its time limit instead. Once pytest has
-said everything, this plugin names the threads still running and leaves with pytest's
-exit status, as `creators-onboard serve` does after its own shutdown (bot/cli.py)."""
+can leave one of DBOS's worker threads retrying that server, without end and non-daemon:
+when the test fails before starting the server again, or when a worker is still mid-call
+as the server is destroyed at teardown. The interpreter would wait for that thread at
+exit, and CI, after printing the results, would wait for its time limit instead. Once
+pytest has said everything, this plugin names the threads still running and leaves with
+pytest's exit status, as `creators-onboard serve` does after its own shutdown
+(bot/cli.py)."""
 
 from __future__ import annotations
 
