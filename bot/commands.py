@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 
 COMMAND = "/creators-onboard"
 
@@ -98,10 +99,12 @@ def as_text(typed: str, limit: int = TYPED_MAX) -> str:
 
 @dataclass(frozen=True)
 class Parsed:
+    """Immutable all through: `parse` hands the same one to every request with that text."""
+
     name: str
-    args: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()
     # The people named, in order: a member ID (U…) or, for a typed name, "@name".
-    mentions: list[str] = field(default_factory=list)
+    mentions: tuple[str, ...] = ()
     rest: str = ""
     known: bool = True
     suggestion: str | None = None
@@ -112,21 +115,37 @@ class Parsed:
         return [m for m in self.mentions if m.startswith("@")]
 
 
-def people(text: str) -> list[str]:
+def people(text: str) -> tuple[str, ...]:
     """Everyone named in `text`, in order: member IDs, and typed names as "@name"."""
-    return [uid or f"@{name}" for uid, name in _PERSON.findall(text)]
+    return tuple(uid or f"@{name}" for uid, name in _PERSON.findall(text))
 
 
 def parse(text: str | None) -> Parsed:
-    """Split `/creators-onboard <text>` into a subcommand, its words and its user mentions."""
+    """Split `/creators-onboard <text>` into a subcommand, its words and its user mentions.
+    A request reads its text twice before its ack (whether it may be replayed, then its
+    answer), and people repeat the same few commands: the answer for a short text is kept."""
     text = (text or "").strip()
+    return _kept(text) if len(text) <= KEPT_MAX else _parse(text)
+
+
+# Texts up to this long are parsed once and kept (256 of them, the most recent): every
+# command people type is, and a long one (an abort's reason) is not held in memory.
+KEPT_MAX = 200
+
+
+@lru_cache(maxsize=256)
+def _kept(text: str) -> Parsed:
+    return _parse(text)
+
+
+def _parse(text: str) -> Parsed:
     if not text:
         return Parsed("help")
     head, _, rest = text.partition(" ")
     name = head.lower()
     rest = rest.strip()
     mentions = people(rest)
-    args = [as_text(w, 64) for w in _PERSON.sub(" ", rest).split() if w]
+    args = tuple(as_text(w, 64) for w in _PERSON.sub(" ", rest).split() if w)
     if name in BY_NAME:
         return Parsed(name, args, mentions, as_text(rest))
     shown = as_text(name, 40)

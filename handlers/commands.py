@@ -190,7 +190,7 @@ async def _start_reply(
                 await say(reply)
 
         return Reply(_text(True, f"Looking up {names}…"), look_up)
-    people = parsed.mentions
+    people = list(parsed.mentions)
     refused = await service.judge_start(start_request(parsed, user, people))
     if refused is not None:
         return _refused(service, user, parsed.name, refused.text, refused.rollout_id)

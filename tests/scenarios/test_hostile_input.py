@@ -31,7 +31,7 @@ def test_as_text_escapes_control_sequences_and_defangs_links() -> None:
     assert "https[:]//evil.example" in shown
     assert as_text("x" * 2000).endswith("…") and len(as_text("x" * 2000)) == 500
     # Mentions of the people taking part are still read from the raw text.
-    assert parse("start <@U0OWNER1> <@U0DEVOPS1>").mentions == ["U0OWNER1", "U0DEVOPS1"]
+    assert parse("start <@U0OWNER1> <@U0DEVOPS1>").mentions == ("U0OWNER1", "U0DEVOPS1")
     assert parse("<!channel>").name == "&lt;!channel&gt;"
 
 
