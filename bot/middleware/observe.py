@@ -50,6 +50,10 @@ class Observe(Middleware):
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.actions = known_action_ids()
+        # Each labelled child, looked up once (prometheus_client takes a lock per lookup):
+        # the labels are bounded (`listener_key`), so are these.
+        self._counted: dict[tuple[str, str], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     async def around(self, req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
         body = req.body
@@ -68,5 +72,12 @@ class Observe(Middleware):
             outcome = "error"
             raise
         finally:
-            self.metrics.requests.labels(key, outcome).inc()
-            self.metrics.ack_seconds.labels(key).observe(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            counted = self._counted.get((key, outcome))
+            if counted is None:
+                counted = self._counted[key, outcome] = self.metrics.requests.labels(key, outcome)
+            timed = self._timed.get(key)
+            if timed is None:
+                timed = self._timed[key] = self.metrics.ack_seconds.labels(key)
+            counted.inc()
+            timed.observe(took)
