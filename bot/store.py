@@ -200,6 +200,33 @@ class AuditEntry:
     detail: str
 
 
+async def _hand_out(
+    batch: list[tuple[_Write, asyncio.Future[bool]]], results: list[bool | BaseException]
+) -> None:
+    """Each writer its result, one per turn of the event loop. Handed all at once, every
+    writer of a batch would resume in the same turn and run on (its audit row, its answer
+    to Slack) before the loop looks at its sockets again: under a burst, a request
+    arriving then would wait behind dozens of them for its ack."""
+    handed: set[int] = set()
+    try:
+        for n, ((_, done), result) in enumerate(zip(batch, results, strict=True)):
+            if n:
+                await asyncio.sleep(0)
+            if done.done():  # its caller was cancelled
+                continue
+            if isinstance(result, BaseException):
+                # One exception raised in many tasks would collect all their frames
+                # and contexts: each writer after the first gets its own copy.
+                done.set_exception(_own(result) if id(result) in handed else result)
+                handed.add(id(result))
+            else:
+                done.set_result(result)
+    finally:
+        for _, done in batch:  # cancelled while handing out (shutdown): none left waiting
+            if not done.done():
+                done.cancel()
+
+
 class Store:
     """Blocking SQLAlchemy work runs on the store's own threads.
 
@@ -322,17 +349,7 @@ class Store:
                 for _, done in batch:
                     done.cancel()
                 raise
-            handed: set[int] = set()
-            for (_, done), result in zip(batch, results, strict=True):
-                if done.done():  # its caller was cancelled
-                    continue
-                if isinstance(result, BaseException):
-                    # One exception raised in many tasks would collect all their frames
-                    # and contexts: each writer after the first gets its own copy.
-                    done.set_exception(_own(result) if id(result) in handed else result)
-                    handed.add(id(result))
-                else:
-                    done.set_result(result)
+            await _hand_out(batch, results)
 
     async def claim(self, key: str) -> bool:
         """True the first time `key` is claimed, by any replica; False ever after."""

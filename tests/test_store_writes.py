@@ -121,3 +121,45 @@ async def test_two_replicas_committing_the_same_keys_each_claim_each_key_once(
     finally:
         one.dispose()
         other.dispose()
+
+
+async def test_the_writers_of_a_burst_resume_one_per_turn_of_the_loop(store: Store) -> None:
+    """Handed their results all at once, a batch's writers would all run on in one turn of
+    the event loop, and a request arriving then would wait behind them for its ack."""
+    turn = 0
+    ticking = True
+
+    async def ticker() -> None:
+        nonlocal turn
+        while ticking:
+            turn += 1
+            await asyncio.sleep(0)
+
+    resumed: list[int] = []
+
+    async def claimer(key: str) -> None:
+        await store.claim(key)
+        resumed.append(turn)
+
+    count = commits(store)
+    ticks = asyncio.ensure_future(ticker())
+    await asyncio.gather(*(claimer(f"turns-{n}") for n in range(60)))
+    ticking = False
+    await ticks
+    assert len(count) < 60  # committed in batches …
+    assert len(resumed) == 60 and len(set(resumed)) == 60, resumed  # … resumed one by one
+
+
+async def test_writers_are_not_left_waiting_when_the_hand_out_is_cancelled() -> None:
+    from bot.store import _hand_out
+
+    loop = asyncio.get_running_loop()
+    batch = [((sa.table("t"), {}), loop.create_future()) for _ in range(5)]
+    handing = asyncio.ensure_future(_hand_out(batch, [True] * 5))  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # the first is handed its result, the rest wait their turn
+    handing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await handing
+    futures = [done for _, done in batch]
+    assert futures[0].result() is True
+    assert all(f.cancelled() for f in futures[1:])
