@@ -60,6 +60,28 @@ def _file_id(path: str) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino)
 
 
+def write_ahead(dbapi: Any, path: str) -> str | None:
+    """Put a SQLite file in write-ahead-log mode (it stays so: every later connection,
+    DBOS's too, uses it) and return the mode it is in. A commit then appends to the log
+    and syncs it once, where the default journal creates, syncs and deletes a file of its
+    own each time: a commit of one row (a claim, an audit row: the writes after every
+    ack) takes about a quarter of the CPU and of the time (sqlite3 alone, on ext4), and
+    readers no longer wait for a writer. Just as durable: `synchronous` stays FULL. The
+    log is the `-wal` file beside the database (with its `-shm` index); a restore removes
+    both (README, Backups). Where the mode cannot change now (another process holds the
+    file locked), the file keeps the one it has."""
+    import sqlite3
+
+    try:
+        mode = str(dbapi.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+    except sqlite3.OperationalError as exc:
+        log.warning("sqlite_journal_unchanged", file=os.path.basename(path), reason=str(exc))
+        return None
+    if mode != "wal":
+        log.warning("sqlite_journal_unchanged", file=os.path.basename(path), mode=mode)
+    return mode
+
+
 def engine_for(database_url: str) -> sa.Engine:
     """An engine for DATABASE_URL.
 
@@ -77,8 +99,9 @@ def engine_for(database_url: str) -> sa.Engine:
         return engine
 
     @sa.event.listens_for(engine, "connect")
-    def _opened(_dbapi: Any, record: sa.pool.ConnectionPoolEntry) -> None:
+    def _opened(dbapi: Any, record: sa.pool.ConnectionPoolEntry) -> None:
         record.info["file"] = _file_id(path)
+        write_ahead(dbapi, path)
 
     @sa.event.listens_for(engine, "checkout")
     def _same_file(_dbapi: Any, record: sa.pool.ConnectionPoolEntry, _proxy: Any) -> None:

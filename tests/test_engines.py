@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
 from bot.readmodel import RolloutIndex
 from bot.store import Store, engine_for
@@ -39,6 +40,49 @@ async def test_a_store_keeps_its_connections_between_writes(tmp_path: Path) -> N
         assert len(await store.entries()) == 40
     finally:
         store.dispose()
+
+
+async def test_a_sqlite_file_is_put_in_write_ahead_log_mode_for_every_connection(
+    tmp_path: Path,
+) -> None:
+    """The mode is the file's: a plain connection opened afterwards (DBOS's, the `audit`
+    command's) finds it, and the store's writes go through it."""
+    path = tmp_path / "wal.sqlite"
+    store = Store(f"sqlite:///{path}")
+    try:
+        await store.migrate()
+        assert await store.claim("key-1")
+        with sqlite3.connect(path) as plain:
+            assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert plain.execute("SELECT count(*) FROM creators_onboard_seen").fetchone()[0] == 1
+        plain.close()
+    finally:
+        store.dispose()
+
+
+def test_a_file_another_process_holds_locked_keeps_its_mode_and_is_used(
+    tmp_path: Path,
+) -> None:
+    """The mode cannot change while another connection holds the file locked: the engine
+    says so, in a warning, and goes on with the file as it is."""
+    path = tmp_path / "locked.sqlite"
+    _marked(path, "before")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    engine = engine_for(f"sqlite:///{path}")
+    try:
+        with structlog.testing.capture_logs() as logs:
+            connection = engine.connect()  # waits SQLite's busy timeout (5 s), then goes on
+        assert [e["event"] for e in logs] == ["sqlite_journal_unchanged"]
+        assert "locked" in logs[0]["reason"] and logs[0]["file"] == "locked.sqlite"
+        holder.execute("COMMIT")
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+        assert mode == "delete"
+        assert str(connection.execute(sa.text("SELECT v FROM mark")).scalar_one()) == "before"
+        connection.close()
+    finally:
+        holder.close()
+        engine.dispose()
 
 
 def _marked(path: Path, mark: str) -> None:
