@@ -258,3 +258,22 @@ async def test_smoke_tests_start_at_most_one_per_second(world: World) -> None:
     assert len(imports) == 3
     gaps = [b - a for a, b in itertools.pairwise(imports)]
     assert all(gap >= 0.9 for gap in gaps), gaps  # a lower bound: a slow machine only widens it
+
+
+async def test_each_queue_polls_at_its_own_interval(world: World) -> None:
+    """Every poll of a DBOS queue is a transaction: the queues poll no more often than
+    what waits on them needs (bot.workflows.queues)."""
+    from bot.workflows import queues
+
+    expected = {
+        queues.SMOKE: queues.SMOKE_POLL_SECONDS,
+        queues.LINEAR_LOG: queues.LINEAR_LOG_POLL_SECONDS,
+        **{name: queues.WATCH_POLL_SECONDS for name in queues.WATCH_QUEUES},
+    }
+    async with world.bot():
+        polled = {
+            name: await (await queues.queue(name)).get_polling_interval_sec_async()
+            for name in expected
+        }
+    assert polled == expected
+    assert min(polled.values()) >= 0.5
