@@ -84,7 +84,8 @@ async def one_rollout(tmp: Path, seconds: float, webhook: bool) -> dict[str, obj
             await finished()
             overheads, smoke_time = [], 0.0
             for run in world.github.runs.values():
-                concluded = run.born + (run.seconds or 0.0)
+                # A clocked run's last state (its conclusion) begins once the others ran.
+                concluded = run.started + sum(run.durations or [])
                 partition = run.inputs["partition"]
                 smoke = [r.at for r in world.bff.requests_for(partition)]
                 smoke_time += max(smoke) - min(smoke) if smoke else 0.0

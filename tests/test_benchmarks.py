@@ -1,5 +1,5 @@
-"""The ack benchmark still runs end to end (the README's figures come from it) and its CPU
-columns read what the process really spent. Tiny loads: this proves the script, not the
+"""The ack and rollout benchmarks still run end to end (the README's figures come from
+them) and the ack benchmark's CPU columns read what the process really spent. Tiny loads: this proves the script, not the
 figures, and asserts no timing."""
 
 from __future__ import annotations
@@ -86,3 +86,24 @@ def test_the_ack_benchmark_runs_every_command_and_press() -> None:
             assert 0 < float(answer_p50) <= float(answer_p99)
         else:  # a command's answer is its ack
             assert (answer_p50, answer_p99) == ("-", "-")
+
+
+def test_the_rollout_benchmark_runs_a_whole_rollout() -> None:
+    """Runs of one second, polling alone: the script drives a rollout to completion and
+    prints its overhead, wall over physical time and calls (it once broke on a renamed
+    attribute of the GitHub stand-in's runs, with nothing to say so)."""
+    script = REPO / "benchmarks" / "bench_rollout.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--seconds", "1", "--modes", "polling"],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("runs of"))
+    assert "polling" in row and "overhead per partition" in row and "physical" in row
+    overheads = [float(x) for x in row.split("p50")[1].split("s")[0].split()]
+    assert overheads and all(o >= 0 for o in overheads)
+    for system in ("Slack", "GitHub", "Linear", "op"):
+        assert any(line.strip().startswith(system) for line in done.stdout.splitlines()), system
