@@ -87,10 +87,11 @@ async def one_rollout(tmp: Path, seconds: float, webhook: bool) -> dict[str, obj
                 # A clocked run's last state (its conclusion) begins once the others ran.
                 concluded = run.started + sum(run.durations or [])
                 partition = run.inputs["partition"]
-                smoke = [r.at for r in world.bff.requests_for(partition)]
+                # The smoke test follows its run: the BFF calls before (the checks at the
+                # verify gate) are not part of it.
+                smoke = [r.at for r in world.bff.requests_for(partition) if r.at >= concluded]
                 smoke_time += max(smoke) - min(smoke) if smoke else 0.0
-                after = [c.at for c in world.slack.calls() if c.at >= concluded]
-                after += [t for t in smoke if t >= concluded]
+                after = [c.at for c in world.slack.calls() if c.at >= concluded] + smoke
                 overheads.append(min(after) - concluded)
             physical = seconds * len(world.github.runs) + smoke_time
             return {
