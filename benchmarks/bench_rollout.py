@@ -87,8 +87,8 @@ async def one_rollout(tmp: Path, seconds: float, webhook: bool) -> dict[str, obj
                 # A clocked run's last state (its conclusion) begins once the others ran.
                 concluded = run.started + sum(run.durations or [])
                 partition = run.inputs["partition"]
-                # The smoke test follows its run: the BFF calls before (the checks at the
-                # verify gate) are not part of it.
+                # The smoke test follows its run: the BFF calls before it (the checks made
+                # when the run was dispatched) are not part of it.
                 smoke = [r.at for r in world.bff.requests_for(partition) if r.at >= concluded]
                 smoke_time += max(smoke) - min(smoke) if smoke else 0.0
                 after = [c.at for c in world.slack.calls() if c.at >= concluded] + smoke

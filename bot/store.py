@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,8 +71,6 @@ def write_ahead(dbapi: Any, path: str) -> str | None:
     log is the `-wal` file beside the database (with its `-shm` index); a restore removes
     both (README, Backups). Where the mode cannot change now (another process holds the
     file locked), the file keeps the one it has."""
-    import sqlite3
-
     try:
         mode = str(dbapi.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
     except sqlite3.OperationalError as exc:
