@@ -1,6 +1,10 @@
 """Ack latency over HTTP: every slash command and button press, as Slack sends them.
 
     .venv/bin/python benchmarks/bench_ack.py [--requests 300] [--rounds 3]
+        [--in-flight 1 50 200] [--only NAME ...]
+
+(`--only press help` measures just the requests whose name contains one of the words:
+to look at one path, or to profile the bot's process under one load.)
 
 The bot runs as `creators-onboard serve` does, in a process of its own (DBOS on a SQLite
 file, the read model, the real aiohttp server, logging at INFO), pointed at the sandbox's
@@ -268,7 +272,9 @@ async def _started(standins: StandIns, ours: str, secret: str) -> None:
     raise RuntimeError("the owner's first step never arrived")
 
 
-async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
+async def main(
+    requests: int, rounds: int, levels: tuple[int, ...], only: tuple[str, ...] = ()
+) -> None:
     configure_logging(level="ERROR")
     logging.disable(logging.WARNING)
     spawn = mp.get_context("spawn")
@@ -333,6 +339,9 @@ async def main(requests: int, rounds: int, levels: tuple[int, ...]) -> None:
                 )
                 for action_id, value in PRESSES
             ]
+            kinds = [
+                (name, body) for name, body in kinds if not only or any(o in name for o in only)
+            ]
             for _, body in kinds:  # warm up both apps and every path
                 await load(bare, body, 4, 20)
                 await load(ours, body, 4, 20)
@@ -394,5 +403,8 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=300, help="per request, app and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--in-flight", type=int, nargs="+", default=list(LEVELS))
+    parser.add_argument(
+        "--only", nargs="+", default=[], help="just the requests whose name contains one of these"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.rounds, tuple(args.in_flight)))
+    asyncio.run(main(args.requests, args.rounds, tuple(args.in_flight), tuple(args.only)))
