@@ -7,10 +7,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 
 from bot import inbound
 from bot.afterack import AcksFirst, TrackedLazyRunner
@@ -91,6 +96,45 @@ def create_app(
         watches or WatchService(settings.config, deps.store, deps.watch_board),
     )
     return app
+
+
+# Logged when Slack did not say who the bot is before it started listening.
+AUTH_DEFERRED_MEANING = (
+    "Slack did not answer auth.test as the bot started, so Bolt asks it again inside the "
+    "first request's ack (Slack gives an ack 3 seconds): that request may be slow, or "
+    "fail if Slack is still not answering. Nothing else is affected. If it persists, "
+    "`creators-onboard check` says whether SLACK_BOT_TOKEN is accepted and Slack reachable."
+)
+
+
+async def know_the_bot(app: AsyncApp, *, within: float = 5.0) -> bool:
+    """Ask Slack who the bot is (`auth.test`) before the first request arrives.
+
+    Bolt's single-workspace authorization asks on the first request and keeps the answer
+    for the life of the process: after every restart, the first command or press would
+    wait inside its ack (3 seconds, Slack's limit) for a round trip to Slack, and fail
+    when Slack answers slowly then. The answer is given to Bolt to keep, as it keeps its
+    own. False (logged) when Slack did not answer within `within` seconds or refused:
+    Bolt then asks on the first request, as it would have."""
+    authorizing = [
+        m
+        for m in getattr(app, "_async_middleware_list", [])
+        if isinstance(m, AsyncSingleTeamAuthorization)
+    ]
+    if not authorizing or authorizing[0].auth_test_result is not None:
+        return bool(authorizing)
+    try:
+        async with asyncio.timeout(within):
+            answer = await app.client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        log.warning("slack_auth_deferred", error=str(error), meaning=AUTH_DEFERRED_MEANING)
+        return False
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("slack_auth_deferred", error=type(exc).__name__, meaning=AUTH_DEFERRED_MEANING)
+        return False
+    authorizing[0].auth_test_result = answer
+    return True
 
 
 def checked_request(body: dict[str, Any], request: web.Request) -> AsyncBoltRequest:

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import webhooks
 from bot.afterack import lazy_runner
-from bot.app import create_app, create_web_app
+from bot.app import create_app, create_web_app, know_the_bot
 from bot.deps import Deps, build_deps
 from bot.egress import http_session
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
@@ -121,6 +121,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         if added := await backfill(deps.index):
             log.info("readmodel_backfilled", rollouts=added)
         bolt = create_app(settings, deps)
+        await know_the_bot(bolt)  # not inside the first request's ack
         hook_secret = settings.env.github_webhook_secret
         github_events = None
         if hook_secret is not None:

@@ -157,6 +157,7 @@ async def test_old_timestamp_is_rejected_even_when_correctly_signed(
 async def test_ssl_check_answers_200_and_does_nothing(world_db: World) -> None:
     world = world_db
     async with world.bot() as running:
+        world.slack.clear_calls()  # the bot's start asked auth.test (who it is)
         status, payload = await world.post(ssl_check_body())
         entries = await running.deps.store.entries()
         _, _, metrics = await get(world, "/metrics")
@@ -189,6 +190,7 @@ async def test_slack_s_rate_limit_notice_answers_200_and_says_what_is_lost(
 async def test_url_verification_echoes_the_challenge(world: World) -> None:
     challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     async with world.bot():
+        world.slack.clear_calls()  # the bot's start asked auth.test (who it is)
         status, payload = await world.post(url_verification_body(challenge))
     assert status == 200
     # Slack accepts the challenge as plain text, form or JSON {"challenge": …}: Bolt sends JSON.
@@ -476,3 +478,35 @@ async def test_secrets_from_files_ending_in_a_newline_still_work(world: World) -
         status, payload = await world.post(slash_command_body("status", DEVOPS))
     assert status == 200, payload
     assert world.slack.calls("auth.test"), "Bolt asked Slack who it is, with the token"
+
+
+async def test_the_bot_asks_slack_who_it_is_before_the_first_request(world: World) -> None:
+    """Bolt asks `auth.test` on the first request it authorizes, inside that request's ack
+    (3 seconds): the first press after every restart waited on a round trip to Slack.
+    Asked as the bot starts, and never again."""
+    async with world.bot():
+        assert len(world.slack.calls("auth.test")) == 1  # before anything was sent
+        for text in ("status", "help", "verify"):
+            assert (await world.command(text))["response_type"] == "ephemeral"
+    assert len(world.slack.calls("auth.test")) == 1
+
+
+async def test_slack_not_answering_as_the_bot_starts_is_asked_at_the_first_request(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Slack refusing or not answering `auth.test` at start does not stop the bot: it says
+    so, and Bolt asks again on the first request, as it did before."""
+    caplog.set_level(logging.INFO)
+    world.slack.fail_next("auth.test", error="fatal_error", status=200)
+    async with world.bot():
+        assert len(world.slack.calls("auth.test")) == 1
+        answer = await world.command("status")
+        assert answer["response_type"] == "ephemeral" and "rollout" in answer["text"].lower()
+        assert len(world.slack.calls("auth.test")) == 2  # Bolt's own, on that request
+        await world.command("help")
+        assert len(world.slack.calls("auth.test")) == 2
+    logs = caplog.text + "\n".join(capsys.readouterr())
+    [line] = [line for line in logs.splitlines() if "slack_auth_deferred" in line]
+    assert "fatal_error" in line and "first request" in line
+    assert "creators-onboard check" in line
+    assert world.env()["SLACK_BOT_TOKEN"] not in logs
