@@ -1,10 +1,12 @@
 """The rehearsed bot as a child process: `creators-onboard serve` (as `python -m bot
-serve`), started, stopped, killed with SIGKILL and started again on the same database."""
+serve`), started, stopped, killed with SIGKILL and started again on the same database.
+On Linux it ends (SIGTERM) when the process that started it ends, however that ends."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -16,6 +18,28 @@ from bot.logging import get_logger
 log = get_logger(__name__)
 
 START_TIMEOUT_SECONDS = 60.0
+
+# The child's first statement on Linux: ask the kernel to send it SIGTERM when the process
+# that started it goes (PR_SET_PDEATHSIG, kept across exec), then become the program its
+# arguments name after the parent's pid (the bot). Without
+# it a rehearsal killed with SIGKILL (or by an IDE's stop button) left its bot running,
+# polling stand-ins that had gone with the rehearsal, until someone found it.
+DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+if os.getppid() != parent:  # it went before the request was made
+    sys.exit(0)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def with_parent(*args: str) -> list[str]:
+    """The command line that runs `python *args`: on Linux, so that it ends with the
+    process that started it; elsewhere (no such request) as is."""
+    if sys.platform.startswith("linux"):
+        return [sys.executable, "-c", DIE_WITH_PARENT, str(os.getpid()), *args]
+    return [sys.executable, *args]
 
 
 class BotProcessError(RuntimeError):
@@ -46,10 +70,7 @@ class BotProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log = self.log_path.open("ab")
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
+            *with_parent("-m", "bot", "serve"),
             cwd=self.workdir,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
