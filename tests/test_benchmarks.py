@@ -88,6 +88,30 @@ def test_the_ack_benchmark_runs_every_command_and_press() -> None:
             assert (answer_p50, answer_p99) == ("-", "-")
 
 
+def test_the_ack_benchmark_measures_only_the_requests_named() -> None:
+    only = ["--only", "help", "co_deploy"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--requests",
+            "4",
+            "--rounds",
+            "1",
+            "--in-flight",
+            "1",
+            *only,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    rows = [line for line in done.stdout.splitlines() if line.strip()][1:]
+    assert [row[:38].strip() for row in rows] == ["/creators-onboard help", "press co_deploy"]
+
+
 def test_the_rollout_benchmark_runs_a_whole_rollout() -> None:
     """Runs of one second, polling alone: the script drives a rollout to completion and
     prints its overhead, wall over physical time and calls (it once broke on a renamed
