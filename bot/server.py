@@ -118,7 +118,7 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         )
         from bot.workflows.service import DbosRollouts, RolloutService, backfill
 
-        if added := await backfill(deps.index):
+        if added := await backfill(deps.index, WORKFLOW_VERSION):
             log.info("readmodel_backfilled", rollouts=added)
         bolt = create_app(settings, deps)
         await know_the_bot(bolt)  # not inside the first request's ack

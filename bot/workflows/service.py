@@ -19,6 +19,7 @@ from bot.blocks.status import status_summary
 from bot.blocks.steps import to_dicts
 from bot.commands import COMMAND
 from bot.config import FileConfig
+from bot.logging import get_logger
 from bot.outbound import scrub
 from bot.readmodel import RolloutIndex
 from bot.rollout.events import Request
@@ -31,6 +32,8 @@ from bot.store import Store
 from bot.workflows import ROLLOUT_WORKFLOW
 from bot.workflows.rollout import LEGACY_STATE_EVENT, rollout_workflow
 from bot.workflows.steps import EVENT_TOPIC, checks
+
+log = get_logger(__name__)
 
 # How many audit rows `/creators-onboard audit` shows (the CLI exports them all).
 AUDIT_SHOWN = 25
@@ -88,16 +91,35 @@ class DbosRollouts:
         return [p.state for p in await self.index.past(limit)]
 
 
-async def backfill(index: RolloutIndex) -> int:
+# Logged at start for a rollout whose workflow another version of the bot started.
+STRANDED_MEANING = (
+    "this rollout's workflow was started by another version of the bot's workflows, and "
+    "DBOS resumes only the workflows of its own version: nothing moves this rollout on "
+    "here, and presses and commands for it are answered but do nothing. Run the image "
+    "that started it to finish it (or `/creators-onboard abort` it there), then upgrade "
+    "again (README, Upgrading)."
+)
+
+
+async def backfill(index: RolloutIndex, version: str | None = None) -> int:
     """Add the rollouts DBOS knows and the read model does not (a database from before the
     read model existed), and mark inactive those whose workflow ended without saying so.
-    One listing of DBOS's workflows, at start, never on the ack path. Returns how many
-    were added."""
+    A rollout still running under another workflow version than `version` (this
+    process's) is logged as an error: DBOS will not resume it here. One listing of DBOS's
+    workflows, at start, never on the ack path. Returns how many were added."""
     added = 0
     for wf in await DBOS.list_workflows_async(name=ROLLOUT_WORKFLOW):
         rollout_id = str(wf.workflow_id)
         held = await index.get(rollout_id)
         running = wf.status in ("PENDING", "ENQUEUED")
+        if running and version is not None and wf.app_version not in (None, version):
+            log.error(
+                "rollout_stranded",
+                rollout_id=rollout_id,
+                started_by_version=wf.app_version,
+                this_version=version,
+                meaning=STRANDED_MEANING,
+            )
         if held is not None and held.active and not running:
             # Its workflow ended without saying so (cancelled by an operator): not active.
             await index.write(held.state, held.version + 1, active=False)
