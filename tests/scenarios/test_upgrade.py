@@ -5,42 +5,35 @@ that silently never moves."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
+import structlog
 
 import bot.server
 from tests.scenario import OWNER, World
 from tests.scenarios.test_handover import start
 
 
-def stranded_lines(
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
-) -> list[str]:
-    logs = caplog.text + "\n".join(capsys.readouterr())
-    caplog.clear()
-    return [line for line in logs.splitlines() if "rollout_stranded" in line]
-
-
 async def test_a_rollout_of_another_workflow_version_is_named_as_the_bot_starts(
-    world: World,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    capsys: pytest.CaptureFixture[str],
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.INFO)
     monkeypatch.setattr(bot.server, "WORKFLOW_VERSION", "1")
-    async with world.bot():
-        await start(world)
-        await world.wait_button(OWNER, "co:eligible")
-    async with world.bot():  # restarted on the same version: resumed, nothing to say
-        await world.wait_button(OWNER, "co:eligible")
-    assert stranded_lines(caplog, capsys) == []
+    with structlog.testing.capture_logs() as logs:
+        async with world.bot():
+            await start(world)
+            await world.wait_button(OWNER, "co:eligible")
+        async with world.bot():  # restarted on the same version: resumed, nothing to say
+            await world.wait_button(OWNER, "co:eligible")
+        assert [e for e in logs if e["event"] == "rollout_stranded"] == []
 
-    monkeypatch.setattr(bot.server, "WORKFLOW_VERSION", "2")
-    async with world.bot():
-        pass
-    [line] = stranded_lines(caplog, capsys)
-    assert "rollout-1" in line
-    assert "started_by_version=1" in line and "this_version=2" in line, line
-    assert "Run the image that started it" in line and "/creators-onboard abort" in line
+        monkeypatch.setattr(bot.server, "WORKFLOW_VERSION", "2")
+        async with world.bot():
+            pass
+    [said] = [e for e in logs if e["event"] == "rollout_stranded"]
+    assert said["log_level"] == "error"
+    assert (said["rollout_id"], said["started_by_version"], said["this_version"]) == (
+        "rollout-1",
+        "1",
+        "2",
+    )
+    assert "Run the image that started it" in said["meaning"]
+    assert "/creators-onboard abort" in said["meaning"]
