@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -116,8 +117,40 @@ async def test_a_press_whose_notification_is_lost_is_applied_within_seconds(
         assert status == 200
         await eventually(lambda: asyncio.to_thread(dbos_listening), what="DBOS listening again")
         began = asyncio.get_running_loop().time()
-        await world.wait_step("register_sign_in", timeout=20)
+        try:
+            await world.wait_step("register_sign_in", timeout=20)
+        except AssertionError as exc:
+            # Where the press stopped (this failed twice in ~20 runs on 2026-12-03 without
+            # saying where): its claim, its message to the rollout, the rollout's workflow.
+            raise AssertionError(f"{exc}\n{await asyncio.to_thread(where_the_press_is)}") from None
         print("applied", asyncio.get_running_loop().time() - began, "s after")
+
+    def where_the_press_is() -> str:
+        with engine.connect() as conn:
+            claims = conn.execute(sa.text("SELECT key FROM creators_onboard_seen")).all()
+            messages = conn.execute(
+                sa.text(
+                    "SELECT destination_uuid, topic, consumed, created_at_epoch_ms "
+                    "FROM dbos.notifications ORDER BY created_at_epoch_ms"
+                )
+            ).all()
+            workflows = conn.execute(
+                sa.text(
+                    "SELECT workflow_uuid, name, status, executor_id, application_version, "
+                    "recovery_attempts, updated_at FROM dbos.workflow_status "
+                    "WHERE workflow_uuid LIKE 'rollout-1%' ORDER BY created_at"
+                )
+            ).all()
+            listening = conn.execute(
+                sa.text(
+                    "SELECT pid, state, query FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            ).all()
+        return (
+            f"claims: {claims}\nmessages: {messages}\nworkflows: {workflows}\n"
+            f"listening: {listening}\nnow_ms: {int(time.time() * 1000)}"
+        )
 
     try:
         async with World(tmp_path, database_url=url) as world:  # type: ignore[arg-type]
