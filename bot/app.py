@@ -126,12 +126,14 @@ async def know_the_bot(app: AsyncApp, *, within: float = 5.0) -> bool:
     try:
         async with asyncio.timeout(within):
             answer = await app.client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else None
-        log.warning("slack_auth_deferred", error=str(error), meaning=AUTH_DEFERRED_MEANING)
-        return False
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("slack_auth_deferred", error=type(exc).__name__, meaning=AUTH_DEFERRED_MEANING)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        # Slack's own error code when it answered; else what kind of failure (never the token).
+        said = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+        log.warning(
+            "slack_auth_deferred",
+            error=str(said or type(exc).__name__),
+            meaning=AUTH_DEFERRED_MEANING,
+        )
         return False
     authorizing[0].auth_test_result = answer
     return True

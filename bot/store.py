@@ -334,22 +334,20 @@ class Store:
         hundreds): True when it went in, False when its key was there already, or came
         earlier in `writes`."""
         went_in = [False] * len(writes)
+        keys = [_key(write) for write in writes]
         tables: dict[str, list[int]] = {}
-        keys: set[tuple[str, str]] = set()
-        for n, write in enumerate(writes):
-            key = _key(write)
+        first: set[tuple[str, str]] = set()
+        for n, ((table, _), key) in enumerate(zip(writes, keys, strict=True)):
             if key is not None:
-                if (write[0].name, key) in keys:
+                if (table.name, key) in first:
                     continue  # the same request twice in one batch: the first is the one
-                keys.add((write[0].name, key))
-            tables.setdefault(write[0].name, []).append(n)
+                first.add((table.name, key))
+            tables.setdefault(table.name, []).append(n)
         for ns in tables.values():
-            table = writes[ns[0]][0]
-            rows = conn.execute(self._insert(table), [writes[n][1] for n in ns])
+            rows = conn.execute(self._insert(writes[ns[0]][0]), [writes[n][1] for n in ns])
             taken = {row[0] for row in rows}
             for n in ns:
-                key = _key(writes[n])
-                went_in[n] = key is None or key in taken
+                went_in[n] = keys[n] is None or keys[n] in taken
         return went_in
 
     def _commit(self, writes: list[_Write]) -> list[bool | BaseException]:

@@ -101,7 +101,7 @@ STRANDED_MEANING = (
 )
 
 
-async def backfill(index: RolloutIndex, version: str | None = None) -> int:
+async def backfill(index: RolloutIndex, version: str) -> int:
     """Add the rollouts DBOS knows and the read model does not (a database from before the
     read model existed), and mark inactive those whose workflow ended without saying so.
     A rollout still running under another workflow version than `version` (this
@@ -112,7 +112,7 @@ async def backfill(index: RolloutIndex, version: str | None = None) -> int:
         rollout_id = str(wf.workflow_id)
         held = await index.get(rollout_id)
         running = wf.status in ("PENDING", "ENQUEUED")
-        if running and version is not None and wf.app_version not in (None, version):
+        if running and wf.app_version not in (None, version):
             log.error(
                 "rollout_stranded",
                 rollout_id=rollout_id,
