@@ -28,6 +28,7 @@ from bot.logging import get_logger
 from bot.settings import Settings
 from bot.takeover import Takeover, dbos_recover
 from bot.webhooks import DeliveryLog
+from bot.workflows import messages
 
 log = get_logger(__name__)
 
@@ -44,7 +45,8 @@ def dbos_config(settings: Settings) -> DBOSConfig:
         "name": APP_NAME,
         "system_database_url": settings.database_url,
         "application_version": WORKFLOW_VERSION,
-        "notification_listener_polling_interval_sec": 0.1,
+        # On SQLite: the fall-back poll for waiting workflows (bot.workflows.messages).
+        "notification_listener_polling_interval_sec": messages.POLL_SECONDS,
         "log_level": settings.env.log_level,
     }
     if settings.env.dbos__vmid:

@@ -19,5 +19,6 @@ def test_dbos_reads_the_recheck_from_the_attribute_the_bot_sets() -> None:
 
 
 def test_on_sqlite_dbos_is_left_as_it_is() -> None:
-    # DBOS's SQLite listener polls for every waiting workflow (0.1 s here) already.
+    # On SQLite DBOS polls for every waiting workflow (bot.workflows.messages), and a send
+    # from this process wakes its waiter at once.
     assert recheck_lost_messages("sqlite:///bot.sqlite") is False

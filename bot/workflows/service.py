@@ -29,7 +29,7 @@ from bot.rollout.rules import Rules, refusal, role_refusal
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.store import Store
-from bot.workflows import ROLLOUT_WORKFLOW
+from bot.workflows import ROLLOUT_WORKFLOW, messages
 from bot.workflows.rollout import LEGACY_STATE_EVENT, rollout_workflow
 from bot.workflows.steps import EVENT_TOPIC, checks
 
@@ -68,7 +68,7 @@ class DbosRollouts:
         return found.state if found else None
 
     async def send(self, rollout_id: str, request: Request, key: str) -> None:
-        await DBOS.send_async(
+        await messages.send(
             rollout_id,
             scrub(request.model_dump(mode="json")),
             EVENT_TOPIC,

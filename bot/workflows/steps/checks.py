@@ -28,6 +28,7 @@ from bot.readiness import deploy_blockers
 from bot.rollout import events as ev
 from bot.rollout.state import RunProgress
 from bot.runbook.problem import Problem
+from bot.workflows import messages
 from bot.workflows.queues import SMOKE, queue
 from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now, step
@@ -249,10 +250,10 @@ async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> N
             else:
                 if nxt.report:
                     moved = await run_moved_step(partition, pace.latest)
-                    await DBOS.send_async(rollout_id, moved.model_dump(mode="json"), EVENT_TOPIC)
+                    await messages.send(rollout_id, moved.model_dump(mode="json"), EVENT_TOPIC)
                 await DBOS.recv_async(RUN_CHANGED_TOPIC, timeout_seconds=nxt.wait)
                 continue
-        await DBOS.send_async(rollout_id, told.model_dump(mode="json"), EVENT_TOPIC)
+        await messages.send(rollout_id, told.model_dump(mode="json"), EVENT_TOPIC)
         return
 
 
@@ -265,7 +266,7 @@ async def poke_follow(rollout_id: str, run_id: int, attempt: int, key: str) -> b
     """Wake the follow of `run_id` so it reads the run now; once per `key`. False when
     that follow does not exist (it never started, or its rollout is another)."""
     try:
-        await DBOS.send_async(
+        await messages.send(
             follow_workflow_id(rollout_id, run_id, attempt),
             {"run_id": run_id},
             RUN_CHANGED_TOPIC,
@@ -361,7 +362,7 @@ async def smoke_workflow(partition: str, on_demand: bool, reply_to: str | None) 
     inbox of the rollout `reply_to` (`smoke_done`)."""
     done = await smoke_step(partition, on_demand)
     if reply_to is not None:
-        await DBOS.send_async(reply_to, done.model_dump(mode="json"), EVENT_TOPIC)
+        await messages.send(reply_to, done.model_dump(mode="json"), EVENT_TOPIC)
     return done
 
 
