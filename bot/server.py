@@ -28,7 +28,7 @@ from bot.logging import get_logger
 from bot.settings import Settings
 from bot.takeover import Takeover, dbos_recover
 from bot.webhooks import DeliveryLog
-from bot.workflows import messages
+from bot.workflows import messages, polling
 
 log = get_logger(__name__)
 
@@ -62,6 +62,7 @@ async def launch_dbos(settings: Settings) -> None:
     from bot.workflows.watches import apply_schedules
 
     register_workflows()
+    polling.install()
     DBOS(config=dbos_config(settings))
     DBOS.launch()
     # Before the first await: the workflows DBOS recovered as it launched run on this
@@ -69,6 +70,7 @@ async def launch_dbos(settings: Settings) -> None:
     # (tests/scenarios/test_database_away.py, "recovered").
     recheck_lost_messages(settings.database_url)
     await register_queues()
+    polling.poll_now()  # the queue manager starts a thread for each queue now
     await apply_schedules(settings.config)
     dbos_log = logging.getLogger("dbos")
     for handler in list(dbos_log.handlers):

@@ -40,7 +40,10 @@ async def dbos_recover(executor_id: str) -> int:
     """Hand `executor_id`'s pending workflows to the live executors; how many."""
     from dbos import DBOS
 
+    from bot.workflows import polling
+
     handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [executor_id])
+    polling.poll_now()  # they are on a queue now: start them here at once
     return len(handles)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dbos import DBOS, Queue
+from typing import Any
+
+from dbos import DBOS, Queue, WorkflowHandleAsync
 
 from bot.watches.model import WATCHES
+from bot.workflows import polling
 
 # Smoke tests reach Amazon's Creators API through the BFF: 1 TPS per credential triple.
 SMOKE = "creators-api-smoke"
@@ -17,13 +20,11 @@ WATCH_QUEUE_PREFIX = "watch-"
 WATCH_QUEUES = tuple(f"{WATCH_QUEUE_PREFIX}{name}" for name in WATCHES)
 
 
-# How often each queue's worker polls the database for work, in seconds. DBOS's queues
-# have no wake-up: every poll is a transaction of several queries, about 3 ms of CPU on a
-# SQLite file, and a poll that holds the GIL delays whatever ack arrives meanwhile. At 0.2 s
-# for the smoke and Linear queues and 1 s for each watch's, an idle bot spent 82 ms of CPU
-# a second; at these, 50. What they cost: a smoke test starts up to half a second after it
-# is queued (its partition's run took minutes), a rollout-log edit up to a second, a watch
-# run by hand up to two.
+# How often each queue's worker polls the database while the queues are busy, in seconds
+# (bot.workflows.polling: work the bot queues starts at once, and the queues rest while
+# nothing is queued). These pace a backlog held back by a queue's limit: the second of
+# four probes starts up to half a second after the limit lets it, the next rollout-log
+# edit up to a second after the one before, a second run of a watch up to two.
 SMOKE_POLL_SECONDS = 0.5
 LINEAR_LOG_POLL_SECONDS = 1.0
 WATCH_POLL_SECONDS = 2.0
@@ -49,6 +50,14 @@ async def register_queues() -> None:
             polling_interval_sec=WATCH_POLL_SECONDS,
             on_conflict="always_update",
         )
+
+
+async def enqueue(name: str, workflow: Any, *args: Any) -> WorkflowHandleAsync[Any]:
+    """Put `workflow(*args)` on the queue `name` and have the queues polled now
+    (bot.workflows.polling): it starts at once if the queue's limits allow."""
+    handle: WorkflowHandleAsync[Any] = await (await queue(name)).enqueue_async(workflow, *args)
+    polling.poll_now()
+    return handle
 
 
 async def queue(name: str) -> Queue:

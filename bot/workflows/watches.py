@@ -23,7 +23,7 @@ from bot.rollout.roles import Role
 from bot.runbook.problem import Problem
 from bot.watches import rules, texts
 from bot.watches.model import WATCHES, Outcome, WatchName, schedule_of, workflow_name
-from bot.workflows.queues import SMOKE, WATCH_QUEUE_PREFIX, queue
+from bot.workflows.queues import SMOKE, WATCH_QUEUE_PREFIX, enqueue
 from bot.workflows.runtime import current
 from bot.workflows.steps import config, now_step
 from bot.workflows.steps.slack import open_dm_step, post_step
@@ -129,11 +129,10 @@ async def probe_watch(scheduled_at: datetime, context: Any) -> dict[str, Any]:
     """One import per partition through the 1-per-second smoke queue; alerts on a change."""
     run = Run("probe", scheduled_at, context)
     previous = await run.previous()
-    smoke_queue = await queue(SMOKE)
     handles = []
     for part in run.cfg.probed_partitions:
         with SetWorkflowID(f"{DBOS.workflow_id}:probe:{part.name}"):
-            handles.append(await smoke_queue.enqueue_async(probe_partition_workflow, part.name))
+            handles.append(await enqueue(SMOKE, probe_partition_workflow, part.name))
     results = [await handle.get_result() for handle in handles]
     states = {r["partition"]: rules.probe_state(r["ok"], r["code"]) for r in results}
     by_name = {r["partition"]: r for r in results}
@@ -264,7 +263,6 @@ async def apply_schedules(cfg: FileConfig) -> None:
 async def start_now(name: WatchName, user: str, key: str) -> str:
     """Run a watch now, on behalf of `user`; `key` makes a repeated request run it once."""
     workflow_id = f"watch-{name}-now-{key}"
-    watch_queue = await queue(WATCH_QUEUE_PREFIX + name)
     with SetWorkflowID(workflow_id):
-        await watch_queue.enqueue_async(WORKFLOWS[name], datetime.now(UTC), {"by": user})
+        await enqueue(WATCH_QUEUE_PREFIX + name, WORKFLOWS[name], datetime.now(UTC), {"by": user})
     return workflow_id

@@ -29,7 +29,7 @@ from bot.rollout import events as ev
 from bot.rollout.state import RunProgress
 from bot.runbook.problem import Problem
 from bot.workflows import messages
-from bot.workflows.queues import SMOKE, queue
+from bot.workflows.queues import SMOKE, enqueue
 from bot.workflows.runtime import current
 from bot.workflows.steps import EVENT_TOPIC, now, step
 
@@ -367,6 +367,5 @@ async def smoke_workflow(partition: str, on_demand: bool, reply_to: str | None) 
 
 
 async def start_smoke(rollout_id: str, key: str, partition: str, on_demand: bool) -> None:
-    smoke_queue = await queue(SMOKE)
     with SetWorkflowID(f"{rollout_id}:smoke:{key}"):
-        await smoke_queue.enqueue_async(smoke_workflow, partition, on_demand, rollout_id)
+        await enqueue(SMOKE, smoke_workflow, partition, on_demand, rollout_id)

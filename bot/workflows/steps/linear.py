@@ -8,7 +8,7 @@ from dbos import DBOS, SetWorkflowID
 from bot.integrations.linear import LinearError, comment_id_for
 from bot.logging import get_logger
 from bot.runbook.problem import Problem
-from bot.workflows.queues import LINEAR_LOG, queue
+from bot.workflows.queues import LINEAR_LOG, enqueue
 from bot.workflows.runtime import current, notification_failed
 from bot.workflows.steps import config, step
 from bot.workflows.steps.slack import post_step
@@ -94,8 +94,7 @@ async def start_linear_log(rollout_id: str, version: int, body: str) -> None:
     issue = config().linear.issue
     comment_id = comment_id_for(rollout_id, "rollout-log")
     with SetWorkflowID(f"{rollout_id}:linear:log:{version}"):
-        log_queue = await queue(LINEAR_LOG)
-        await log_queue.enqueue_async(linear_comment_workflow, issue, body, comment_id, True)
+        await enqueue(LINEAR_LOG, linear_comment_workflow, issue, body, comment_id, True)
 
 
 async def safe_post(channel: str, text: str) -> None:
