@@ -11,7 +11,8 @@ waiter itself, right after the message is committed, the way DBOS's own PostgreS
 listener does on a notification: a press is applied at once instead of at the next poll,
 and the poll is left as the fall-back, once a second (`POLL_SECONDS`, DBOS's default),
 for a message sent by anything else. A wake-up with no message behind it costs the waiter
-one read: DBOS re-checks the database before it takes anything.
+one read: DBOS re-checks the database before it takes anything. On PostgreSQL waking is
+left to DBOS's listener, which hears every replica's messages.
 """
 
 from __future__ import annotations
@@ -39,17 +40,20 @@ _warned = False
 async def send(
     destination: str, message: Any, topic: str, *, idempotency_key: str | None = None
 ) -> None:
-    """`DBOS.send`, then wake the destination if it waits in this process."""
+    """`DBOS.send`, then (SQLite) wake the destination if it waits in this process."""
     await DBOS.send_async(destination, message, topic, idempotency_key=idempotency_key)
     wake(destination, topic)
 
 
 def wake(destination: str, topic: str) -> bool:
-    """Wake `destination`'s wait for `topic` in this process. False when nothing here
-    waits for it (it waits elsewhere, or not yet: its wait checks the database first)."""
+    """On SQLite, wake `destination`'s wait for `topic`. False on PostgreSQL, and when
+    nothing waits for it yet (its wait checks the database first)."""
     from dbos._dbos import _get_dbos_instance
 
     system_db = _get_dbos_instance()._sys_db
+    engine = getattr(system_db, "engine", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return False  # PostgreSQL: its NOTIFY wakes the waiter, in whichever replica it is
     key_of = getattr(system_db, _KEY_OF, None)
     waiters = getattr(system_db, _WAITERS, None)
     if not callable(key_of) or not callable(getattr(waiters, "get", None)):
