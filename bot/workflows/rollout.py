@@ -25,6 +25,7 @@ from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.workflows import ROLLOUT_WORKFLOW, notify, ongoing, threads
+from bot.workflows.runtime import stopping
 from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, publish_state, slack
 from bot.workflows.threads import Audience
 
@@ -88,7 +89,11 @@ class Rollout:
             await self._edit_boards()
         except Exception:
             # A workflow that dies must not stay listed as active, blocking every start.
-            await self.publish(active=False)
+            # One failing because the process is stopping has not died: DBOS resumes it
+            # after the restart, and listed as inactive then, every press for it would be
+            # refused ("no longer active") and a second rollout could be started.
+            if not stopping():
+                await self.publish(active=False)
             raise
         return self.state
 

@@ -1,0 +1,49 @@
+"""A restart while the rollout waits for a press: the rollout stays active through it,
+and the press made after it is applied."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from dbos import DBOS
+
+from bot.workflows import runtime
+from bot.workflows.steps import EVENT_TOPIC
+from tests.scenario import OWNER, World, eventually
+from tests.scenarios.test_handover import start
+
+
+async def test_a_rollout_failing_only_because_the_bot_stops_is_still_active_after_it(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dbos._dbos import _get_dbos_instance
+
+    async with world.bot():
+        assert world.running is not None
+        index = world.running.deps.index
+        await start(world)
+        message, button = await world.wait_button(OWNER, "co:eligible")
+        system_db = _get_dbos_instance()._sys_db
+        key, _ = system_db._waiter("rollout-1", EVENT_TOPIC)  # tests/test_messages.py
+        # The bot stopping, as `running_bot` does it, up to closing the read model ...
+        runtime.stop()
+        DBOS.destroy(workflow_completion_timeout_sec=0)
+        # ... and the rollout's wait for a press ending then (its time-out, or a press):
+        # with DBOS gone, the rollout fails on this loop.
+        waiting = system_db.notifications_map.get(key)
+        assert waiting is not None
+        with caplog.at_level(logging.ERROR, logger="dbos"):
+            waiting.set()
+            await eventually(
+                lambda: "Exception encountered in asynchronous workflow" in caplog.text,
+                what="the rollout failing as DBOS stops",
+            )
+        found = await index.get("rollout-1")
+        assert found is not None and found.active, "listed as over by a rollout DBOS resumes"
+
+    async with world.bot():  # DBOS resumes the rollout; the owner's button still works
+        assert (await world.state()).step == "prereq"
+        status, _ = await world.press(OWNER, button, message)
+        assert status == 200
+        await world.wait_step("register_sign_in")
