@@ -39,6 +39,8 @@ T = TypeVar("T")
 
 CHANNEL = "creators_onboard_rollouts"
 RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# In place of the version in a notification: the row went back a version (`relist`).
+RELISTED = "relisted"
 
 
 class Watcher(Protocol):
@@ -173,11 +175,11 @@ class RolloutIndex:
             return
         found = await self._run(self._select_one, rollout_id)
         if found is not None:
-            self._keep(found)
+            self._keep(found, relisted=version == RELISTED)
 
-    def _keep(self, published: Published) -> None:
+    def _keep(self, published: Published, *, relisted: bool = False) -> None:
         held = self._copy.get(published.rollout_id)
-        if held is None or published.version > held.version:
+        if held is None or published.version > held.version or relisted:
             self._copy[published.rollout_id] = published
             for watcher in self._watchers:
                 watcher.changed()
@@ -218,6 +220,37 @@ class RolloutIndex:
             changed = conn.execute(stmt).first() is not None
             if changed and self.postgres:
                 payload = f"{published.rollout_id} {published.version}"
+                conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
+        return changed
+
+    async def relist(self, held: Published) -> bool:
+        """List `held` (inactive) as active again at the version before its own. Only for
+        the inactive listing a rollout wrote of itself when it failed only because the bot
+        was stopping (before that was told apart): DBOS resumed it, and its next state,
+        one version above the one it last published, must not be held back by the version
+        that listing took. False when the row moved on meanwhile."""
+        if not await self._run(self._relist, held):
+            return False
+        current = self._copy.get(held.rollout_id)
+        if current is None or current.version <= held.version:
+            again = Published(held.rollout_id, held.number, held.version - 1, True, held.state)
+            self._keep(again, relisted=True)
+        return True
+
+    def _relist(self, held: Published) -> bool:
+        stmt = (
+            sa.update(rollouts)
+            .where(
+                rollouts.c.rollout_id == held.rollout_id,
+                rollouts.c.version == held.version,
+                rollouts.c.active.is_(False),
+            )
+            .values(version=held.version - 1, active=True, updated_at=datetime.now(UTC))
+        )
+        with self._engine.begin() as conn:
+            changed = conn.execute(stmt).rowcount == 1
+            if changed and self.postgres:
+                payload = f"{held.rollout_id} {RELISTED}"
                 conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
         return changed
 

@@ -47,3 +47,37 @@ async def test_a_rollout_failing_only_because_the_bot_stops_is_still_active_afte
         status, _ = await world.press(OWNER, button, message)
         assert status == 200
         await world.wait_step("register_sign_in")
+
+
+async def test_a_rollout_listed_as_over_by_an_earlier_stop_is_listed_again(
+    world_db: World,
+) -> None:
+    """A database from before that fix: the rollout listed itself as over (one version up)
+    as the bot stopped. The next start lists it as active again, and says so."""
+    from structlog.testing import capture_logs
+
+    from bot.readmodel import RolloutIndex
+
+    world = world_db
+    async with world.bot():
+        await start(world)
+        message, button = await world.wait_button(OWNER, "co:eligible")
+    index = RolloutIndex(world.database_url)
+    try:
+        held = await index.get("rollout-1")
+        assert held is not None and held.active
+        assert await index.write(held.state, held.version + 1, active=False)
+    finally:
+        await index.close()
+
+    with capture_logs() as logs:
+        async with world.bot():
+            relisted = [e for e in logs if e["event"] == "rollout_relisted"]
+            assert [e["rollout_id"] for e in relisted] == ["rollout-1"]
+            assert "listed as active again" in relisted[0]["meaning"]
+            status = await world.command("status", OWNER)
+            assert "rollout-1" in str(status) and "no longer active" not in str(status)
+            press, _ = await world.press(OWNER, button, message)
+            assert press == 200
+            # Its next state is listed too: the listing went back to the version before.
+            await world.wait_step("register_sign_in")
