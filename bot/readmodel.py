@@ -90,6 +90,9 @@ class RolloutIndex:
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         self._watchers: list[Watcher] = []
+        # Rollouts whose workflow another workflow version started (found as the bot
+        # starts, `bot.workflows.service.backfill`): DBOS does not resume them here.
+        self._stranded: dict[str, str] = {}
 
     @property
     def postgres(self) -> bool:
@@ -253,6 +256,18 @@ class RolloutIndex:
                 payload = f"{held.rollout_id} {RELISTED}"
                 conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
         return changed
+
+    def strand(self, rollout_id: str, started_by: str) -> None:
+        """`rollout_id`'s workflow was started by workflow version `started_by`, and this
+        process runs another: nothing here moves it on."""
+        self._stranded[rollout_id] = started_by
+
+    def stranded(self, rollout_id: str) -> str | None:
+        """The workflow version that started `rollout_id`, when this process cannot run it."""
+        return self._stranded.get(rollout_id)
+
+    def unstrand(self, rollout_id: str) -> None:
+        self._stranded.pop(rollout_id, None)
 
     # ------------------------------------------------------------------ reading
 

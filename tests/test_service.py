@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import FileConfig
 from bot.rollout.events import (
+    AbortRequest,
     DeployRequest,
     HelpRequest,
     Request,
@@ -33,6 +34,8 @@ class MemoryRollouts:
     def __init__(self, *states: RolloutState) -> None:
         self.states = {s.rollout_id: s for s in states}
         self.sent: list[tuple[str, Request, str]] = []
+        # Rollouts another workflow version started: rollout id -> that version.
+        self.stranded_by: dict[str, str] = {}
 
     async def newest(self, *, active: bool) -> Found | None:
         ids = [i for i, s in self.states.items() if not (active and s.finished)]
@@ -46,6 +49,13 @@ class MemoryRollouts:
 
     async def create(self, rollout_id: str, state: RolloutState) -> None:
         self.states[rollout_id] = state
+
+    def stranded(self, rollout_id: str) -> str | None:
+        return self.stranded_by.get(rollout_id)
+
+    async def abandon(self, found: Found, state: RolloutState) -> None:
+        self.states[found.rollout_id] = state
+        self.stranded_by = {k: v for k, v in self.stranded_by.items() if k != found.rollout_id}
 
 
 def rollout(step: str, rollout_id: str = "rollout-2", **kwargs: object) -> RolloutState:
@@ -147,6 +157,32 @@ async def test_an_accepted_request_is_sent_once_with_its_key(store: Store) -> No
     assert answer.accepted and answer.rollout_id == "rollout-2"
     assert rollouts.sent == [("rollout-2", press, "U0OWNER1:1.2:co:done")]
     assert await store.entries() == []
+
+
+async def test_a_stranded_rollout_takes_only_an_abort_and_that_ends_it_here(
+    store: Store,
+) -> None:
+    service, rollouts = service_for(store, rollout("register_app"))
+    rollouts.stranded_by["rollout-2"] = "1"
+    press = StepAction(user=OWNER, at=AT, step="register_app", action="done")
+    answer = await service.submit(press, rollout_id="rollout-2", key="k1")
+    assert not answer.accepted and "workflow version 1" in answer.text
+    stranger = await service.submit(
+        AbortRequest(user="U0STRANGER", at=AT, reason="x"), rollout_id=None, key="k2"
+    )
+    assert "slack.devops" in stranger.text  # who may, before what it is
+    refused = await service.judge_start(StartRequest(user=DEVOPS))
+    assert refused is not None and "I did not start a rollout: rollout-2" in refused.text
+    abort = await service.submit(
+        AbortRequest(user=DEVOPS, at=AT, reason="wrong image"), rollout_id=None, key="k3"
+    )
+    assert abort.accepted and "Ending rollout-2 here" in abort.text
+    assert rollouts.sent == []  # nothing was sent to a workflow nothing here runs
+    state = rollouts.states["rollout-2"]
+    assert state.status == "aborted" and "wrong image" in (state.abort_reason or "")
+    assert rollouts.stranded("rollout-2") is None
+    done = [e for e in await store.entries() if e.outcome == "done"]
+    assert [(e.action, e.actor) for e in done] == [("abort", DEVOPS)]
 
 
 async def test_no_rollout_a_stranger_hears_about_the_role_first(store: Store) -> None:

@@ -22,7 +22,8 @@ from bot.config import FileConfig
 from bot.logging import get_logger
 from bot.outbound import scrub
 from bot.readmodel import Published, RolloutIndex
-from bot.rollout.events import Request
+from bot.rollout.events import AbortRequest, Request
+from bot.rollout.people import on_abort
 from bot.rollout.port import Answer, Found, StartRequest, now_iso
 from bot.rollout.roles import audit_refusal, require, roles_of
 from bot.rollout.rules import Rules, refusal, role_refusal
@@ -48,6 +49,8 @@ class Rollouts(Protocol):
     async def create(self, rollout_id: str, state: RolloutState) -> None: ...
     async def poke(self, rollout_id: str, run_id: int, attempt: int, key: str) -> bool: ...
     async def past(self, limit: int) -> list[RolloutState]: ...
+    def stranded(self, rollout_id: str) -> str | None: ...
+    async def abandon(self, found: Found, state: RolloutState) -> None: ...
 
 
 class DbosRollouts:
@@ -90,14 +93,35 @@ class DbosRollouts:
     async def past(self, limit: int) -> list[RolloutState]:
         return [p.state for p in await self.index.past(limit)]
 
+    def stranded(self, rollout_id: str) -> str | None:
+        return self.index.stranded(rollout_id)
+
+    async def abandon(self, found: Found, state: RolloutState) -> None:
+        """End a stranded rollout here: its workflow cancelled (another version's, which
+        nothing here would run), `state` (aborted) listed as over."""
+        await DBOS.cancel_workflow_async(found.rollout_id)
+        await self.index.write(state, found.version + 1, active=False)
+        self.index.unstrand(found.rollout_id)
+
+
+def stranded_text(rollout_id: str, started_by: str) -> str:
+    """What a person is told about a rollout this bot cannot move on, and the two ways out."""
+    return (
+        f"{rollout_id} was started by an earlier version of this bot (workflow version "
+        f"{started_by}) and this version cannot continue it, so nothing you press or ask for "
+        f"it happens. Either run the image that started it to finish it, or end it here "
+        f"with `{COMMAND} abort <reason>` (devOps; nothing is rolled back) and start again."
+    )
+
 
 # Logged at start for a rollout whose workflow another version of the bot started.
 STRANDED_MEANING = (
     "this rollout's workflow was started by another version of the bot's workflows, and "
     "DBOS resumes only the workflows of its own version: nothing moves this rollout on "
-    "here, and presses and commands for it are answered but do nothing. Run the image "
-    "that started it to finish it (or `/creators-onboard abort` it there), then upgrade "
-    "again (README, Upgrading)."
+    "here, and presses and commands for it are refused, saying so. Run the image that "
+    "started it to finish it (or `/creators-onboard abort` it there), then upgrade again "
+    "(README, Upgrading); or end it here with `/creators-onboard abort <reason>` (its "
+    "workflow is cancelled, nothing is rolled back)."
 )
 
 
@@ -135,6 +159,7 @@ async def backfill(index: RolloutIndex, version: str) -> int:
         running = wf.status in ("PENDING", "ENQUEUED")
         ours = wf.app_version in (None, version)
         if running and not ours:
+            index.strand(rollout_id, str(wf.app_version))
             log.error(
                 "rollout_stranded",
                 rollout_id=rollout_id,
@@ -226,6 +251,9 @@ class RolloutService:
                 f"nothing now. `{COMMAND} status` shows the latest rollout."
             )
             return Answer(False, why, None)
+        started_by = self.rollouts.stranded(found.rollout_id)
+        if started_by is not None:
+            return self._judge_stranded(found, request, started_by)
         refused = refusal(found.state, request, self.rules)
         if refused is not None:
             return Answer(False, refused, found.rollout_id)
@@ -236,10 +264,53 @@ class RolloutService:
             found.rollout_id,
         )
 
+    def _judge_stranded(self, found: Found, request: Request, started_by: str) -> Answer:
+        """A rollout another workflow version started: only `abort` does something here."""
+        rid = found.rollout_id
+        denied = role_refusal(found.state, request, self.rules)
+        if denied is not None:
+            return Answer(False, denied, rid)
+        if not isinstance(request, AbortRequest):
+            return Answer(False, stranded_text(rid, started_by), rid)
+        refused = refusal(found.state, request, self.rules)  # the reason it needs
+        if refused is not None:
+            return Answer(False, refused, rid)
+        return Answer(
+            True,
+            f"Ending {rid} here: its workflow is cancelled and it is listed as aborted. "
+            "Nothing is rolled back: each partition stays as it was deployed (`"
+            f"{COMMAND} status` showed where it stood). Start a new rollout with `{COMMAND} "
+            "start` when you are ready.",
+            rid,
+        )
+
+    async def abandon(self, rollout_id: str, request: AbortRequest) -> None:
+        """Abort a stranded rollout without its workflow: the state the rollout's own abort
+        leaves (`on_abort`, pure; its effects need the workflow, so nothing runs them),
+        listed as over, and the workflow cancelled."""
+        found = await self.rollouts.newest(active=True)
+        if found is None or found.rollout_id != rollout_id or found.state is None:
+            return  # over meanwhile
+        state = found.state.model_copy(deep=True)
+        on_abort(state, request, self.rules)
+        await self.rollouts.abandon(found, state)
+        await self.store.record(
+            actor=request.user,
+            action="abort",
+            outcome="done",
+            rollout_id=rollout_id,
+            detail={"reason": request.reason.strip(), "stranded": True},
+        )
+        log.warning("rollout_abandoned", rollout_id=rollout_id, by=request.user)
+
     async def deliver(self, answer: Answer, request: Request, *, key: str) -> None:
         """What `judge` decided: hand an accepted request to its rollout (once per `key`),
-        or record the refusal in the audit trail."""
+        or record the refusal in the audit trail. A stranded rollout takes only an abort,
+        done here (`abandon`)."""
         if answer.accepted and answer.rollout_id is not None:
+            if isinstance(request, AbortRequest) and self.rollouts.stranded(answer.rollout_id):
+                await self.abandon(answer.rollout_id, request)
+                return
             await self.rollouts.send(answer.rollout_id, request, key)
         elif not answer.accepted:
             await self.reject(request.user, request.name, answer.text, rollout_id=answer.rollout_id)
@@ -288,6 +359,13 @@ class RolloutService:
         if devops not in self.config.slack.devops:
             return Answer(False, f"<@{devops}> is not listed as devOps (`slack.devops`).")
         found = await self.active()
+        started_by = self.rollouts.stranded(found.rollout_id) if found is not None else None
+        if found is not None and started_by is not None:
+            return Answer(
+                False,
+                f"I did not start a rollout: {stranded_text(found.rollout_id, started_by)}",
+                found.rollout_id,
+            )
         if found is not None:
             where = status_summary(found.state, self.rules.runbook) if found.state else ""
             return Answer(

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 import bot.server
-from tests.scenario import OWNER, World
+from tests.scenario import DEVOPS, OWNER, World, eventually
 from tests.scenarios.test_handover import start
 
 
@@ -37,3 +37,51 @@ async def test_a_rollout_of_another_workflow_version_is_named_as_the_bot_starts(
     )
     assert "Run the image that started it" in said["meaning"]
     assert "/creators-onboard abort" in said["meaning"]
+
+
+async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbos import DBOS
+
+    monkeypatch.setattr(bot.server, "WORKFLOW_VERSION", "1")
+    async with world.bot():
+        await start(world)
+        message, button = await world.wait_button(OWNER, "co:eligible")
+    monkeypatch.setattr(bot.server, "WORKFLOW_VERSION", "2")
+    async with world.bot():
+        # The owner's button: refused, saying why and the two ways out.
+        status, _ = await world.press(OWNER, button, message, response_id="stranded-press")
+        assert status == 200
+        said = await eventually(
+            lambda: " ".join(r.get("text") or "" for r in world.slack.responses("stranded-press")),
+            what="the press's answer",
+        )
+        for fact in ("rollout-1 was started by an earlier version", "workflow version 1"):
+            assert fact in said, fact
+        assert "run the image that started it" in said and "abort <reason>" in said
+        assert (await world.state()).step == "prereq"  # nothing moved
+
+        answer = await world.command("start", DEVOPS)
+        assert "I did not start a rollout: rollout-1 was started by" in answer["text"]
+        answer = await world.command("abort", OWNER)  # devOps' to do
+        assert "Ending" not in answer["text"]
+        answer = await world.command("abort", DEVOPS)
+        assert "Say why" in answer["text"]
+        answer = await world.command("abort upgraded by mistake", DEVOPS)
+        assert (
+            "Ending rollout-1 here" in answer["text"] and "Nothing is rolled back" in answer["text"]
+        )
+
+        async def over() -> bool:
+            state = await world.state()
+            return state is not None and state.status == "aborted"
+
+        await eventually(over, what="rollout-1 listed as aborted")
+        assert "upgraded by mistake" in (await world.state()).abort_reason
+        workflow = await DBOS.get_workflow_status_async("rollout-1")
+        assert workflow is not None and workflow.status == "CANCELLED"
+        answer = await world.command("start", DEVOPS)
+        assert "rollout-2 started" in answer["text"], answer
+        trail = await world.command("audit 1", DEVOPS)
+        assert "upgraded by mistake" in str(trail)
