@@ -107,7 +107,7 @@ class DbosRollouts:
 def stranded_text(rollout_id: str, started_by: str) -> str:
     """What a person is told about a rollout this bot cannot move on, and the two ways out."""
     return (
-        f"{rollout_id} was started by an earlier version of this bot (workflow version "
+        f"{rollout_id} was started by another version of this bot (workflow version "
         f"{started_by}) and this version cannot continue it, so nothing you press or ask for "
         f"it happens. Either run the image that started it to finish it, or end it here "
         f"with `{COMMAND} abort <reason>` (devOps; nothing is rolled back) and start again."

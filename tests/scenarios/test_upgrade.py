@@ -57,7 +57,7 @@ async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
             lambda: " ".join(r.get("text") or "" for r in world.slack.responses("stranded-press")),
             what="the press's answer",
         )
-        for fact in ("rollout-1 was started by an earlier version", "workflow version 1"):
+        for fact in ("rollout-1 was started by another version", "workflow version 1"):
             assert fact in said, fact
         assert "run the image that started it" in said and "abort <reason>" in said
         assert (await world.state()).step == "prereq"  # nothing moved
