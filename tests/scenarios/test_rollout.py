@@ -237,14 +237,11 @@ async def test_the_infrastructure_pr_must_be_merged_before_the_first_deploy(worl
 
 async def test_smoke_tests_start_at_most_one_per_second(world: World) -> None:
     """The Creators API allows 1 TPS per credential triple: the queue enforces it."""
-    from bot.workflows.queues import SMOKE, queue
+    from bot.workflows.queues import SMOKE, enqueue
     from bot.workflows.steps.checks import smoke_workflow
 
     async with world.bot():
-        smoke_queue = await queue(SMOKE)
-        handles = [
-            await smoke_queue.enqueue_async(smoke_workflow, p, True, None) for p in PARTITIONS[:3]
-        ]
+        handles = [await enqueue(SMOKE, smoke_workflow, p, True, None) for p in PARTITIONS[:3]]
         for handle in handles:
             await handle.get_result()
     imports = sorted(
