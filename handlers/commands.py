@@ -38,6 +38,7 @@ from bot.rollout.events import (
 )
 from bot.rollout.port import Directory, Found, Service, StartRequest, now_iso
 from bot.rollout.roles import audit_refusal, watch_refusal
+from bot.rollout.rules import stranded_text
 from bot.runbook import load_runbook
 from bot.watches.model import TITLES, WatchStatus, parse_watch
 from bot.watches.port import WatchPort
@@ -320,7 +321,12 @@ class StatusBoards:
 def _same(a: Found | None, b: Found | None) -> bool:
     if a is None or b is None:
         return a is b
-    return a.rollout_id == b.rollout_id and a.version == b.version and a.state is b.state
+    return (
+        a.rollout_id == b.rollout_id
+        and a.version == b.version
+        and a.state is b.state
+        and a.stranded_by == b.stranded_by
+    )
 
 
 def status(found: Found | None, board: list[WatchStatus] | None = None) -> dict[str, Any]:
@@ -332,10 +338,12 @@ def status(found: Found | None, board: list[WatchStatus] | None = None) -> dict[
         text = f"No rollout yet. devOps starts one with `{COMMAND} start`."
     else:
         runbook = load_runbook()
-        return {
-            "text": status_summary(found.state, runbook),
-            "blocks": [*status_board_blocks(found.state, runbook), *watches],
-        }
+        text = status_summary(found.state, runbook)
+        blocks = [*status_board_blocks(found.state, runbook), *watches]
+        if found.stranded_by is not None:  # another workflow version started it
+            warning = f":warning: {stranded_text(found.rollout_id, found.stranded_by)}"
+            return {"text": f"{warning}\n{text}", "blocks": [section(warning), *blocks]}
+        return {"text": text, "blocks": blocks}
     if not watches:
         return {"text": text}
     return {"text": text, "blocks": [section(text), *watches]}

@@ -51,6 +51,8 @@ class Found:
     rollout_id: str
     state: RolloutState | None  # None while the rollout is still starting
     version: int = 0  # of the published state: equal versions mean equal states
+    # The workflow version that started it, when this process cannot run it (stranded).
+    stranded_by: str | None = None
 
 
 class Service(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.commands import COMMAND
 from bot.config import FileConfig
 from bot.rollout.events import (
     AbortRequest,
@@ -210,3 +211,13 @@ def deploy_refusal(
             f"before is green. Deploy *{nxt.name}* next."
         )
     return None
+
+
+def stranded_text(rollout_id: str, started_by: str) -> str:
+    """What a person is told about a rollout this bot cannot move on, and the two ways out."""
+    return (
+        f"{rollout_id} was started by another version of this bot (workflow version "
+        f"{started_by}) and this version cannot continue it, so nothing you press or ask for "
+        f"it happens. Either run the image that started it to finish it, or end it here "
+        f"with `{COMMAND} abort <reason>` (devOps; nothing is rolled back) and start again."
+    )

@@ -26,7 +26,7 @@ from bot.rollout.events import AbortRequest, Request
 from bot.rollout.people import on_abort
 from bot.rollout.port import Answer, Found, StartRequest, now_iso
 from bot.rollout.roles import audit_refusal, require, roles_of
-from bot.rollout.rules import Rules, refusal, role_refusal
+from bot.rollout.rules import Rules, refusal, role_refusal, stranded_text
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.store import Store
@@ -61,7 +61,10 @@ class DbosRollouts:
 
     async def newest(self, *, active: bool) -> Found | None:
         found = await self.index.newest(active=active)
-        return Found(found.rollout_id, found.state, found.version) if found else None
+        if found is None:
+            return None
+        stranded_by = self.index.stranded(found.rollout_id)
+        return Found(found.rollout_id, found.state, found.version, stranded_by)
 
     async def count(self) -> int:
         return await self.index.highest_number()
@@ -102,16 +105,6 @@ class DbosRollouts:
         await DBOS.cancel_workflow_async(found.rollout_id)
         await self.index.write(state, found.version + 1, active=False)
         self.index.unstrand(found.rollout_id)
-
-
-def stranded_text(rollout_id: str, started_by: str) -> str:
-    """What a person is told about a rollout this bot cannot move on, and the two ways out."""
-    return (
-        f"{rollout_id} was started by another version of this bot (workflow version "
-        f"{started_by}) and this version cannot continue it, so nothing you press or ask for "
-        f"it happens. Either run the image that started it to finish it, or end it here "
-        f"with `{COMMAND} abort <reason>` (devOps; nothing is rolled back) and start again."
-    )
 
 
 # Logged at start for a rollout whose workflow another version of the bot started.

@@ -62,6 +62,9 @@ async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
         assert "run the image that started it" in said and "abort <reason>" in said
         assert (await world.state()).step == "prereq"  # nothing moved
 
+        board = await world.command("status", OWNER)
+        assert board["text"].startswith(":warning: rollout-1 was started by another version")
+        assert "rollout-1 was started by another version" in str(board["blocks"][0])
         answer = await world.command("start", DEVOPS)
         assert "I did not start a rollout: rollout-1 was started by" in answer["text"]
         answer = await world.command("abort", OWNER)  # devOps' to do
@@ -81,6 +84,8 @@ async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
         assert "upgraded by mistake" in (await world.state()).abort_reason
         workflow = await DBOS.get_workflow_status_async("rollout-1")
         assert workflow is not None and workflow.status == "CANCELLED"
+        board = await world.command("status", OWNER)
+        assert "another version" not in str(board)  # over: shown as any aborted rollout
         answer = await world.command("start", DEVOPS)
         assert "rollout-2 started" in answer["text"], answer
         trail = await world.command("audit 1", DEVOPS)
