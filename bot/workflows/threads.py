@@ -27,7 +27,7 @@ from bot.rollout import effects as fx
 from bot.rollout.events import Event, PersonUnreachable, StepPosted, ThreadsOpened
 from bot.rollout.state import PersonaThread, PostedCard, RolloutState
 from bot.runbook.model import Persona, Runbook
-from bot.workflows.runtime import notification_failed
+from bot.workflows.runtime import notification_failed, stopping
 from bot.workflows.steps import now_step
 from bot.workflows.steps import slack as steps
 from bot.workflows.steps.linear import start_linear
@@ -195,6 +195,8 @@ async def open_threads(state: RolloutState, aud: Audience) -> Event:
             ts = await steps.post_step(channel, line, blocks)
             remember(aud, channel, ts, line, blocks)
         except Exception as exc:  # whatever failed, this rollout ends cleanly, logged
+            if stopping():
+                raise  # the bot stopping is not the person: DBOS resumes this after it
             log.exception("person_unreachable", user=user, persona=persona)
             return PersonUnreachable(
                 at=await now_step(), user=user, persona=persona, error=slack_error(exc)

@@ -10,7 +10,7 @@ from dbos import DBOS
 
 from bot.workflows import runtime
 from bot.workflows.steps import EVENT_TOPIC
-from tests.scenario import OWNER, World, eventually
+from tests.scenario import DEVOPS, OWNER, World, eventually
 from tests.scenarios.test_handover import start
 
 
@@ -81,3 +81,32 @@ async def test_a_rollout_listed_as_over_by_an_earlier_stop_is_listed_again(
             assert press == 200
             # Its next state is listed too: the listing went back to the version before.
             await world.wait_step("register_sign_in")
+
+
+async def test_a_stop_while_the_rollout_opens_its_dms_is_not_taken_for_an_unreachable_person(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from structlog.testing import capture_logs
+
+    world.slack.stall_next("conversations.open", 2.0)  # the owner's DM opens slowly
+    with capture_logs() as logs:
+        async with world.bot():
+            answer = await world.command("start", DEVOPS)
+            assert "rollout-1 started" in answer["text"], answer
+            await eventually(
+                lambda: any(c.method == "conversations.open" for c in world.slack.calls()),
+                what="the rollout opening the owner's DM",
+            )
+            runtime.stop()  # the bot stopping, as `running_bot` does it
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+            with caplog.at_level(logging.ERROR, logger="dbos"):
+                await eventually(
+                    lambda: "Exception encountered in asynchronous workflow" in caplog.text,
+                    what="the rollout failing as DBOS stops",
+                )
+        assert [e for e in logs if e["event"] == "person_unreachable"] == []
+
+    async with world.bot():  # resumed: the DMs are opened, the owner gets the first step
+        await world.wait_button(OWNER, "co:eligible")
+        found = await world.state()
+        assert found is not None and found.status == "active"
