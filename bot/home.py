@@ -100,6 +100,7 @@ class HomeViews:
                 config=self._config,
                 watches=board,
                 past=await self._service.past(),
+                stranded_by=found.stranded_by if found else None,
             )
         )
         digest = _digest(view)

@@ -19,6 +19,7 @@ from bot.blocks.status import owner_summary, status_board_blocks
 from bot.blocks.watches import board_blocks, handoff_blocks
 from bot.config import FileConfig
 from bot.rollout.roles import Role, roles_of
+from bot.rollout.rules import stranded_text
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook
 from bot.watches.model import WatchStatus
@@ -80,8 +81,11 @@ def home_blocks(
     config: FileConfig,
     watches: Sequence[WatchStatus] = (),
     past: Sequence[RolloutState] = (),
+    stranded_by: str | None = None,
 ) -> list[Block]:
-    blocks = _home(state, runbook, viewer=viewer, config=config, past=past)
+    """`stranded_by`: the workflow version that started `state`'s rollout when this bot
+    cannot continue it; its warning then stands where the pending actions would."""
+    blocks = _home(state, runbook, viewer=viewer, config=config, past=past, stranded=stranded_by)
     if state is not None and state.status == "complete":
         blocks += [DividerBlock(), *handoff_section(state, config, watches, viewer=viewer)]
     return blocks + board_blocks(watches)
@@ -94,6 +98,7 @@ def _home(
     viewer: str,
     config: FileConfig,
     past: Sequence[RolloutState],
+    stranded: str | None,
 ) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Creators API onboarding")]
     devops = "devOps" in roles_of(config, viewer)
@@ -105,9 +110,13 @@ def _home(
         )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"No rollout yet. {hint}")))
     else:
-        mine = pending_for(state, runbook, viewer)
-        text = "\n".join(f"• {line}" for line in mine) if mine else "Nothing is waiting on you."
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Your pending actions*\n{text}")))
+        if stranded is not None:  # nothing anyone does moves it on: say so instead
+            head = f":warning: {stranded_text(state.rollout_id, stranded)}"
+        else:
+            mine = pending_for(state, runbook, viewer)
+            text = "\n".join(f"• {line}" for line in mine) if mine else "Nothing is waiting on you."
+            head = f"*Your pending actions*\n{text}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=head)))
         blocks.append(DividerBlock())
         if devops or viewer != state.owner:
             blocks.extend(status_board_blocks(state, runbook))

@@ -61,6 +61,12 @@ async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
             assert fact in said, fact
         assert "run the image that started it" in said and "abort <reason>" in said
         assert (await world.state()).step == "prereq"  # nothing moved
+        await world.open_home(OWNER)  # Home says so where the pending actions would be
+        home = await eventually(
+            lambda: str(world.slack.home_view(OWNER) or "") or None, what="the owner's Home"
+        )
+        assert "rollout-1 was started by another version" in home
+        assert "Your pending actions" not in home
 
         board = await world.command("status", OWNER)
         assert board["text"].startswith(":warning: rollout-1 was started by another version")
