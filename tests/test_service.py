@@ -173,13 +173,15 @@ async def test_a_stranded_rollout_takes_only_an_abort_and_that_ends_it_here(
     assert "slack.devops" in stranger.text  # who may, before what it is
     refused = await service.judge_start(StartRequest(user=DEVOPS))
     assert refused is not None and "I did not start a rollout: rollout-2" in refused.text
+    token = "ghp_" + "A1b2" * 9  # pasted into the reason by mistake: kept nowhere
     abort = await service.submit(
-        AbortRequest(user=DEVOPS, at=AT, reason="wrong image"), rollout_id=None, key="k3"
+        AbortRequest(user=DEVOPS, at=AT, reason=f"wrong image {token}"), rollout_id=None, key="k3"
     )
     assert abort.accepted and "Ending rollout-2 here" in abort.text
     assert rollouts.sent == []  # nothing was sent to a workflow nothing here runs
     state = rollouts.states["rollout-2"]
     assert state.status == "aborted" and "wrong image" in (state.abort_reason or "")
+    assert token not in state.model_dump_json() and token not in str(await store.entries())
     assert rollouts.stranded("rollout-2") is None
     done = [e for e in await store.entries() if e.outcome == "done"]
     assert [(e.action, e.actor) for e in done] == [("abort", DEVOPS)]

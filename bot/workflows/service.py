@@ -285,7 +285,7 @@ class RolloutService:
         if found is None or found.rollout_id != rollout_id or found.state is None:
             return  # over meanwhile
         state = found.state.model_copy(deep=True)
-        on_abort(state, request, self.rules)
+        on_abort(state, scrub(request), self.rules)  # its reason is kept in the state
         await self.rollouts.abandon(found, state)
         await self.store.record(
             actor=request.user,
