@@ -26,13 +26,16 @@ async def test_a_rollout_failing_only_because_the_bot_stops_is_still_active_afte
         message, button = await world.wait_button(OWNER, "co:eligible")
         system_db = _get_dbos_instance()._sys_db
         key, _ = system_db._waiter("rollout-1", EVENT_TOPIC)  # tests/test_messages.py
-        # The bot stopping, as `running_bot` does it, up to closing the read model ...
+        # The rollout waiting for a press (not between two waits, editing its boards) ...
+        waiting = await eventually(
+            lambda: system_db.notifications_map.get(key), what="the rollout waiting"
+        )
+        # ... and, with no await in between (the rollout runs on this loop), the bot
+        # stopping as `running_bot` does it, up to closing the read model ...
         runtime.stop()
         DBOS.destroy(workflow_completion_timeout_sec=0)
-        # ... and the rollout's wait for a press ending then (its time-out, or a press):
-        # with DBOS gone, the rollout fails on this loop.
-        waiting = system_db.notifications_map.get(key)
-        assert waiting is not None
+        # ... and the wait ending then (its time-out, or a press): with DBOS gone, the
+        # rollout fails on this loop.
         with caplog.at_level(logging.ERROR, logger="dbos"):
             waiting.set()
             await eventually(
