@@ -39,7 +39,9 @@ class MemoryRollouts:
 
     async def newest(self, *, active: bool) -> Found | None:
         ids = [i for i, s in self.states.items() if not (active and s.finished)]
-        return Found(ids[-1], self.states[ids[-1]]) if ids else None
+        if not ids:
+            return None
+        return Found(ids[-1], self.states[ids[-1]], stranded_by=self.stranded(ids[-1]))
 
     async def count(self) -> int:
         return len(self.states)

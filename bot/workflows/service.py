@@ -49,7 +49,6 @@ class Rollouts(Protocol):
     async def create(self, rollout_id: str, state: RolloutState) -> None: ...
     async def poke(self, rollout_id: str, run_id: int, attempt: int, key: str) -> bool: ...
     async def past(self, limit: int) -> list[RolloutState]: ...
-    def stranded(self, rollout_id: str) -> str | None: ...
     async def abandon(self, found: Found, state: RolloutState) -> None: ...
 
 
@@ -96,15 +95,16 @@ class DbosRollouts:
     async def past(self, limit: int) -> list[RolloutState]:
         return [p.state for p in await self.index.past(limit)]
 
-    def stranded(self, rollout_id: str) -> str | None:
-        return self.index.stranded(rollout_id)
-
     async def abandon(self, found: Found, state: RolloutState) -> None:
         """End a stranded rollout here: its workflow cancelled (another version's, which
         nothing here would run), `state` (aborted) listed as over."""
         await DBOS.cancel_workflow_async(found.rollout_id)
         await self.index.write(state, found.version + 1, active=False)
         self.index.unstrand(found.rollout_id)
+
+
+# DBOS workflow statuses of a workflow that has not ended.
+RUNNING = ("PENDING", "ENQUEUED")
 
 
 # Logged at start for a rollout whose workflow another version of the bot started.
@@ -132,7 +132,7 @@ async def _relist(index: RolloutIndex, held: Published) -> None:
     Its status is read again after the listing was: a rollout that really failed lists
     itself as over just before DBOS records the failure."""
     status = await DBOS.get_workflow_status_async(held.rollout_id)
-    if status is None or status.status not in ("PENDING", "ENQUEUED"):
+    if status is None or status.status not in RUNNING:
         return
     if await index.relist(held):
         log.warning("rollout_relisted", rollout_id=held.rollout_id, meaning=RELISTED_MEANING)
@@ -149,7 +149,7 @@ async def backfill(index: RolloutIndex, version: str) -> int:
     for wf in await DBOS.list_workflows_async(name=ROLLOUT_WORKFLOW):
         rollout_id = str(wf.workflow_id)
         held = await index.get(rollout_id)
-        running = wf.status in ("PENDING", "ENQUEUED")
+        running = wf.status in RUNNING
         ours = wf.app_version in (None, version)
         if running and not ours:
             index.strand(rollout_id, str(wf.app_version))
@@ -244,9 +244,8 @@ class RolloutService:
                 f"nothing now. `{COMMAND} status` shows the latest rollout."
             )
             return Answer(False, why, None)
-        started_by = self.rollouts.stranded(found.rollout_id)
-        if started_by is not None:
-            return self._judge_stranded(found, request, started_by)
+        if found.stranded_by is not None:
+            return self._judge_stranded(found, request, found.stranded_by)
         refused = refusal(found.state, request, self.rules)
         if refused is not None:
             return Answer(False, refused, found.rollout_id)
@@ -277,13 +276,16 @@ class RolloutService:
             rid,
         )
 
-    async def abandon(self, rollout_id: str, request: AbortRequest) -> None:
+    async def abandon(self, rollout_id: str, request: AbortRequest) -> bool:
         """Abort a stranded rollout without its workflow: the state the rollout's own abort
         leaves (`on_abort`, pure; its effects need the workflow, so nothing runs them),
-        listed as over, and the workflow cancelled."""
-        found = await self.rollouts.newest(active=True)
-        if found is None or found.rollout_id != rollout_id or found.state is None:
-            return  # over meanwhile
+        listed as over, and the workflow cancelled. False when `rollout_id` is not the
+        active rollout or not stranded: its workflow takes the abort."""
+        found = await self.active()
+        if found is None or found.rollout_id != rollout_id or found.stranded_by is None:
+            return False
+        if found.state is None:  # never so: a stranded rollout has published a state
+            return False
         state = found.state.model_copy(deep=True)
         on_abort(state, scrub(request), self.rules)  # its reason is kept in the state
         await self.rollouts.abandon(found, state)
@@ -295,14 +297,14 @@ class RolloutService:
             detail={"reason": request.reason.strip(), "stranded": True},
         )
         log.warning("rollout_abandoned", rollout_id=rollout_id, by=request.user)
+        return True
 
     async def deliver(self, answer: Answer, request: Request, *, key: str) -> None:
         """What `judge` decided: hand an accepted request to its rollout (once per `key`),
         or record the refusal in the audit trail. A stranded rollout takes only an abort,
         done here (`abandon`)."""
         if answer.accepted and answer.rollout_id is not None:
-            if isinstance(request, AbortRequest) and self.rollouts.stranded(answer.rollout_id):
-                await self.abandon(answer.rollout_id, request)
+            if isinstance(request, AbortRequest) and await self.abandon(answer.rollout_id, request):
                 return
             await self.rollouts.send(answer.rollout_id, request, key)
         elif not answer.accepted:
@@ -352,11 +354,10 @@ class RolloutService:
         if devops not in self.config.slack.devops:
             return Answer(False, f"<@{devops}> is not listed as devOps (`slack.devops`).")
         found = await self.active()
-        started_by = self.rollouts.stranded(found.rollout_id) if found is not None else None
-        if found is not None and started_by is not None:
+        if found is not None and found.stranded_by is not None:
             return Answer(
                 False,
-                f"I did not start a rollout: {stranded_text(found.rollout_id, started_by)}",
+                f"I did not start a rollout: {stranded_text(found.rollout_id, found.stranded_by)}",
                 found.rollout_id,
             )
         if found is not None:
