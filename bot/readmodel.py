@@ -266,9 +266,6 @@ class RolloutIndex:
         """The workflow version that started `rollout_id`, when this process cannot run it."""
         return self._stranded.get(rollout_id)
 
-    def unstrand(self, rollout_id: str) -> None:
-        self._stranded.pop(rollout_id, None)
-
     # ------------------------------------------------------------------ reading
 
     async def get(self, rollout_id: str) -> Published | None:

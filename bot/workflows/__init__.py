@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # The rollout workflow's registered name (bot.workflows.rollout registers it).
 ROLLOUT_WORKFLOW = "rollout"
+# Ends a rollout another workflow version started (bot.workflows.rollout registers it).
+ABANDONED_WORKFLOW = "rollout_abandoned"
 
 
 def register_workflows() -> None:

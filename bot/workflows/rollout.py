@@ -20,11 +20,11 @@ from bot.integrations.vaults.verify import key_id
 from bot.logging import bind_request, clear_request
 from bot.rollout import effects as fx
 from bot.rollout import machine
-from bot.rollout.events import Event, Quiet, parse_event
+from bot.rollout.events import AbortRequest, Event, Quiet, parse_event
 from bot.rollout.rules import Rules
 from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
-from bot.workflows import ROLLOUT_WORKFLOW, notify, ongoing, threads
+from bot.workflows import ABANDONED_WORKFLOW, ROLLOUT_WORKFLOW, notify, ongoing, threads
 from bot.workflows.runtime import stopping
 from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, publish_state, slack
 from bot.workflows.threads import Audience
@@ -39,12 +39,14 @@ LEGACY_STATE_EVENT = "state"
 class Rollout:
     """One rollout's state and the loop that moves it."""
 
-    def __init__(self, state: RolloutState, rules: Rules) -> None:
+    def __init__(self, state: RolloutState, rules: Rules, *, version: int = 0) -> None:
         self.state = state
         self.rules = rules
         self.audience = Audience(config=rules.config, runbook=rules.runbook)
         self._published: dict[str, Any] | None = None
-        self._version = 0  # of the published state; 0 is the state the rollout was created with
+        # Of the published state; 0 is the state the rollout was created with (`version`:
+        # the one the read model holds, when taking over another workflow's rollout).
+        self._version = version
         self._board: object = None
         self._held = 0  # events taken since the boards fell behind the state
         self._perform: dict[type[fx.Effect], Callable[[Any], Awaitable[Event | None]]] = {
@@ -241,3 +243,31 @@ async def rollout_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     bind_request(rollout_id=state.rollout_id)
     final = await Rollout(state, rules).run()
     return final.model_dump(mode="json")
+
+
+def abandoned_id(rollout_id: str) -> str:
+    return f"{rollout_id}:abandoned"
+
+
+@DBOS.workflow(name=ABANDONED_WORKFLOW)
+async def abandoned_workflow(spec: dict[str, Any], abort: dict[str, Any], version: int) -> str:
+    """End here a rollout another workflow version started (`service.abandon`): its own
+    workflow cancelled (nothing here would resume it), then `abort` taken as that workflow
+    would have taken it, by the same machine with the same effects (the owner's and
+    devOps' threads, the engineering channel, Linear, the audit row, the cards' buttons
+    off, a followed run let go), the aborted state listed as over after `version` (the
+    read model's), and the boards brought up to it. Its id is the rollout's, so two aborts
+    end it once."""
+    rules = Rules(runbook=load_runbook(), config=config())
+    state = RolloutState.model_validate(spec)
+    clear_request()
+    bind_request(rollout_id=state.rollout_id)
+    await DBOS.cancel_workflow_async(state.rollout_id)
+    rollout = Rollout(state, rules, version=version)
+    await rollout.feed(AbortRequest.model_validate(abort))
+    # Listed as over whatever the machine made of the abort (it was judged against this
+    # very state, so it takes it): its workflow is cancelled, and a rollout listed as
+    # active with nothing behind it would refuse every start.
+    await rollout.publish(active=False)
+    await rollout._edit_boards()
+    return rollout.state.status

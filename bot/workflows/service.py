@@ -23,7 +23,6 @@ from bot.logging import get_logger
 from bot.outbound import scrub
 from bot.readmodel import Published, RolloutIndex
 from bot.rollout.events import AbortRequest, Request
-from bot.rollout.people import on_abort
 from bot.rollout.port import Answer, Found, StartRequest, now_iso
 from bot.rollout.roles import audit_refusal, require, roles_of
 from bot.rollout.rules import Rules, refusal, role_refusal, stranded_text
@@ -31,7 +30,12 @@ from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.store import Store
 from bot.workflows import ROLLOUT_WORKFLOW, messages
-from bot.workflows.rollout import LEGACY_STATE_EVENT, rollout_workflow
+from bot.workflows.rollout import (
+    LEGACY_STATE_EVENT,
+    abandoned_id,
+    abandoned_workflow,
+    rollout_workflow,
+)
 from bot.workflows.steps import EVENT_TOPIC, checks
 
 log = get_logger(__name__)
@@ -49,7 +53,7 @@ class Rollouts(Protocol):
     async def create(self, rollout_id: str, state: RolloutState) -> None: ...
     async def poke(self, rollout_id: str, run_id: int, attempt: int, key: str) -> bool: ...
     async def past(self, limit: int) -> list[RolloutState]: ...
-    async def abandon(self, found: Found, state: RolloutState) -> None: ...
+    async def abandon(self, found: Found, request: AbortRequest) -> None: ...
 
 
 class DbosRollouts:
@@ -62,7 +66,8 @@ class DbosRollouts:
         found = await self.index.newest(active=active)
         if found is None:
             return None
-        stranded_by = self.index.stranded(found.rollout_id)
+        # A rollout listed as over is over, whichever version started it.
+        stranded_by = self.index.stranded(found.rollout_id) if found.active else None
         return Found(found.rollout_id, found.state, found.version, stranded_by)
 
     async def count(self) -> int:
@@ -95,12 +100,18 @@ class DbosRollouts:
     async def past(self, limit: int) -> list[RolloutState]:
         return [p.state for p in await self.index.past(limit)]
 
-    async def abandon(self, found: Found, state: RolloutState) -> None:
-        """End a stranded rollout here: its workflow cancelled (another version's, which
-        nothing here would run), `state` (aborted) listed as over."""
-        await DBOS.cancel_workflow_async(found.rollout_id)
-        await self.index.write(state, found.version + 1, active=False)
-        self.index.unstrand(found.rollout_id)
+    async def abandon(self, found: Found, request: AbortRequest) -> None:
+        """End a stranded rollout here, by a workflow of this version that cancels its own
+        (another version's, which nothing here would run) and takes the abort as it would
+        have (`abandoned_workflow`). Once per rollout, however many aborts."""
+        assert found.state is not None
+        with SetWorkflowID(abandoned_id(found.rollout_id)):
+            await DBOS.start_workflow_async(
+                abandoned_workflow,
+                found.state.model_dump(mode="json"),
+                request.model_dump(mode="json"),
+                found.version,
+            )
 
 
 # DBOS workflow statuses of a workflow that has not ended.
@@ -277,25 +288,17 @@ class RolloutService:
         )
 
     async def abandon(self, rollout_id: str, request: AbortRequest) -> bool:
-        """Abort a stranded rollout without its workflow: the state the rollout's own abort
-        leaves (`on_abort`, pure; its effects need the workflow, so nothing runs them),
-        listed as over, and the workflow cancelled. False when `rollout_id` is not the
-        active rollout or not stranded: its workflow takes the abort."""
+        """Abort a stranded rollout here, since its own workflow never will: the abort is
+        taken as the rollout's workflow takes one (told to its threads, the engineering
+        channel and Linear, audited, listed as over) by one of this version, and the
+        stranded workflow cancelled. False when `rollout_id` is not the active rollout or
+        not stranded: its workflow takes the abort."""
         found = await self.active()
         if found is None or found.rollout_id != rollout_id or found.stranded_by is None:
             return False
         if found.state is None:  # never so: a stranded rollout has published a state
             return False
-        state = found.state.model_copy(deep=True)
-        on_abort(state, scrub(request), self.rules)  # its reason is kept in the state
-        await self.rollouts.abandon(found, state)
-        await self.store.record(
-            actor=request.user,
-            action="abort",
-            outcome="done",
-            rollout_id=rollout_id,
-            detail={"reason": request.reason.strip(), "stranded": True},
-        )
+        await self.rollouts.abandon(found, scrub(request))  # its reason is kept and told
         log.warning("rollout_abandoned", rollout_id=rollout_id, by=request.user)
         return True
 

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 import bot.server
-from tests.scenario import DEVOPS, OWNER, World, eventually
+from tests.scenario import DEVOPS, ENG, OWNER, World, eventually
 from tests.scenarios.test_handover import start
 
 
@@ -90,6 +90,24 @@ async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
         assert "upgraded by mistake" in (await world.state()).abort_reason
         workflow = await DBOS.get_workflow_status_async("rollout-1")
         assert workflow is not None and workflow.status == "CANCELLED"
+        # Told as any abort is: both threads, the engineering channel, Linear.
+        said = "rollout-1 aborted by <@" + DEVOPS + ">: upgraded by mistake"
+        await world.wait_text(ENG, said)
+        await world.wait_text(world.dm(DEVOPS), said)
+        await world.wait_text(world.dm(OWNER), "stopped this setup: upgraded by mistake")
+        await eventually(
+            lambda: any("aborted at" in c.body for c in world.linear.comments_on()),
+            what="the abort on the Linear ticket",
+        )
+        # The boards brought up to it: the status board and the owner's progress message.
+        await world.wait_text(ENG, "Aborted: upgraded by mistake (by <@" + DEVOPS + ">)")
+        await world.wait_text(world.dm(OWNER), "stopped this setup. Nothing more to do for now")
+        # Ended once, however many times it is aborted.
+        again = await world.command("abort upgraded by mistake", DEVOPS)
+        assert "Ending" not in again["text"]
+        done = await DBOS.get_workflow_status_async("rollout-1:abandoned")
+        assert done is not None and done.status == "SUCCESS"
+        assert world.texts(ENG).count(said) == 1
         board = await world.command("status", OWNER)
         assert "another version" not in str(board)  # over: shown as any aborted rollout
         answer = await world.command("start", DEVOPS)
