@@ -79,6 +79,34 @@ async def test_newest_active_and_the_highest_number(database_url: str) -> None:
         await index.close()
 
 
+async def test_a_relisted_rollout_takes_the_next_state_its_workflow_publishes(
+    database_url: str,
+) -> None:
+    """A rollout interrupted by a restart once listed itself as over one version past its
+    last state (bot.workflows.rollout before the fix). Resumed, its workflow publishes its
+    next state at that very version: relisted one version back, that state is taken."""
+    index = RolloutIndex(database_url)
+    await index.start()
+    try:
+        await index.write(state("prereq"), 1, active=True)
+        await index.write(state("register_app"), 2, active=True)
+        await index.write(state("register_app"), 3, active=False)  # the listing as over
+        held = await index.get("rollout-1")
+        assert held is not None and await index.relist(held)
+        again = await index.get("rollout-1")
+        assert again is not None and (again.version, again.active) == (2, True)
+        # What the resumed workflow publishes next, numbered from its own states.
+        assert await index.write(state("register_sign_in"), 3, active=True)
+        for live in (True, False):
+            index._live = live  # the copy and the table answer alike
+            found = await index.get("rollout-1")
+            assert found is not None and found.state.step == "register_sign_in" and found.active
+        # Only a row still as `held` saw it is relisted.
+        assert not await index.relist(held)
+    finally:
+        await index.close()
+
+
 def test_rollout_numbers() -> None:
     assert rollout_number("rollout-12") == 12
     assert rollout_number("other") == 0
