@@ -1,6 +1,6 @@
 """The rehearsed bot as a child process: `creators-onboard serve` (as `python -m bot
 serve`), started, stopped, killed with SIGKILL and started again on the same database.
-On Linux it ends (SIGTERM) when the process that started it ends, however that ends."""
+It ends (SIGTERM) when the process that started it ends, however that ends (`Tether`)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,65 @@ if os.getppid() != parent:  # it went before the request was made
 os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
 """
 
+# Elsewhere (macOS has no such request) the child is handed the read end of a pipe whose
+# only write end the starting process holds. It forks a watchdog, then becomes the program.
+# The watchdog reads the pipe: the end of it (the starting process gone, however it went,
+# and its write end closed by the kernel) sends the program SIGTERM; the program ending
+# first (its watchdog then has another parent) lets the watchdog go.
+WATCH_PARENT = """
+import os, select, signal, sys
+fd, program = int(sys.argv[1]), os.getpid()
+if os.fork() == 0:
+    while os.getppid() == program:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready and not os.read(fd, 1):
+            os.kill(program, signal.SIGTERM)
+            break
+    os._exit(0)
+os.close(fd)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
 
-def with_parent(*args: str) -> list[str]:
-    """The command line that runs `python *args`: on Linux, so that it ends with the
-    process that started it; elsewhere (no such request) as is."""
-    if sys.platform.startswith("linux"):
+
+# Tie children with the pipe and watchdog: where the kernel cannot (tests set it on Linux).
+WATCHDOG = not sys.platform.startswith("linux")
+
+
+class Tether:
+    """What ends a child with the process that starts it: the kernel's PR_SET_PDEATHSIG
+    on Linux, a pipe and a watchdog elsewhere (`WATCHDOG`; `pipe` chooses, for tests).
+
+    `argv(*args)` is the command line that runs `python *args`; start it with `pass_fds`
+    and call `started()` once it is; `release()` when it has ended."""
+
+    def __init__(self, *, pipe: bool | None = None) -> None:
+        self.pipe = WATCHDOG if pipe is None else pipe
+        self._read: int | None = None
+        self._write: int | None = None
+        if self.pipe:
+            self._read, self._write = os.pipe()  # neither inherited unless passed
+
+    def argv(self, *args: str) -> list[str]:
+        if self._read is not None:
+            return [sys.executable, "-c", WATCH_PARENT, str(self._read), *args]
         return [sys.executable, "-c", DIE_WITH_PARENT, str(os.getpid()), *args]
-    return [sys.executable, *args]
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return (self._read,) if self._read is not None else ()
+
+    def started(self) -> None:
+        """The child holds its copy of the read end: this process's goes."""
+        if self._read is not None:
+            os.close(self._read)
+            self._read = None
+
+    def release(self) -> None:
+        """Close the write end (a watchdog still watching then stops its program)."""
+        self.started()
+        if self._write is not None:
+            os.close(self._write)
+            self._write = None
 
 
 class BotProcessError(RuntimeError):
@@ -54,6 +106,7 @@ class BotProcess:
         self.url: str | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
+        self._tether: Tether | None = None
 
     @property
     def running(self) -> bool:
@@ -69,14 +122,22 @@ class BotProcess:
             return self.url
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log = self.log_path.open("ab")
-        self._proc = await asyncio.create_subprocess_exec(
-            *with_parent("-m", "bot", "serve"),
-            cwd=self.workdir,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+        self._tether = tether = Tether()
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *tether.argv("-m", "bot", "serve"),
+                cwd=self.workdir,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=asyncio.subprocess.STDOUT,
+                pass_fds=tether.pass_fds,
+            )
+        except BaseException:
+            tether.release()
+            self._tether = None
+            raise
+        tether.started()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             port = self._listening_port(offset)
@@ -121,6 +182,9 @@ class BotProcess:
                 proc.kill()
                 await proc.wait()
             log.info("sandbox_bot_stopped", pid=proc.pid, signal=sig.name)
+        if self._tether is not None:
+            self._tether.release()
+            self._tether = None
         if self._log is not None:
             self._log.close()
             self._log = None

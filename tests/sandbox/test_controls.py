@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -15,6 +16,7 @@ import pytest
 from bot.sandbox.platform import NOT_RESPONDING
 from bot.sandbox.scene import DEVOPS, OWNER
 from tests.sandbox.conftest import Running
+from tests.sandbox.procs import children, state
 from tests.scenario import eventually
 
 
@@ -37,8 +39,26 @@ def ephemerals(running: Running, user: str) -> str:
     return "\n".join(e.text for e in running.sandbox.platform_or_fail.ephemerals if e.user == user)
 
 
-async def test_kill_9_then_restart_carries_on(running: Running) -> None:
+@pytest.fixture(params=[False, True], ids=["tether-default", "tether-watchdog"])
+def tether(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """How the rehearsal's bot is tied to the rehearsal: as on this platform, and by the
+    pipe and watchdog macOS gets (bot.sandbox.process.Tether)."""
+    import bot.sandbox.process
+
+    watchdog: bool = request.param
+    monkeypatch.setattr(bot.sandbox.process, "WATCHDOG", watchdog)
+    return watchdog
+
+
+async def test_kill_9_then_restart_carries_on(tether: bool, running: Running) -> None:
+    process = running.sandbox.bot
+    assert process is not None and process.pid is not None
+    watchdogs = children(process.pid) if sys.platform.startswith("linux") else []
+    if tether and sys.platform.startswith("linux"):
+        assert len(watchdogs) == 1, watchdogs
     await call(running, "/api/control", {"action": "kill"})
+    for watchdog in watchdogs:  # the bot gone, its watchdog goes too
+        await eventually(lambda w=watchdog: state(w) in (None, "Z"), what="the watchdog left")
     assert running.sandbox.controls()["bot"] == "down"
     await call(
         running, "/api/act", {"user": DEVOPS, "kind": "command", "channel": "dm", "text": "status"}
