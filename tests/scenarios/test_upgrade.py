@@ -105,8 +105,12 @@ async def test_a_stranded_rollout_says_so_to_whoever_acts_and_can_be_ended_here(
         # Ended once, however many times it is aborted.
         again = await world.command("abort upgraded by mistake", DEVOPS)
         assert "Ending" not in again["text"]
-        done = await DBOS.get_workflow_status_async("rollout-1:abandoned")
-        assert done is not None and done.status == "SUCCESS"
+
+        async def ended() -> bool:
+            done = await DBOS.get_workflow_status_async("rollout-1:abandoned")
+            return done is not None and done.status == "SUCCESS"
+
+        await eventually(ended, what="the workflow ending it done")
         assert world.texts(ENG).count(said) == 1
         board = await world.command("status", OWNER)
         assert "another version" not in str(board)  # over: shown as any aborted rollout
