@@ -4,6 +4,7 @@ none), devOps and the channel are told, and the value appears nowhere the bot wr
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -135,8 +136,18 @@ async def test_a_pasted_secret_is_warned_about_once_each_and_written_nowhere(
                 ),
                 what="the refusal while a rollout runs",
             )
-            entries = await world.running.deps.store.entries()  # type: ignore[union-attr]
-            assert [e.action for e in entries].count("credential_pasted") == 2
+            store = world.running.deps.store  # type: ignore[union-attr]
+
+            async def audited() -> int:
+                # Each warning's audit row is its workflow's last step, after its notices.
+                return [e.action for e in await store.entries()].count("credential_pasted")
+
+            async def both() -> bool:
+                return await audited() >= 2
+
+            await eventually(both, what="both warnings audited")
+            await asyncio.sleep(0.3)
+            assert await audited() == 2
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
