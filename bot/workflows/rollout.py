@@ -256,8 +256,8 @@ async def abandoned_workflow(spec: dict[str, Any], abort: dict[str, Any], versio
     would have taken it, by the same machine with the same effects (the owner's and
     devOps' threads, the engineering channel, Linear, the audit row, the cards' buttons
     off, a followed run let go), the aborted state listed as over after `version` (the
-    read model's), and the boards brought up to it. Its id is the rollout's, so two aborts
-    end it once."""
+    read model's), and the boards brought up to it. Its id is made from the rollout's
+    (`abandoned_id`), so two aborts end it once."""
     rules = Rules(runbook=load_runbook(), config=config())
     state = RolloutState.model_validate(spec)
     clear_request()
