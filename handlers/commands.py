@@ -38,7 +38,7 @@ from bot.rollout.events import (
 )
 from bot.rollout.port import Directory, Found, Service, StartRequest, now_iso
 from bot.rollout.roles import audit_refusal, watch_refusal
-from bot.rollout.rules import stranded_text
+from bot.rollout.rules import stranded_warning
 from bot.runbook import load_runbook
 from bot.watches.model import TITLES, WatchStatus, parse_watch
 from bot.watches.port import WatchPort
@@ -341,7 +341,7 @@ def status(found: Found | None, board: list[WatchStatus] | None = None) -> dict[
         text = status_summary(found.state, runbook)
         blocks = [*status_board_blocks(found.state, runbook), *watches]
         if found.stranded_by is not None:  # another workflow version started it
-            warning = f":warning: {stranded_text(found.rollout_id, found.stranded_by)}"
+            warning = stranded_warning(found.rollout_id, found.stranded_by)
             return {"text": f"{warning}\n{text}", "blocks": [section(warning), *blocks]}
         return {"text": text, "blocks": blocks}
     if not watches:

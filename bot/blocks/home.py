@@ -19,7 +19,7 @@ from bot.blocks.status import owner_summary, status_board_blocks
 from bot.blocks.watches import board_blocks, handoff_blocks
 from bot.config import FileConfig
 from bot.rollout.roles import Role, roles_of
-from bot.rollout.rules import stranded_text
+from bot.rollout.rules import stranded_warning
 from bot.rollout.state import RolloutState
 from bot.runbook.model import Runbook
 from bot.watches.model import WatchStatus
@@ -111,7 +111,7 @@ def _home(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"No rollout yet. {hint}")))
     else:
         if stranded is not None:  # nothing anyone does moves it on: say so instead
-            head = f":warning: {stranded_text(state.rollout_id, stranded)}"
+            head = stranded_warning(state.rollout_id, stranded)
         else:
             mine = pending_for(state, runbook, viewer)
             text = "\n".join(f"• {line}" for line in mine) if mine else "Nothing is waiting on you."

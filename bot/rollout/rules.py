@@ -221,3 +221,8 @@ def stranded_text(rollout_id: str, started_by: str) -> str:
         f"it happens. Either run the image that started it to finish it, or end it here "
         f"with `{COMMAND} abort <reason>` (devOps; nothing is rolled back) and start again."
     )
+
+
+def stranded_warning(rollout_id: str, started_by: str) -> str:
+    """`stranded_text` as the warning `status` and App Home put above the board."""
+    return f":warning: {stranded_text(rollout_id, started_by)}"

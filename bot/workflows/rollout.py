@@ -102,6 +102,14 @@ class Rollout:
     async def feed(self, event: Event) -> None:
         await self.apply(machine.handle(self.state, event, self.rules))
 
+    async def settle(self, event: Event) -> RolloutState:
+        """Take one last event from outside the loop (`abandoned_workflow`), list the state
+        as over whatever the machine made of it, and bring the boards up to it."""
+        await self.feed(event)
+        await self.publish(active=False)
+        await self._edit_boards()
+        return self.state
+
     async def apply(self, outcome: machine.Outcome) -> None:
         """Perform an outcome's effects; what they find out goes back into the machine,
         one event at a time, in the order it was found."""
@@ -263,11 +271,8 @@ async def abandoned_workflow(spec: dict[str, Any], abort: dict[str, Any], versio
     clear_request()
     bind_request(rollout_id=state.rollout_id)
     await DBOS.cancel_workflow_async(state.rollout_id)
-    rollout = Rollout(state, rules, version=version)
-    await rollout.feed(AbortRequest.model_validate(abort))
-    # Listed as over whatever the machine made of the abort (it was judged against this
+    # Listed as over whatever the machine makes of the abort (it was judged against this
     # very state, so it takes it): its workflow is cancelled, and a rollout listed as
     # active with nothing behind it would refuse every start.
-    await rollout.publish(active=False)
-    await rollout._edit_boards()
-    return rollout.state.status
+    ended = await Rollout(state, rules, version=version).settle(AbortRequest.model_validate(abort))
+    return ended.status
