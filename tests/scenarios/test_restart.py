@@ -57,6 +57,7 @@ async def test_a_rollout_listed_as_over_by_an_earlier_stop_is_listed_again(
 ) -> None:
     """A database from before that fix: the rollout listed itself as over (one version up)
     as the bot stopped. The next start lists it as active again, and says so."""
+    from dbos._dbos import _get_dbos_instance
     from structlog.testing import capture_logs
 
     from bot.readmodel import RolloutIndex
@@ -65,6 +66,11 @@ async def test_a_rollout_listed_as_over_by_an_earlier_stop_is_listed_again(
     async with world.bot():
         await start(world)
         message, button = await world.wait_button(OWNER, "co:eligible")
+        # Stopped once the rollout waits (its state published after posting the step):
+        # a publish still under way would land after this test's listing, on its version.
+        system_db = _get_dbos_instance()._sys_db
+        key, _ = system_db._waiter("rollout-1", EVENT_TOPIC)  # tests/test_messages.py
+        await eventually(lambda: system_db.notifications_map.get(key), what="the rollout waiting")
     index = RolloutIndex(world.database_url)
     try:
         held = await index.get("rollout-1")
