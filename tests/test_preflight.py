@@ -165,7 +165,7 @@ async def test_hidden_vault_is_red_with_the_fix(world: World) -> None:
     assert row.startswith("RED")
     assert "not visible to the service account" in row
     # The token's own replacement steps (the watch tells them the same way).
-    for step in ("create a new service account", "GitHub organisation secret", "Revoke the old"):
+    for step in ("*Create a Service Account*", "GitHub organisation secret", "Revoke the old"):
         assert step in row, step
     assert is_green(text, "op: Arda-DevOAM")
     assert is_green(text, "op")
@@ -196,7 +196,8 @@ async def test_op_token_refused_is_red(world: World) -> None:
     row = row_lines(text, "op")
     assert row.startswith("RED") and "OP_SERVICE_ACCOUNT_TOKEN" in row
     # Revoked, expired or deleted: the row says how to replace the token.
-    assert "(1) In 1Password (Developer → Service accounts)" in row
+    assert "(1) In 1Password (Developer → Directory → *Other*" in row
+    assert "*Create a Service Account*" in row
     assert "Arda-SystemsOAM" in row and "(6) Revoke the old service account" in row
     assert_no_secret(text, [*secrets_of(world), wrong])
 

@@ -133,7 +133,10 @@ async def test_vault_not_visible(fake: FakeOp) -> None:
     problem = report.problems[0]
     assert problem.vault == "Arda-DemoOAM"
     assert "OP_SERVICE_ACCOUNT_TOKEN" in problem.cause
-    assert "grant the service account read access to Arda-DemoOAM" in problem.fix
+    # 1Password can't add a vault to an existing service account: the fix says make a new one.
+    assert "the service account lacks Arda-DemoOAM" in problem.fix
+    assert "can't add vaults to an existing service account" in problem.fix
+    assert "grant" not in problem.fix
     assert report.systems_vault_visible
 
 

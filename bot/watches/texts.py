@@ -217,9 +217,10 @@ def token_steps(vaults: list[str], systems_vault: str) -> list[str]:
     vaults plus the systems vault)."""
     listed = ", ".join(f"`{v}`" for v in [*vaults, systems_vault])
     return [
-        "In 1Password (Developer → Service accounts), create a new service account with read "
-        f"access to {listed}. A service account's vaults are chosen when it is created, so a "
-        "lost vault means a new service account.",
+        "In 1Password (Developer → Directory → *Other* under Infrastructure Secrets "
+        f"Management → *Create a Service Account*), create one with read access to {listed}. "
+        "1Password can't add vaults to a service account once it exists, so a missing vault "
+        "means a new service account.",
         "Save its token in 1Password at once: 1Password shows it only once.",
         "Replace the GitHub organisation secret `OP_SERVICE_ACCOUNT_TOKEN` that `amm.yml` "
         "uses (Organization settings → Secrets and variables → Actions).",

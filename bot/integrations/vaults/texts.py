@@ -51,10 +51,11 @@ _NOT_VISIBLE_CAUSE = (
     "OP_SERVICE_ACCOUNT_TOKEN was not given access to it."
 )
 _NOT_VISIBLE_FIX = (
-    "Check the spelling of {vault} in 1Password and in creators-onboard.yml, then "
-    "grant the service account read access to {vault}. A service account's vaults "
-    "are chosen when it is created: if it can't be changed, create a new one with "
-    "read access to all five vaults and put its token in OP_SERVICE_ACCOUNT_TOKEN."
+    "Check the spelling of {vault} in 1Password and in creators-onboard.yml first. If "
+    "the name is right, the service account lacks {vault}: 1Password can't add vaults to "
+    "an existing service account, so create a new one with read access to all five "
+    "vaults and put its token in OP_SERVICE_ACCOUNT_TOKEN (the bot's and the GitHub "
+    "organisation secret amm.yml uses)."
 )
 _OP_BY_HAND = (
     "Run the same command by hand with the service account token to see more: "
@@ -111,7 +112,7 @@ TEXTS: dict[TextName, Text] = {
         "auth_failed",
         "1Password did not accept the service account token.",
         "OP_SERVICE_ACCOUNT_TOKEN is wrong, was cut short when copied, or belongs to "
-        "a service account that was deleted or revoked. op said: {op_said}",
+        "a service account that was deleted, revoked or has expired. op said: {op_said}",
         "In 1Password → Developer → Service accounts, check the account still exists; "
         "set OP_SERVICE_ACCOUNT_TOKEN to its full token (it starts with ops_) and "
         "restart the bot.",
