@@ -184,6 +184,8 @@ def create_web_app(
                 body = await request.read()
         except TimeoutError:
             return web.Response(status=408, text="the body did not arrive in time")
+        if inbound.is_ssl_check(body):
+            return web.Response(status=200)
         # Bolt does not check the signature again (`checked_request`): without a secret to
         # check it with, nothing is dispatched (serve does not route here then at all).
         refused = (

@@ -168,6 +168,25 @@ async def test_ssl_check_answers_200_and_does_nothing(world_db: World) -> None:
     assert "command:" not in metrics
 
 
+async def test_slack_s_unsigned_ssl_check_answers_200(world_db: World) -> None:
+    """Slack sends the certificate probe without X-Slack-Signature (Bolt answers it before
+    checking any); a command without a signature is still refused."""
+    world = world_db
+    async with world.bot() as running:
+        assert world.http is not None
+        url = f"{world.base_url}/slack/events"
+        form = {"Content-Type": FORM_CONTENT_TYPE}
+        async with world.http.post(url, data=ssl_check_body(), headers=form) as resp:
+            probe = resp.status, await resp.text()
+        smuggled = ssl_check_body() + "&" + slash_command_body("abort now", DEVOPS)
+        async with world.http.post(url, data=smuggled, headers=form) as resp:
+            command = resp.status
+        entries = await running.deps.store.entries()
+    assert probe == (200, "")
+    assert command == 401
+    assert entries == []
+
+
 async def test_slack_s_rate_limit_notice_answers_200_and_says_what_is_lost(
     world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:

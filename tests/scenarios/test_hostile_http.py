@@ -54,7 +54,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("payload not json", b"payload=%7Bnot-json", FORM_CONTENT_TYPE),
     ("json body is a list", b"[1, 2]", JSON_CONTENT_TYPE),
     ("broken json", b'{"type": "event_callback", ', JSON_CONTENT_TYPE),
-    ("mentions payload without one", b"xpayload=1", FORM_CONTENT_TYPE),
+    ("payload empty", b"payload=", FORM_CONTENT_TYPE),
     ("empty body", b"", FORM_CONTENT_TYPE),
     (
         "actions not a list",
@@ -139,6 +139,9 @@ async def test_unsigned_and_badly_signed_requests_get_401(world: World) -> None:
         "timestamp not a number": {**good, "X-Slack-Request-Timestamp": "soon"},
         "timestamp empty": {**good, "X-Slack-Request-Timestamp": ""},
         "timestamp huge": {**good, "X-Slack-Request-Timestamp": "9" * 40},
+        # Past what a float holds: subtracting it from the clock would raise, not refuse.
+        "timestamp beyond a float": {**good, "X-Slack-Request-Timestamp": "9" * 400},
+        "timestamp negative": {**good, "X-Slack-Request-Timestamp": "-5"},
         "stale": sign(body, SIGNING_SECRET, timestamp=1_000_000_000),
         "wrong secret": sign(body, "not-the-secret"),
         "signature garbage": {**good, "X-Slack-Signature": "v0=\u00e9\u00e9"},
@@ -246,3 +249,15 @@ async def test_a_burst_of_new_connections_is_queued_not_dropped(world: World) ->
     async with world.bot():
         port = int(world.base_url.rsplit(":", 1)[1])
         assert _listen_backlog(port) == 300
+
+
+async def test_a_command_that_says_payload_is_still_a_command(world: World) -> None:
+    """Bolt takes any form body with the word `payload` in it for an interactive payload;
+    a command is judged by its fields, so the word in its text or its channel's name does
+    not turn it into a 400."""
+    async with world.bot():
+        help_answer = await world.command("help payload", channel_name="payload-team")
+        assert "/creators-onboard" in help_answer["text"]
+        # An abort whose reason says "payload": refused for want of a rollout, not a 400.
+        answer = await world.command("abort the payload for prod is corrupt")
+        assert answer["text"].startswith(":no_entry: No rollout is active."), answer
