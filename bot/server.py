@@ -131,7 +131,12 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
         if hook_secret is not None:
             deliveries = DeliveryLog(settings.database_url)
             service = RolloutService(settings.config, deps.store, DbosRollouts(deps.index))
-            github_events = webhooks.github_events(hook_secret, deliveries, service.run_changed)
+            github_events = webhooks.github_events(
+                hook_secret,
+                deliveries,
+                service.run_changed,
+                body_timeout=settings.config.http.body_timeout_seconds,
+            )
         web_app = create_web_app(
             bolt,
             deps,

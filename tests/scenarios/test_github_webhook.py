@@ -8,8 +8,11 @@ only the webhook can have woken the follow.
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 import structlog
+from yarl import URL
 
 from bot.integrations.github.webhook import signature, signed_by
 from tests.scenario import World, eventually
@@ -107,3 +110,94 @@ async def test_deliveries_are_checked_and_taken_once(world: World) -> None:
         world.github.send_webhooks(f"{world.base_url}/github/events", SECRET)
         assert await world.github.redeliver(done.guid) == 200
         assert await eventually(lambda: done.statuses[-1] == 200, what="the redelivery")
+
+
+async def raw_delivery(
+    world: World, head_extra: str, body: bytes, *, split: int | None, gap: float = 0.05
+) -> tuple[bytes, float]:
+    """POST /github/events over a bare socket: the head, then the body in one write or in
+    two with `gap` seconds between (as a proxy or a slow network hands it over). Returns
+    the status line and how long the answer took."""
+    import asyncio
+    import time
+
+    url = URL(world.base_url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    head = (
+        "POST /github/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+        "X-GitHub-Event: workflow_run\r\n"
+        f"{head_extra}Connection: close\r\n\r\n"
+    ).encode("latin-1")
+    started = time.monotonic()
+    try:
+        if split is None:
+            writer.write(head + body)
+        else:
+            writer.write(head + body[:split])
+            await writer.drain()
+            await asyncio.sleep(gap)
+            writer.write(body[split:])
+        await writer.drain()
+        # The status line only: after answering, aiohttp reads what is left of an unread
+        # body for a while (its lingering time) before it closes the connection.
+        answer = await asyncio.wait_for(reader.readline(), timeout=30)
+    finally:
+        writer.close()
+    return answer.rstrip(b"\r\n"), time.monotonic() - started
+
+
+async def test_a_delivery_in_pieces_is_read_whole(world: World) -> None:
+    """A delivery's body may arrive in several reads: its signature is checked over all
+    of it (it was checked over the first piece and refused 401)."""
+    slow_polls(world)
+    run = {"id": 987654, "status": "completed", "conclusion": "success", "pad": "x" * 30_000}
+    body = json.dumps({"action": "completed", "workflow_run": run}).encode()
+    async with world.bot():
+        for n, split in enumerate((None, 1448, 16_384)):
+            head = (
+                f"X-GitHub-Delivery: 7a4c2a10-0000-4000-8000-00000000010{n}\r\n"
+                f"X-Hub-Signature-256: {signature(SECRET, body)}\r\n"
+                f"Content-Length: {len(body)}\r\n"
+            )
+            status, _ = await raw_delivery(world, head, body, split=split)
+            assert status == b"HTTP/1.1 200 OK", (split, status)
+
+
+async def test_a_body_that_never_comes_is_answered_408_in_time(world: World) -> None:
+    """Headers, then nothing: answered within the body time-out (the connection, and the
+    server's shutdown, are not held for as long as the client likes)."""
+    slow_polls(world)
+    world.config_overrides["http"] = {**world.config().get("http", {}), "body_timeout_seconds": 1}
+    async with world.bot():
+        head = (
+            "X-GitHub-Delivery: 7a4c2a10-0000-4000-8000-000000000200\r\n"
+            "X-Hub-Signature-256: sha256=00\r\nContent-Length: 100000\r\n"
+        )
+        status, took = await raw_delivery(world, head, b"{", split=1, gap=0)
+        assert status == b"HTTP/1.1 408 Request Timeout"
+        assert took < 10, took
+
+
+async def test_hostile_headers_are_refused_not_errors(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A signature header with a byte that is not UTF-8, a body over the limit: 401 and
+    413, never a 500 with a traceback in the log."""
+    slow_polls(world)
+    body = b'{"action": "completed", "workflow_run": {"id": 1}}'
+    async with world.bot():
+        head = (
+            "X-GitHub-Delivery: 7a4c2a10-0000-4000-8000-000000000300\r\n"
+            "X-Hub-Signature-256: sha256=\xff\xfe\r\n"
+            f"Content-Length: {len(body)}\r\n"
+        )
+        status, _ = await raw_delivery(world, head, body, split=None)
+        assert status == b"HTTP/1.1 401 Unauthorized"
+        head = (
+            "X-GitHub-Delivery: 7a4c2a10-0000-4000-8000-000000000301\r\n"
+            f"X-Hub-Signature-256: sha256=00\r\nContent-Length: {3 * 1024 * 1024}\r\n"
+        )
+        status, _ = await raw_delivery(world, head, b"", split=None)
+        assert status == b"HTTP/1.1 413 Request Entity Too Large"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
