@@ -157,6 +157,14 @@ class DemoteChatter(logging.Filter):
         return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
+# Libraries that print whole requests and answers at DEBUG: botocore prints Amplify's
+# GetApp answer (every variable's value, the Creators API secret among them), slack_sdk the
+# proxy URL it read (with its password) and each call's body. The redactor only knows the
+# bot's own secrets and a few token shapes, so these stay at INFO whatever LOG_LEVEL says:
+# LOG_LEVEL=DEBUG is the bot's own detail.
+BODY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "slack_sdk", "slack_bolt")
+
+
 def configure_logging(
     *,
     level: str = "INFO",
@@ -197,6 +205,9 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    floor = max(logging.INFO, root.getEffectiveLevel())
+    for name in BODY_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
     # DBOS installs its own handler; make it use ours so every line looks the same.
     for name in ("dbos", "slack_bolt", "slack_sdk", "aiohttp"):
         lib = logging.getLogger(name)

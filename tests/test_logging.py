@@ -31,9 +31,14 @@ class TTY(io.StringIO):
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    names = {"dbos", "slack_bolt", "slack_sdk", "aiohttp", *bot_logging.BODY_LOGGERS}
     libs = {
-        name: (list(logging.getLogger(name).handlers), logging.getLogger(name).propagate)
-        for name in ("dbos", "slack_bolt", "slack_sdk", "aiohttp")
+        name: (
+            list(logging.getLogger(name).handlers),
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).level,
+        )
+        for name in names
     }
     config = structlog.get_config()
     known = list(bot_logging.REDACTOR._secrets)
@@ -45,10 +50,11 @@ def _restore_logging() -> Iterator[None]:
         for handler in handlers:
             root.addHandler(handler)
         root.setLevel(level)
-        for name, (lib_handlers, propagate) in libs.items():
+        for name, (lib_handlers, propagate, lib_level) in libs.items():
             lib = logging.getLogger(name)
             lib.handlers[:] = lib_handlers
             lib.propagate = propagate
+            lib.setLevel(lib_level)
         structlog.configure(**config)
         bot_logging.REDACTOR._secrets[:] = known
 
@@ -157,7 +163,7 @@ def test_stdlib_records_from_libraries_are_redacted() -> None:
     stream = configured()
     bolt = logging.getLogger("slack_bolt.AsyncApp")
     bolt.warning("Failed to run a listener function (token: %s)", BOT_TOKEN)
-    logging.getLogger("slack_sdk.web.async_base_client").debug(
+    logging.getLogger("slack_sdk.web.async_base_client").info(
         "Sending a request - headers: %s", {"Authorization": f"Bearer {BOT_TOKEN}"}
     )
     logging.getLogger("dbos").info("step failed: %s", CREDENTIAL_SECRET)
@@ -276,3 +282,51 @@ def test_hush_lets_one_warning_through_a_minute_and_counts_the_rest() -> None:
     now[0] += 1.5
     assert hush.due("slack_request_stale") == 2  # held back since the last one
     assert hush.due("slack_request_stale") is None
+
+
+async def test_debug_never_prints_amplify_s_values_nor_the_proxy_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LOG_LEVEL=DEBUG: botocore would print GetApp's answer (the Creators API secret in
+    it) and slack_sdk the proxy URL it read (its password in it). Neither secret is one the
+    redactor knows; the bot's own debug lines still come through."""
+    import boto3
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.integrations.amplify import AmplifyChecker
+    from bot.sandbox.fakes.amplify import FakeAmplify
+
+    planted = "planted-creators-secret-5e4d3c2b1a"
+    proxy_password = "planted-proxy-password-77"
+    monkeypatch.setenv("HTTPS_PROXY", f"http://svc-bot:{proxy_password}@127.0.0.1:9")
+    stream = configured()
+    root = logging.getLogger()
+    assert root.level == logging.DEBUG
+    async with FakeAmplify() as fake:
+        variables = {
+            "AMAZON_CREATORS_CREDENTIAL_ID": "amzn1.cred.id",
+            "AMAZON_CREATORS_CREDENTIAL_SECRET": planted,
+            "AMAZON_CREATORS_CREDENTIAL_VERSION": "3.1",
+            "AMAZON_ASSOCIATE_TAG": "arda-20",
+        }
+        fake.add_app("d1abc", "bff-dev", "us-east-1", variables, "main")
+
+        def client(region: str) -> object:
+            return boto3.client(
+                "amplify",
+                region_name=region,
+                endpoint_url=fake.url,
+                aws_access_key_id="AKIDEXAMPLE",
+                aws_secret_access_key="not-a-real-key",
+            )
+
+        report = await AmplifyChecker(client).check(
+            "d1abc", "main", "us-east-1", partition_name="dev"
+        )
+        AsyncWebClient(token="xoxb-not-a-token")  # reads the proxy from the environment
+    assert report.ok
+    bot_logging.get_logger("tests").debug("own_debug_line", detail="kept")
+    text = stream.getvalue()
+    assert "own_debug_line" in text
+    assert planted not in text
+    assert proxy_password not in text
