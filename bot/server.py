@@ -37,7 +37,8 @@ APP_NAME = "creators-onboard"
 # only the workflows of its own application version, so a bump strands rollouts started by
 # the previous one: bump only for a change to a workflow's sequence of steps, and say so in
 # the README's "Upgrading". "2": the rollout became one event loop over the pure machine.
-WORKFLOW_VERSION = "2"
+# "3": the rollout reads the YAML through a recorded step per event (`settings_step`).
+WORKFLOW_VERSION = "3"
 
 
 def dbos_config(settings: Settings) -> DBOSConfig:

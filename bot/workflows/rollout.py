@@ -12,12 +12,14 @@ keeps waiting where it stood.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from dbos import DBOS
 
+from bot.config import FileConfig
 from bot.integrations.vaults.verify import key_id
-from bot.logging import bind_request, clear_request
+from bot.logging import bind_request, clear_request, get_logger
 from bot.rollout import effects as fx
 from bot.rollout import machine
 from bot.rollout.events import AbortRequest, Event, Quiet, parse_event
@@ -26,8 +28,18 @@ from bot.rollout.state import RolloutState
 from bot.runbook import load_runbook
 from bot.workflows import ABANDONED_WORKFLOW, ROLLOUT_WORKFLOW, notify, ongoing, threads
 from bot.workflows.runtime import stopping
-from bot.workflows.steps import EVENT_TOPIC, checks, config, now_step, publish_state, slack
+from bot.workflows.steps import (
+    EVENT_TOPIC,
+    checks,
+    config,
+    now_step,
+    publish_state,
+    settings_step,
+    slack,
+)
 from bot.workflows.threads import Audience
+
+log = get_logger(__name__)
 
 # The boards are edited after this many events at the latest, however busy the inbox.
 MAX_HELD_EVENTS = 10
@@ -49,6 +61,7 @@ class Rollout:
         self._version = version
         self._board: object = None
         self._held = 0  # events taken since the boards fell behind the state
+        self._settings: dict[str, Any] | None = None  # the YAML last read (`read_settings`)
         self._perform: dict[type[fx.Effect], Callable[[Any], Awaitable[Event | None]]] = {
             fx.OpenThreads: self._open_threads,
             fx.PostStep: self._post_step,
@@ -70,10 +83,11 @@ class Rollout:
 
     async def run(self) -> RolloutState:
         try:
+            await self.read_settings()
             await self.apply(machine.begin(self.state, self.rules))
-            quiet = self.rules.config.workflow.nudge_after_hours * 3600
-            coalesce = self.rules.config.slack.board_coalesce_seconds
             while not self.state.finished:
+                quiet = self.rules.config.workflow.nudge_after_hours * 3600
+                coalesce = self.rules.config.slack.board_coalesce_seconds
                 if self._behind() and self._held < MAX_HELD_EVENTS:
                     # Boards behind: edit them once nothing more arrives for a moment.
                     raw = await DBOS.recv_async(EVENT_TOPIC, timeout_seconds=coalesce)
@@ -100,7 +114,33 @@ class Rollout:
         return self.state
 
     async def feed(self, event: Event) -> None:
+        await self.read_settings()
         await self.apply(machine.handle(self.state, event, self.rules))
+
+    async def read_settings(self) -> None:
+        """Take the YAML as it is now, through a recorded step (`settings_step`): an edit
+        (a person added to `slack.devops`, an `amplify` section, the engineering channel)
+        applies from the next event on, and a replay takes each event with the YAML it was
+        first taken with. The partitions' names and order are the rollout's own from its
+        start: an edit to them waits for the next rollout."""
+        dumped = await settings_step()
+        if dumped == self._settings:
+            return
+        self._settings = dumped
+        cfg = FileConfig.model_validate(dumped)
+        started = self.state.order
+        if started and [p.name for p in cfg.partitions] != started:
+            log.warning(
+                "rollout_partitions_kept",
+                rollout=self.state.rollout_id,
+                partitions=started,
+                yaml=[p.name for p in cfg.partitions],
+                meaning="the YAML's partitions changed since this rollout started; it keeps "
+                "its own (and their settings) until it ends, the next rollout takes the new",
+            )
+            cfg = cfg.model_copy(update={"partitions": self.rules.config.partitions})
+        self.rules = replace(self.rules, config=cfg)
+        self.audience = replace(self.audience, config=cfg)
 
     async def settle(self, event: Event) -> RolloutState:
         """Take one last event from outside the loop (`abandoned_workflow`), list the state

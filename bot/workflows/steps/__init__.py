@@ -53,6 +53,15 @@ def config() -> FileConfig:
     return current().settings.config
 
 
+@step()
+async def settings_step() -> dict[str, Any]:
+    """The YAML as it is now, recorded with the step: a rollout DBOS replays after a restart
+    decides each event as it did the first time, whatever the YAML has said since (a
+    decision taken differently would call another step than the one recorded, and DBOS
+    stops the workflow for good); each new event reads the YAML afresh."""
+    return config().model_dump(mode="json")
+
+
 def now() -> str:
     """The time, to the second (inside a step, where it is recorded with the step)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()
