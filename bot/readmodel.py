@@ -39,8 +39,6 @@ T = TypeVar("T")
 
 CHANNEL = "creators_onboard_rollouts"
 RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
-# In place of the version in a notification: the row went back a version (`relist`).
-RELISTED = "relisted"
 
 
 class Watcher(Protocol):
@@ -178,11 +176,11 @@ class RolloutIndex:
             return
         found = await self._run(self._select_one, rollout_id)
         if found is not None:
-            self._keep(found, relisted=version == RELISTED)
+            self._keep(found)
 
-    def _keep(self, published: Published, *, relisted: bool = False) -> None:
+    def _keep(self, published: Published) -> None:
         held = self._copy.get(published.rollout_id)
-        if held is None or published.version > held.version or relisted:
+        if held is None or published.version > held.version:
             self._copy[published.rollout_id] = published
             for watcher in self._watchers:
                 watcher.changed()
@@ -226,36 +224,32 @@ class RolloutIndex:
                 conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
         return changed
 
-    async def relist(self, held: Published) -> bool:
-        """List `held` (inactive) as active again at the version before its own. Only for
-        the inactive listing a rollout wrote of itself when it failed only because the bot
-        was stopping (before that was told apart): DBOS resumed it, and its next state,
-        one version above the one it last published, must not be held back by the version
-        that listing took. False when the row moved on meanwhile."""
-        if not await self._run(self._relist, held):
+    async def delist(self, rollout_id: str) -> bool:
+        """List `rollout_id` as over one version past the stored one, whatever that is,
+        keeping the state stored. For a rollout whose workflow died: one that dies while
+        DBOS replays it numbers its states from 0 again, so its own listing as over may be
+        below the stored version and change nothing, leaving a dead rollout listed as
+        active (every press "on it" and nothing done, every start refused). False when the
+        row is not listed as active."""
+        found = await self._run(self._delist, rollout_id)
+        if found is None:
             return False
-        current = self._copy.get(held.rollout_id)
-        if current is None or current.version <= held.version:
-            again = Published(held.rollout_id, held.number, held.version - 1, True, held.state)
-            self._keep(again, relisted=True)
+        self._keep(found)
         return True
 
-    def _relist(self, held: Published) -> bool:
+    def _delist(self, rollout_id: str) -> Published | None:
         stmt = (
             sa.update(rollouts)
-            .where(
-                rollouts.c.rollout_id == held.rollout_id,
-                rollouts.c.version == held.version,
-                rollouts.c.active.is_(False),
-            )
-            .values(version=held.version - 1, active=True, updated_at=datetime.now(UTC))
+            .where(rollouts.c.rollout_id == rollout_id, rollouts.c.active.is_(True))
+            .values(version=rollouts.c.version + 1, active=False, updated_at=datetime.now(UTC))
+            .returning(*rollouts.c)
         )
         with self._engine.begin() as conn:
-            changed = conn.execute(stmt).rowcount == 1
-            if changed and self.postgres:
-                payload = f"{held.rollout_id} {RELISTED}"
+            row = conn.execute(stmt).first()
+            if row is not None and self.postgres:
+                payload = f"{rollout_id} {row.version}"
                 conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
-        return changed
+        return _row(row) if row is not None else None
 
     def strand(self, rollout_id: str, started_by: str) -> None:
         """`rollout_id`'s workflow was started by workflow version `started_by`, and this

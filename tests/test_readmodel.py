@@ -79,32 +79,36 @@ async def test_newest_active_and_the_highest_number(database_url: str) -> None:
         await index.close()
 
 
-async def test_a_relisted_rollout_takes_the_next_state_its_workflow_publishes(
-    database_url: str,
-) -> None:
-    """A rollout interrupted by a restart once listed itself as over one version past its
-    last state (bot.workflows.rollout before the fix). Resumed, its workflow publishes its
-    next state at that very version: relisted one version back, that state is taken."""
+async def test_a_rollout_that_died_in_its_replay_is_listed_as_over(database_url: str) -> None:
+    """A workflow dying while DBOS replays it lists itself as over at a version its replay
+    counted from 0: below the stored one, so that changes nothing. `delist` lists it as over
+    past the stored version, keeping the newest state, on every replica."""
     index = RolloutIndex(database_url)
+    other = RolloutIndex(database_url)  # another replica (its copy follows on PostgreSQL)
     await index.start()
+    await other.start()
     try:
-        await index.write(state("prereq"), 1, active=True)
-        await index.write(state("register_app"), 2, active=True)
-        await index.write(state("register_app"), 3, active=False)  # the listing as over
-        held = await index.get("rollout-1")
-        assert held is not None and await index.relist(held)
-        again = await index.get("rollout-1")
-        assert again is not None and (again.version, again.active) == (2, True)
-        # What the resumed workflow publishes next, numbered from its own states.
-        assert await index.write(state("register_sign_in"), 3, active=True)
+        await index.write(state("deploy_gate"), 27, active=True)
+        assert not await index.write(state("populate"), 25, active=False)  # the replay's
+        assert await index.delist("rollout-1")
         for live in (True, False):
-            index._live = live  # the copy and the table answer alike
+            index._live = live
             found = await index.get("rollout-1")
-            assert found is not None and found.state.step == "register_sign_in" and found.active
-        # Only a row still as `held` saw it is relisted.
-        assert not await index.relist(held)
+            assert found is not None
+            assert (found.version, found.active, found.state.step) == (28, False, "deploy_gate")
+            assert await index.newest(active=True) is None
+        if index.postgres:
+
+            async def seen() -> bool:
+                found = await other.get("rollout-1")
+                return found is not None and not found.active
+
+            await eventually(seen, what="the other replica's copy")
+        assert not await index.delist("rollout-1")  # over already: nothing more
+        assert not await index.delist("rollout-404")
     finally:
         await index.close()
+        await other.close()
 
 
 def test_rollout_numbers() -> None:

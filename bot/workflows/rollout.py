@@ -32,6 +32,7 @@ from bot.workflows.steps import (
     EVENT_TOPIC,
     checks,
     config,
+    delist_state,
     now_step,
     publish_state,
     settings_step,
@@ -103,13 +104,18 @@ class Rollout:
                 event = Quiet(at=await now_step()) if raw is None else parse_event(raw)
                 await self.feed(event)
             await self._edit_boards()
-        except Exception:
+        except Exception as exc:
             # A workflow that dies must not stay listed as active, blocking every start.
             # One failing because the process is stopping has not died: DBOS resumes it
             # after the restart, and listed as inactive then, every press for it would be
             # refused ("no longer active") and a second rollout could be started.
             if not stopping():
+                log.exception("rollout_failed", rollout=self.state.rollout_id)
                 await self.publish(active=False)
+                # Dying while DBOS replays it, its versions are behind the stored one and
+                # that listing changed nothing.
+                newest = await delist_state(self.state.rollout_id) or self.state
+                await threads.say_it_died(newest, self.audience.config, type(exc).__name__)
             raise
         return self.state
 

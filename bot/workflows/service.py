@@ -21,7 +21,7 @@ from bot.commands import COMMAND
 from bot.config import FileConfig
 from bot.logging import get_logger
 from bot.outbound import scrub
-from bot.readmodel import Published, RolloutIndex
+from bot.readmodel import RolloutIndex
 from bot.rollout.events import AbortRequest, Request
 from bot.rollout.port import Answer, Found, StartRequest, now_iso
 from bot.rollout.roles import audit_refusal, require, roles_of
@@ -129,30 +129,12 @@ STRANDED_MEANING = (
 )
 
 
-# Logged at start for a rollout listed as over while its workflow was still running.
-RELISTED_MEANING = (
-    "this rollout was listed as over when the bot last stopped, though its workflow was "
-    "only interrupted; DBOS resumes it now, so it is listed as active again: presses for "
-    "it work, and a new rollout waits until it is done or aborted"
-)
-
-
-async def _relist(index: RolloutIndex, held: Published) -> None:
-    """`held` was listed as over by itself as an earlier bot stopped (before bot.workflows.
-    rollout told a stop from a failure), and DBOS resumes it here: list it as active again.
-    Its status is read again after the listing was: a rollout that really failed lists
-    itself as over just before DBOS records the failure."""
-    status = await DBOS.get_workflow_status_async(held.rollout_id)
-    if status is None or status.status not in RUNNING:
-        return
-    if await index.relist(held):
-        log.warning("rollout_relisted", rollout_id=held.rollout_id, meaning=RELISTED_MEANING)
-
-
 async def backfill(index: RolloutIndex, version: str) -> int:
     """Add the rollouts DBOS knows and the read model does not (a database from before the
-    read model existed), mark inactive those whose workflow ended without saying so, and
-    active again those listed as over whose workflow DBOS resumes (`_relist`).
+    read model existed), and mark inactive those whose workflow ended without saying so.
+    (A rollout listed as over stays so, though DBOS may still be recording its failure:
+    workflow version 2's relisting of rollouts a stop had listed as over went with it, as
+    version 3 resumes none of them and lists a rollout as over only when it has died.)
     A rollout still running under another workflow version than `version` (this
     process's) is logged as an error: DBOS will not resume it here. One listing of DBOS's
     workflows, at start, never on the ack path. Returns how many were added."""
@@ -174,8 +156,6 @@ async def backfill(index: RolloutIndex, version: str) -> int:
         if held is not None and held.active and not running:
             # Its workflow ended without saying so (cancelled by an operator): not active.
             await index.write(held.state, held.version + 1, active=False)
-        if held is not None and not held.active and running and ours and not held.state.finished:
-            await _relist(index, held)
         if not rollout_id.startswith("rollout-") or held is not None:
             continue
         raw = await DBOS.get_event_async(rollout_id, LEGACY_STATE_EVENT, timeout_seconds=0)

@@ -252,3 +252,36 @@ async def reply(effect: fx.Reply) -> None:
     await safe(
         steps.ephemeral_step(request.user, effect.text, request.channel, request.response_url)
     )
+
+
+def died_texts(state: RolloutState, error: str) -> tuple[str, str]:
+    """(devOps and the channel, the owner): the rollout's workflow failed for good."""
+    where = ", ".join(f"{p.name} {p.status}" for p in state.partitions) or "no deploy yet"
+    devops = (
+        f":rotating_light: Rollout {state.rollout_id} stopped on an unexpected error "
+        f"({error}) and will do nothing more: its buttons and commands no longer reach it. "
+        f"It stood at step `{state.step}` ({where}). Nothing was rolled back: each "
+        "partition stays as it was deployed, and a run already started keeps going on "
+        "GitHub. The bot's log has the traceback (`rollout_failed`). Once the cause is "
+        "fixed, `/creators-onboard start` begins a new rollout."
+    )
+    owner = (
+        ":pause_button: This setup stopped because of a problem on the bot's side, not "
+        f"anything you did. <@{state.devops}> has been told and will pick it up with you."
+    )
+    return devops, owner
+
+
+async def say_it_died(state: RolloutState, cfg: FileConfig, error: str) -> None:
+    """devOps' thread, the engineering channel and the owner's thread hear that the
+    rollout's workflow failed for good (once: `post_unrecorded`)."""
+    devops, owner = died_texts(state, error)
+    posts: list[tuple[str, str, str | None]] = []
+    for persona, text in (("devOps", devops), ("accountOwner", owner)):
+        thread = state.threads.get(persona)
+        if thread is not None:
+            posts.append((thread.channel, text, thread.parent_ts))
+    channel = cfg.slack.engineering_channel
+    if channel:
+        posts.append((channel, devops, state.status_ts))
+    await steps.post_unrecorded(f"{state.rollout_id}#died", posts)

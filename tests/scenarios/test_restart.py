@@ -10,7 +10,7 @@ from dbos import DBOS
 
 from bot.workflows import runtime
 from bot.workflows.steps import EVENT_TOPIC
-from tests.scenario import DEVOPS, OWNER, World, eventually
+from tests.scenario import DEVOPS, ENG, OWNER, World, eventually
 from tests.scenarios.test_handover import start
 
 
@@ -52,44 +52,61 @@ async def test_a_rollout_failing_only_because_the_bot_stops_is_still_active_afte
         await world.wait_step("register_sign_in")
 
 
-async def test_a_rollout_listed_as_over_by_an_earlier_stop_is_listed_again(
-    world_db: World,
+async def test_a_rollout_that_dies_in_its_replay_is_listed_as_over(
+    world_db: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database from before that fix: the rollout listed itself as over (one version up)
-    as the bot stopped. The next start lists it as active again, and says so."""
+    """A rollout whose workflow fails while DBOS replays it after a restart (here its first
+    step fails: fault injected) numbers its states from 0 again, below the listed version;
+    it is listed as over all the same, so a new rollout can start."""
     from dbos._dbos import _get_dbos_instance
-    from structlog.testing import capture_logs
 
-    from bot.readmodel import RolloutIndex
+    import bot.workflows.rollout
 
     world = world_db
     async with world.bot():
         await start(world)
-        message, button = await world.wait_button(OWNER, "co:eligible")
-        # Stopped once the rollout waits (its state published after posting the step):
-        # a publish still under way would land after this test's listing, on its version.
+        await world.wait_button(OWNER, "co:eligible")
         system_db = _get_dbos_instance()._sys_db
         key, _ = system_db._waiter("rollout-1", EVENT_TOPIC)  # tests/test_messages.py
         await eventually(lambda: system_db.notifications_map.get(key), what="the rollout waiting")
-    index = RolloutIndex(world.database_url)
-    try:
-        held = await index.get("rollout-1")
-        assert held is not None and held.active
-        assert await index.write(held.state, held.version + 1, active=False)
-    finally:
-        await index.close()
 
-    with capture_logs() as logs:
-        async with world.bot():
-            relisted = [e for e in logs if e["event"] == "rollout_relisted"]
-            assert [e["rollout_id"] for e in relisted] == ["rollout-1"]
-            assert "listed as active again" in relisted[0]["meaning"]
-            status = await world.command("status", OWNER)
-            assert "rollout-1" in str(status) and "no longer active" not in str(status)
-            press, _ = await world.press(OWNER, button, message)
-            assert press == 200
-            # Its next state is listed too: the listing went back to the version before.
-            await world.wait_step("register_sign_in")
+    async def broken() -> None:
+        raise RuntimeError("fault injected into the replay")
+
+    monkeypatch.setattr(bot.workflows.rollout, "settings_step", broken)
+    async with world.bot() as running:
+        index = running.deps.index
+
+        async def over() -> bool:
+            found = await index.get("rollout-1")
+            return found is not None and not found.active
+
+        await eventually(over, what="rollout-1 listed as over")
+        found = await index.get("rollout-1")
+        assert found is not None and found.state.step == "prereq"  # the newest state kept
+
+        async def failed() -> bool:
+            status = await DBOS.get_workflow_status_async("rollout-1")
+            return status is not None and status.status == "ERROR"
+
+        await eventually(failed, what="DBOS recording the workflow failed")
+        # Both people and the channel are told, once, with where it stood (its newest
+        # state: the replay had not caught up with it).
+        died = "Rollout rollout-1 stopped on an unexpected error (RuntimeError)"
+
+        def told(channel: str, words: str) -> list[str]:
+            return [m.text or "" for m in world.slack.messages(channel) if words in (m.text or "")]
+
+        await eventually(lambda: told(ENG, died), what="the engineering channel told")
+        [devops] = told(world.dm(DEVOPS), died)
+        assert "step `prereq`" in devops and "/creators-onboard start" in devops
+        assert "fault injected" not in devops  # the error's name only, never its message
+        [owner] = told(world.dm(OWNER), "stopped because of a problem on the bot's side")
+        assert f"<@{DEVOPS}>" in owner
+        assert len(told(ENG, died)) == 1
+        monkeypatch.undo()
+        answer = await world.command("start", DEVOPS)
+        assert "rollout-2" in answer["text"], answer
 
 
 async def test_a_stop_while_the_rollout_opens_its_dms_is_not_taken_for_an_unreachable_person(

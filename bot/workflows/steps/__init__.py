@@ -81,3 +81,14 @@ async def publish_state(state: RolloutState, version: int, *, active: bool) -> N
     """
     index = current().index
     await wait_for_database(lambda: index.write(state, version, active=active), "publish_state")
+
+
+async def delist_state(rollout_id: str) -> RolloutState | None:
+    """The rollout listed as over past whatever version the read model holds (its workflow
+    died: `RolloutIndex.delist`), and the newest state it holds (a workflow dying in its
+    replay has not caught up with it). Not a step, as `publish_state`: it runs once the
+    workflow has failed, and a second run changes nothing."""
+    index = current().index
+    await wait_for_database(lambda: index.delist(rollout_id), "delist_state")
+    found = await index.get(rollout_id)
+    return found.state if found is not None else None

@@ -9,7 +9,7 @@ from dbos import DBOS
 
 from bot.integrations.slack import SlackCallError, slack_should_retry
 from bot.logging import get_logger
-from bot.workflows.runtime import current, stopping
+from bot.workflows.runtime import current, notification_failed, stopping
 from bot.workflows.steps import step, wait_for_database
 
 log = get_logger(__name__)
@@ -79,6 +79,21 @@ def briefly(attempts: int) -> dict[str, Any]:
 @step(**MUST_ARRIVE)
 async def open_dm_step(user: str) -> str:
     return await current().notifier.open_dm(user)
+
+
+async def post_unrecorded(key: str, posts: list[tuple[str, str, str | None]]) -> None:
+    """Post (channel, text, thread) each once for `key`, across replicas, and NOT as
+    steps: for a workflow that has failed for good, which may be failing in its replay,
+    where a new step would meet another one's record. A post that fails is logged with its
+    traceback; the others are still tried."""
+    deps = current()
+    if not await deps.store.claim(f"post:{key}"):
+        return
+    for channel, text, thread_ts in posts:
+        try:
+            await deps.notifier.post(channel, text, None, thread_ts=thread_ts, key=key)
+        except Exception:  # noqa: BLE001 - logged with its traceback by notification_failed
+            notification_failed(log)
 
 
 @step(**MUST_ARRIVE)
