@@ -8,6 +8,7 @@ most one primary button.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -237,9 +238,38 @@ def test_rolling_back_a_credential_restores_the_vault_before_re_running() -> Non
     """amm.sh reads 1Password when it runs: re-running an old run deploys today's values."""
     joined = "\n".join(rollback_steps(ctx("stage")))
     assert "vault's *current* values" in joined
-    assert "`Arda-StageOAM`" in joined and "*Item history*" in joined
+    assert "`Arda-StageOAM`" in joined and "*View Item History*" in joined
     restore = joined.index("restore the previous values")
     assert restore < joined.index("re-run that last successful `amm.yml` run")
+
+
+@pytest.mark.parametrize("failed", ["dispatch", "run", "follow", "amplify", "smoke"])
+def test_rollback_names_only_buttons_the_halt_card_shows(failed: str) -> None:
+    """The procedure's "new run" is the card's own button: *Redeploy* exists only where
+    Retry would not dispatch; after a failed run the card's Retry is the new run; after a
+    failed dispatch only the command is sure to start a new one."""
+    steps = rollback_steps(replace(ctx("dev"), failed_check=failed))
+    joined = "\n".join(steps)
+    blocks = halt_card_blocks(
+        "rollout-1",
+        "dev",
+        check="x",
+        symptom="s",
+        cause="c",
+        fix="f",
+        rollback=steps,
+        untouched=["stage"],
+        failed_check=failed,
+    )
+    labels = {
+        e["text"]["text"] for b in to_dicts(blocks) if b["type"] == "actions" for e in b["elements"]
+    }
+    named = set(re.findall(r"press \*([^*]+)\*", joined))
+    assert named, joined
+    assert named <= labels, (named, labels)
+    assert "/creators-onboard retry redeploy" in joined
+    # GitHub offers Re-run for 30 days: past that, the procedure's other way.
+    assert "30 days" in joined
 
 
 def test_halt_card_survives_enormous_diagnoses() -> None:

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import button, duration, slack_date
 from bot.blocks.ids import ABORT, DEPLOY, REDEPLOY, RETRY, partition_value
 from bot.rollout.state import RunProgress, amplify_not_checked
+from bot.runbook.rollback import REDEPLOY_AFTER, retry_words
 
 COMPLETE_TEXT = (
     "Amazon Creators API rollout complete: dev/stage/demo/prod all green, smoke tests pass"
@@ -115,32 +116,6 @@ def check_lines(checks: Sequence[tuple[str, bool | None, str]]) -> str:
     """One line per check: ✅ passed, ❌ failed, ⚠️ not made (`ok` None)."""
     marks = {True: "✅", False: "❌", None: "⚠️"}
     return "\n".join(f"{marks[ok]} *{name}* — {detail}" for name, ok, detail in checks)
-
-
-# What Retry does after each failed check: the button's label and what it repeats. Only
-# a failed dispatch or a failed run is dispatched again (see bot.rollout.partitions).
-RETRY_WORDS: dict[str, tuple[str, str]] = {
-    "dispatch": (
-        "Retry the dispatch",
-        "starts `amm.yml` for {p} again — adopting the run the failed attempt may have "
-        "started instead of starting a second one —",
-    ),
-    "run": ("Deploy {p} again", "dispatches a new `amm.yml` run for {p}"),
-    "follow": (
-        "Follow the run again",
-        "follows the same `amm.yml` run to its end (no new run)",
-    ),
-    "amplify": ("Check Amplify again", "checks the Amplify variables of {p} again (no new run)"),
-    "smoke": ("Smoke-test {p} again", "runs the smoke test of {p} again (no new run)"),
-}
-# Where Redeploy is offered besides Retry: where Retry would not dispatch.
-REDEPLOY_AFTER = ("follow", "amplify", "smoke")
-
-
-def retry_words(failed_check: str | None, partition: str) -> tuple[str, str]:
-    """(button label, what Retry does) after a halt at `failed_check`."""
-    label, what = RETRY_WORDS.get(failed_check or "run", RETRY_WORDS["run"])
-    return label.format(p=partition), what.format(p=partition)
 
 
 def halt_card_blocks(

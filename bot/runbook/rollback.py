@@ -34,6 +34,45 @@ class RollbackContext:
     item_title: str = "Amazon Creators API"
 
 
+# What Retry does after each failed check: the button's label and what it repeats. Only
+# a failed dispatch or a failed run is dispatched again (see bot.rollout.partitions).
+RETRY_WORDS: dict[str, tuple[str, str]] = {
+    "dispatch": (
+        "Retry the dispatch",
+        "starts `amm.yml` for {p} again — adopting the run the failed attempt may have "
+        "started instead of starting a second one —",
+    ),
+    "run": ("Deploy {p} again", "dispatches a new `amm.yml` run for {p}"),
+    "follow": (
+        "Follow the run again",
+        "follows the same `amm.yml` run to its end (no new run)",
+    ),
+    "amplify": ("Check Amplify again", "checks the Amplify variables of {p} again (no new run)"),
+    "smoke": ("Smoke-test {p} again", "runs the smoke test of {p} again (no new run)"),
+}
+# Where Redeploy is offered besides Retry: where Retry would not dispatch.
+REDEPLOY_AFTER = ("follow", "amplify", "smoke")
+
+
+def retry_words(failed_check: str | None, partition: str) -> tuple[str, str]:
+    """(button label, what Retry does) after a halt at `failed_check`."""
+    label, what = RETRY_WORDS.get(failed_check or "run", RETRY_WORDS["run"])
+    return label.format(p=partition), what.format(p=partition)
+
+
+def new_run_words(failed_check: str | None, partition: str) -> str:
+    """How to start a new `amm.yml` run from the halt card, by the check that failed: the
+    card offers *Redeploy* only where its Retry would not dispatch; after a failed run its
+    Retry is the new run; after a failed dispatch only the command is sure to dispatch
+    anew (Retry adopts a run the failed attempt may have started)."""
+    if failed_check in REDEPLOY_AFTER:
+        return f"press *Redeploy {partition}* (`/creators-onboard retry redeploy`)"
+    if failed_check == "dispatch":
+        return "type `/creators-onboard retry redeploy`"
+    label, _ = retry_words(failed_check, partition)
+    return f"press *{label}* (`/creators-onboard retry redeploy`)"
+
+
 def _what_happened(ctx: RollbackContext) -> str:
     """What the failed check left behind, and where to read about it."""
     run = f"<{ctx.run_url}|the run>" if ctx.run_url else "the run"
@@ -69,6 +108,7 @@ def _check_name(check: str | None) -> str:
 def rollback_steps(ctx: RollbackContext) -> list[str]:
     """The numbered procedure for one halted partition."""
     later = ", ".join(ctx.later) if ctx.later else "none"
+    new_run = new_run_words(ctx.failed_check, ctx.partition)
     steps = [
         f"Nothing later in the order was touched: {later} keep their previous deploy. "
         "Leave them alone until this partition is green again.",
@@ -77,16 +117,16 @@ def rollback_steps(ctx: RollbackContext) -> list[str]:
         "vault when it runs, so re-running the last *successful* "
         f"`{ctx.workflow}` run for {ctx.partition} (Actions tab → that run → *Re-run all "
         "jobs*) redeploys its code with the vault's *current* values, not the ones that "
-        "worked before.",
+        "worked before. GitHub offers *Re-run* for 30 days after a run: for an older one, "
+        f"{new_run} instead (a new run of the current `{ctx.ref}`).",
         f"If the new credential is what broke {ctx.partition}: in `{ctx.vault}`, open "
-        f"*{ctx.item_title}* → *Item history*, restore the previous values, then re-run that "
-        f"last successful `{ctx.workflow}` run (or press *Redeploy {ctx.partition}*, which "
-        "dispatches a new run that reads the restored values). Then abort this rollout: the "
-        "other vaults still hold the new credential.",
+        f"*{ctx.item_title}* → ⋯ → *View Item History*, restore the previous values (it takes "
+        "the vault's *View Item History* permission), then re-run that last successful "
+        f"`{ctx.workflow}` run (or {new_run}: a new run reads the restored values). Then "
+        "abort this rollout: the other vaults still hold the new credential.",
         f"If the credential is right but a vault item is wrong (a typo, a missing field), fix "
         f"it in `{ctx.vault}` (all four vaults must hold the same values), run "
-        "`/creators-onboard verify`, then press *Redeploy* (`/creators-onboard retry "
-        "redeploy`) so a new run reads the fixed item.",
+        f"`/creators-onboard verify`, then {new_run} so a new run reads the fixed item.",
         "When the cause is fixed, press the Retry button (`/creators-onboard retry`): it "
         "repeats the check that failed and carries on in order. If the rollout must stop, "
         "press *Abort rollout* (or `/creators-onboard abort <reason>`).",
