@@ -248,7 +248,9 @@ def test_handover_facts(runbook: Runbook) -> None:
         "Secure Note",
         "Amazon Creators API Handover",
         "7 days",
+        "*1 view*",  # in the same list as 7 days in 1Password's share dialog
         "only once",
+        "*Private* (or *Employee*) vault",
         "work email address",
         "emails them a code",
         "Get Link to Share",

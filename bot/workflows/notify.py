@@ -282,10 +282,30 @@ async def _smoke_reported(notice: fx.SmokeReported, state: RolloutState, aud: Au
     await tell_engineering(state, aud.config, f"{'✅' if notice.ok else '❌'} {text} (on demand).")
 
 
+# The owner's copies, once the four vaults hold the values and are verified.
+OWNER_CLEANUP = (
+    ":broom: {owner}, the four vaults hold the values now and passed every check, so your "
+    "own copies aren't needed any more. If you made the *Amazon Creators API Handover* note "
+    "in 1Password, delete it (select it → ⋯ → *Delete*), and delete any file you downloaded "
+    "from Amazon with the values, then empty your computer's Trash or Recycle Bin. Nothing "
+    "is lost: devOps has the values, and Amazon can always make a new credential."
+)
+# After a rotation, for the owner: the credential it replaced still works until deleted.
+OLD_CREDENTIAL_TEXT = (
+    ":wastebasket: One last step: the credential this rotation replaced still works until "
+    "it is deleted. In Associates Central, open *Tools* → *Creators API* → *Arda Cards* and "
+    "delete every credential except the one you made for this rotation (its Credential ID "
+    "is the one you sent devOps). If you're not sure which one is new, press *Ping devOps* "
+    "in this thread before deleting anything."
+)
+
+
 async def _completed(notice: fx.Told, state: RolloutState, aud: Audience) -> None:
     stamps = [(p.name, p.finished_at or "?") for p in state.partitions]
     blocks = to_dicts(complete_blocks(stamps))
     await post_in_thread(state, "accountOwner", OWNER_COMPLETE_TEXT, broadcast=True)
+    if state.kind == "rotation":
+        await post_in_thread(state, "accountOwner", OLD_CREDENTIAL_TEXT)
     await post_in_thread(state, "devOps", COMPLETE_TEXT, blocks)
     await tell_engineering(state, aud.config, f"🎉 {COMPLETE_TEXT}.", broadcast=True)
     body = f"{COMPLETE_TEXT}.\n\nPer-partition deploy timestamps:\n" + "\n".join(
@@ -327,6 +347,7 @@ async def _vaults_ready(notice: fx.Told, state: RolloutState, aud: Audience) -> 
         "may merge now. Deploys follow, one partition at a time.",
         broadcast=True,
     )
+    await post_in_thread(state, "accountOwner", OWNER_CLEANUP.format(owner=f"<@{state.owner}>"))
     at = state.history[-1].at if state.history else state.started_at
     await linear(
         state,

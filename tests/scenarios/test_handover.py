@@ -121,6 +121,9 @@ async def test_phases_one_to_six_end_at_the_deploy_gate(world_db: World) -> None
         assert "Vaults verified green" in comments[1].body
         assert "infrastructure PR may now merge" in comments[1].body
         assert "infrastructure PR may merge now" in world.texts(ENG)
+        # The owner's own copies are not needed any more: they are told to delete them.
+        cleanup = await world.wait_text(world.dm(OWNER), "your own copies aren't needed")
+        assert "*Amazon Creators API Handover* note" in cleanup and "Trash" in cleanup
         for request in world.linear.requests:
             assert validation_errors(request.document) == []
 

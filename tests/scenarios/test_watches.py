@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.blocks.ids import CHECKIN_NO_SALES, CHECKIN_NORMAL, START_ROTATION
 from tests.scenario import DEVOPS, ENG, OWNER, VAULTS, World, eventually
+from tests.scenarios.test_handover import OWNER_PATH
 from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
 
 THROTTLED = "Creators API probe: dev is throttled (quota)"
@@ -240,3 +241,26 @@ async def test_a_full_rollout_hands_off_then_reminds_to_rotate(world: World) -> 
         await run(world, "rotation")
         await runs_done(world, "rotation", 3)
         assert count(world, world.dm(DEVOPS), "Replacing it now is routine hygiene") == 1
+        # The onboarding said nothing of an old credential; the rotation, once complete,
+        # tells the owner to delete the one it replaced.
+        old_credential = "the credential this rotation replaced still works"
+        assert count(world, world.dm(OWNER), old_credential) == 0
+        rotation = "rollout-2"
+        path = [("rotation_intro", OWNER, "co:ready")]
+        path += [(step, OWNER, action) for step, action in OWNER_PATH[3:]]
+        path += [("receive", DEVOPS, "co:received"), ("populate", DEVOPS, "co:vaults_populated")]
+        for step, user, action in path:
+            await world.wait_step(step, rotation)
+            await world.click(user, action)
+        await world.wait_step("deploy_gate", rotation)
+        for partition in ("dev", "stage", "demo", "prod"):
+            await deploy(world, partition)
+
+            async def green(name: str = partition) -> bool:
+                state = await world.state(rotation)
+                return state is not None and state.partition(name).status == "green"
+
+            await eventually(green, timeout=40, what=f"{partition} green")
+        text = await world.wait_text(world.dm(OWNER), old_credential)
+        assert "*Tools* → *Creators API* → *Arda Cards*" in text and "*Ping devOps*" in text
+        assert count(world, world.dm(OWNER), old_credential) == 1
