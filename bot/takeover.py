@@ -9,6 +9,15 @@ back on a queue, where exactly one live executor dequeues each one and resumes i
 its last recorded step. A dead replica's rollout therefore moves again at most `after`
 seconds (`workflow.takeover_after_seconds`, default 60) after its last heartbeat.
 
+A replica only looks for dead ones once its own heartbeats have gone through in a row
+for those `after * 5/6` seconds: a failed heartbeat, or one more than `after / 2` seconds after its
+previous one (a connection that hung, a stalled process), starts the count again. After a
+database outage every heartbeat is stale, the live replicas' too, because nobody could
+write one; the count gives each live replica time to beat again before anyone is judged
+dead. A replica that died during the outage is taken over at most `after` seconds after
+the database is back; a freshly started replica likewise waits that long before it
+takes anyone over.
+
 A replica that comes back with the same executor id clears the claim with its first
 heartbeat. The alternative that needs no takeover — a StatefulSet giving each pod a
 stable `DBOS__VMID`, so a restarted pod recovers its own workflows — is in the README.
@@ -48,13 +57,25 @@ async def dbos_recover(executor_id: str) -> int:
 
 
 class Takeover:
-    def __init__(self, store: Store, executor_id: str, after: float, recover: Recover) -> None:
+    def __init__(
+        self,
+        store: Store,
+        executor_id: str,
+        after: float,
+        recover: Recover,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.executor_id = executor_id
         self.after = after
         self.interval = after / 6
         self.recover = recover
+        self.clock = clock
         self._forgot_at = float("-inf")
+        # Our own heartbeats: the last one that went through (None after a failed one),
+        # and the first of the unbroken run that ends with it.
+        self._last_beat: float | None = None
+        self._steady_since = float("inf")
 
     # ------------------------------------------------------------- database
 
@@ -109,13 +130,20 @@ class Takeover:
     # ----------------------------------------------------------------- loop
 
     async def tick(self) -> list[str]:
-        """One heartbeat and one look for dead executors; the ones taken over now. Also,
-        hourly, forget handled keys older than a week."""
-        now = time.time()
+        """One heartbeat and, once our own have gone through for the stale time, one look
+        for dead executors; the ones taken over now. Also, hourly, forget handled keys
+        older than a week."""
+        now = self.clock()
+        last, self._last_beat = self._last_beat, None  # stays None if this beat fails
         await asyncio.to_thread(self._beat, now)
+        if last is None or now - last > self.after / 2:
+            self._steady_since = now  # we could not beat for a while: nor could the others
+        self._last_beat = now
         if now - self._forgot_at >= _FORGET_EVERY_SECONDS:
             await self.store.forget_seen(now - SEEN_KEEP_SECONDS)
             self._forgot_at = now
+        if now - self._steady_since < self.after - self.interval:
+            return []  # a stale heartbeat may be our own outage's doing, not a death
         taken = await asyncio.to_thread(self._claim_dead, now)
         for dead in taken:
             try:
