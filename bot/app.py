@@ -21,6 +21,7 @@ from bot import inbound
 from bot.afterack import AcksFirst, TrackedLazyRunner
 from bot.deps import Deps
 from bot.inbound import check_signature
+from bot.integrations.slack import slack_error_code
 from bot.logging import Hush, bind_request, clear_request, get_logger
 from bot.middleware.failed import answer_failures
 from bot.middleware.observe import Observe
@@ -128,10 +129,10 @@ async def know_the_bot(app: AsyncApp, *, within: float = 5.0) -> bool:
             answer = await app.client.auth_test()
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         # Slack's own error code when it answered; else what kind of failure (never the token).
-        said = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+        said = slack_error_code(exc)[0] if isinstance(exc, SlackApiError) else None
         log.warning(
             "slack_auth_deferred",
-            error=str(said or type(exc).__name__),
+            error=said or type(exc).__name__,
             meaning=AUTH_DEFERRED_MEANING,
         )
         return False

@@ -22,6 +22,7 @@ from bot.app import create_app, create_web_app, know_the_bot
 from bot.deps import Deps, build_deps
 from bot.egress import http_session
 from bot.httpguard import GuardedRunner, default_max_connections, throttle_accept_errors
+from bot.integrations.slack import is_passing, slack_error_code
 from bot.integrations.vaults.verify import derive_key, use_key
 from bot.listen import cannot_listen
 from bot.logging import get_logger
@@ -91,6 +92,34 @@ class Running:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+async def socket_mode_url(client: Any) -> str:
+    """The WebSocket URL Slack gives the app-level token (`apps.connections.open`), asked
+    as slack_sdk's `issue_new_wss_url` asks it (waiting out a rate limit), except that a
+    failure is read with `slack_error_code` (slack_sdk's `response["error"]` raises
+    AttributeError on a proxy's text/plain 503) and ends the start with what to do."""
+    while True:
+        try:
+            opened = await client.web_client.apps_connections_open(app_token=client.app_token)
+            return str(opened["url"])
+        except SlackApiError as exc:
+            code, status = slack_error_code(exc)
+            if code == "ratelimited":
+                await asyncio.sleep(int(exc.response.headers.get("Retry-After", "30")))
+                continue
+            if is_passing(code, status):
+                raise RuntimeError(
+                    f"Slack did not answer apps.connections.open properly ({code}) as the "
+                    "bot opened Socket Mode: a passing fault at Slack or at a proxy in front "
+                    "of it, nothing wrong with SLACK_APP_TOKEN; start the bot again in a "
+                    "minute, and if it keeps failing see https://slack-status.com"
+                ) from None
+            raise RuntimeError(
+                f"SLACK_APP_TOKEN was refused by Slack (apps.connections.open: {code}); use "
+                "the app-level token with connections:write from Basic Information → "
+                "App-Level Tokens"
+            ) from None
 
 
 @asynccontextmanager
@@ -174,15 +203,8 @@ async def running_bot(settings: Settings, deps: Deps | None = None) -> AsyncIter
 
             handler = AsyncSocketModeHandler(bolt, settings.env.slack_app_token.get_secret_value())
             running.socket_handler = handler
-            try:
-                # slack_sdk retries a refused token forever; ask once so startup fails instead.
-                handler.client.wss_uri = await handler.client.issue_new_wss_url()
-            except SlackApiError as exc:
-                raise RuntimeError(
-                    "SLACK_APP_TOKEN was refused by Slack (apps.connections.open: "
-                    f"{exc.response.get('error')}); use the app-level token with "
-                    "connections:write from Basic Information → App-Level Tokens"
-                ) from None
+            # slack_sdk retries a refused token forever; ask once so startup fails instead.
+            handler.client.wss_uri = await socket_mode_url(handler.client)
             await running.socket_handler.connect_async()  # untyped in slack_bolt
         yield running
     finally:

@@ -529,3 +529,26 @@ async def test_slack_not_answering_as_the_bot_starts_is_asked_at_the_first_reque
     assert "fatal_error" in line and "first request" in line
     assert "creators-onboard check" in line
     assert world.env()["SLACK_BOT_TOKEN"] not in logs
+
+
+async def test_a_proxy_answering_for_slack_as_the_bot_starts_does_not_stop_it(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A proxy in front of Slack answering `auth.test` at start with a text/plain 503
+    (Envoy's "upstream connect error"): the bot starts all the same and says what Slack
+    answered (slack_sdk keeps such a body as a str, and reading its code used to raise
+    AttributeError out of `serve`)."""
+    caplog.set_level(logging.INFO)
+    world.slack.fail_next(
+        "auth.test",
+        error="upstream connect error or disconnect/reset before headers. reset reason: "
+        "connection termination",
+        status=503,
+        plain=True,
+    )
+    async with world.bot():
+        answer = await world.command("status")
+        assert answer["response_type"] == "ephemeral"
+    logs = caplog.text + "\n".join(capsys.readouterr())
+    [line] = [line for line in logs.splitlines() if "slack_auth_deferred" in line]
+    assert "http_503" in line and "first request" in line

@@ -262,3 +262,27 @@ async def test_a_refused_app_token_fails_startup(world: World) -> None:
                 pass
     assert not isinstance(failure.value, TimeoutError), "startup hung on the refused token"
     assert "SLACK_APP_TOKEN" in str(failure.value)
+
+
+async def test_a_proxy_error_opening_socket_mode_fails_startup_saying_it_passes(
+    world: World,
+) -> None:
+    """A text/plain 503 from a proxy in front of Slack to `apps.connections.open`: the
+    start ends saying Slack did not answer, that the app token is not at fault and to
+    start again (slack_sdk's own reading of the code raised AttributeError)."""
+    world.slack.fail_next(
+        "apps.connections.open",
+        error="upstream connect error or disconnect/reset before headers",
+        status=503,
+        plain=True,
+    )
+    async with FakeSocketMode() as sm:
+        sm.attach(world.slack)
+        settings = load_settings(socket_env(world, sm))
+        with pytest.raises(RuntimeError) as failure:
+            async with asyncio.timeout(10), running_bot(settings):
+                pass
+    said = str(failure.value)
+    assert "Slack did not answer apps.connections.open properly (http_503)" in said
+    assert "nothing wrong with SLACK_APP_TOKEN" in said and "start the bot again" in said
+    assert sm.app_token not in said

@@ -110,15 +110,30 @@ _DOWN_FIX = (
 )
 
 
-def _code_of(exc: SlackApiError) -> tuple[str, int | None]:
-    """Slack's error code, or `http_<status>` when the answer was not Slack's JSON (an
-    HTML 503 from a load balancer during an outage)."""
+def slack_error_code(exc: SlackApiError) -> tuple[str, int | None]:
+    """Slack's error code and the HTTP status of its answer, whatever the answer was:
+    `http_<status>` when it was not Slack's JSON (an HTML 503 from a load balancer during
+    an outage; a text/plain 503 from a proxy in front of Slack, such as Envoy's "upstream
+    connect error ... reset before headers", which slack_sdk keeps as a str, on which
+    `exc.response.get` raises AttributeError), `unknown_error` without even a status.
+    Every place that reads a SlackApiError's code reads it here; it never raises."""
     response = exc.response
     status = getattr(response, "status_code", None)
+    if status is None:  # a body that claimed to be JSON and was not: aiohttp's own response
+        status = getattr(response, "status", None)
+    status = status if isinstance(status, int) else None
     data = getattr(response, "data", None)
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"]), status
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str) and error:
+        return error, status
     return (f"http_{status}" if status else "unknown_error"), status
+
+
+def is_passing(code: str, status: int | None) -> bool:
+    """Whether a failed call may succeed by itself later (Slack's own "not now" codes, a
+    5xx, a 429 after the client's own retries), as opposed to a refusal that only a person
+    can mend (`channel_not_found`, `invalid_auth`)."""
+    return code in _PASSING_CODES or (status is not None and (status >= 500 or status == 429))
 
 
 async def _call(method: str, call: Awaitable[T]) -> T:
@@ -126,11 +141,10 @@ async def _call(method: str, call: Awaitable[T]) -> T:
     try:
         return await call
     except SlackApiError as exc:
-        code, status = _code_of(exc)
-        passing = code in _PASSING_CODES or (
-            status is not None and (status >= 500 or status == 429)
-        )
-        raise SlackCallError(method, code, retryable=passing, status=status) from None
+        code, status = slack_error_code(exc)
+        raise SlackCallError(
+            method, code, retryable=is_passing(code, status), status=status
+        ) from None
     except TimeoutError:
         raise SlackCallError(method, "timeout", retryable=True) from None
     except (aiohttp.ClientError, OSError):

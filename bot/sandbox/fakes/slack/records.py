@@ -108,6 +108,7 @@ class Fault:
     retry_after: int | None
     times: int
     html: bool = False
+    plain: bool = False
 
 
 def present(value: Any) -> bool:

@@ -93,16 +93,20 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         retry_after: int | None = 1,
         times: int = 1,
         html: bool = False,
+        plain: bool = False,
     ) -> None:
         """Answer the next ``times`` calls to ``method`` with ``error``.
 
         ``status=429`` adds ``Retry-After: retry_after`` as Slack does when it
         rate-limits; ``status=200`` is an ordinary ``{"ok": false}`` answer. ``html``
         answers with an HTML error page instead of Slack's JSON, as the load balancers
-        in front of Slack do during an outage (``status=503``).
+        in front of Slack do during an outage (``status=503``). ``plain`` answers with
+        ``error`` itself as a text/plain body, as a proxy in front of Slack does when it
+        loses its upstream (Envoy's ``upstream connect error or disconnect/reset before
+        headers``, ``status=503``).
         """
         self._faults[method].append(
-            Fault(error, status, retry_after if status == 429 else None, times, html)
+            Fault(error, status, retry_after if status == 429 else None, times, html, plain)
         )
 
     def pending_faults(self, method: str) -> int:
@@ -193,6 +197,8 @@ class FakeSlack(SlackMethods, SlackModals, LoopbackFake):
         if fault is not None and fault.html:
             page = f"<html><body><h1>{fault.status} {fault.error}</h1></body></html>"
             return web.Response(status=fault.status, text=page, content_type="text/html")
+        if fault is not None and fault.plain:
+            return web.Response(status=fault.status, text=fault.error, content_type="text/plain")
         if fault is not None:
             headers = (
                 {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
