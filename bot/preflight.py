@@ -33,6 +33,7 @@ from bot.deps import github_client, linear_client, slack_client, smoke_tester, v
 from bot.egress import http_session
 from bot.integrations.errors import IntegrationError
 from bot.integrations.linear import KEY_STEPS
+from bot.integrations.slack import slack_error_code
 from bot.integrations.vaults import VaultError
 from bot.logging import REDACTOR, SHORTEST_REDACTED, Redactor
 from bot.readiness import Row
@@ -91,7 +92,10 @@ async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> lis
     try:
         resp = await client.auth_test()
     except SlackApiError as exc:
-        error = exc.response.get("error", "unknown_error")
+        trouble = readiness.slack_trouble("slack", "auth.test", exc)
+        if trouble is not None:
+            return [trouble]
+        error, _ = slack_error_code(exc)
         return [
             _red(
                 "slack",

@@ -36,7 +36,7 @@ from bot.config import Partition
 from bot.inbound import MAX_AGE_SECONDS
 from bot.integrations.amplify import amplify_regions, aws_credentials
 from bot.integrations.bff import SmokeTester
-from bot.integrations.slack import BOT_SCOPES
+from bot.integrations.slack import BOT_SCOPES, TOKEN_REFUSED_CODES, is_passing, slack_error_code
 from bot.runbook.problem import Problem
 from bot.settings import Settings
 from bot.store import DatabaseUnavailable, Store
@@ -249,6 +249,91 @@ def clock_row(date_header: str | None, now: float) -> Row | None:
     )
 
 
+# ------------------------------------------------------------------ Slack failing
+
+# How to ask again, said where the row is read: after `creators-onboard check`, and in
+# the answer to a deploy (or retry) that was refused for it.
+AGAIN_CHECK = "run `creators-onboard check` again"
+AGAIN_DEPLOY = "press the same button (Deploy or Retry) again"
+SLACK_STATUS = "https://slack-status.com"
+
+# What each of Slack's own "not now" codes means (docs.slack.dev, every method's Errors).
+_PASSING_WHY = {
+    "ratelimited": "Slack's rate limit for this method was still reached after the bot "
+    "waited and tried again",
+    "internal_error": "Slack had an internal error, which Slack's docs call likely a "
+    "transient issue on its end",
+    "fatal_error": "Slack failed while handling the call, an error on Slack's side",
+    "service_unavailable": "Slack's service was temporarily unavailable",
+    "request_timeout": "the request reached Slack cut short, its data missing or truncated "
+    "as Slack's docs say: usually a network hiccup",
+}
+_TOKEN_WHY = {
+    "account_inactive": "the app was uninstalled from the workspace, which deactivates its "
+    "bot user, or the workspace was deleted",
+    "token_revoked": "SLACK_BOT_TOKEN was revoked: the app was removed from the workspace "
+    "or its token revoked",
+    "invalid_auth": "SLACK_BOT_TOKEN is not a valid token for this workspace: mistyped, cut "
+    "short, from another app or from an install since replaced; or the workspace accepts "
+    "this app's calls only from listed IP addresses and this host's is not one of them",
+}
+_REINSTALL = (
+    "reinstall the app to the workspace (api.slack.com/apps → this app → Install App), set "
+    "SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) it shows there, and restart the bot"
+)
+
+
+def _answer(code: str, status: int | None) -> str:
+    """Slack's code, or what came instead of Slack's answer."""
+    if code.startswith("http_"):
+        return f"HTTP {status}, an error page instead of Slack's answer"
+    return code if status in (None, 200) else f"{code}, HTTP {status}"
+
+
+def slack_trouble(
+    name: str, asked: str, exc: SlackApiError, *, again: str = AGAIN_CHECK
+) -> Row | None:
+    """The red row for a Slack failure that says nothing about what was `asked` (the
+    method, and what about): a passing one (an outage, a proxy's error page, the rate
+    limit), the bot token refused (the app uninstalled, its token revoked), or an answer
+    that was not Slack's. None for any other refusal: the caller's to word."""
+    code, status = slack_error_code(exc)
+    shown = _answer(code, status)
+    if is_passing(code, status):
+        why = _PASSING_WHY.get(code) or (
+            "Slack's rate limit was still reached after the bot waited and tried again"
+            if status == 429
+            else "Slack, or a load balancer or proxy in front of it, failed to answer: an "
+            "outage, or a proxy that lost its connection to Slack"
+        )
+        return red(
+            name,
+            f"Slack did not answer {asked} properly ({shown})",
+            f"{why}; nothing says the bot's configuration is wrong, and this usually "
+            "passes within minutes",
+            f"nothing to change: {again} in a minute; if it keeps failing, see "
+            f"{SLACK_STATUS} (Slack's status page)",
+        )
+    if code in TOKEN_REFUSED_CODES:
+        fix = _REINSTALL
+        if code == "invalid_auth":
+            fix += (
+                "; if it already holds that token, allow this host's IP address under "
+                "OAuth & Permissions → Restrict API Token Usage"
+            )
+        return red(name, f"Slack refused the bot's token ({asked}: {code})", _TOKEN_WHY[code], fix)
+    if code.startswith("http_") or code == "unknown_error":
+        return red(
+            name,
+            f"{asked} was not answered by Slack's API ({shown})",
+            "SLACK_API_URL points somewhere other than Slack's Web API, or a proxy between "
+            "the bot and Slack refused the request",
+            f"check SLACK_API_URL (normally https://slack.com/api/) and the network/proxy, "
+            f"then {again}",
+        )
+    return None
+
+
 # ----------------------------------------------------------------- Slack channel
 
 
@@ -260,11 +345,17 @@ _MEMBER_SEEN: WeakKeyDictionary[AsyncWebClient, dict[str, float]] = WeakKeyDicti
 
 
 async def check_channel(
-    settings: Settings, client: AsyncWebClient, *, trust_for: float = 0.0
+    settings: Settings,
+    client: AsyncWebClient,
+    *,
+    trust_for: float = 0.0,
+    again: str = AGAIN_CHECK,
 ) -> list[Row]:
     """The bot is a member of the engineering channel (`conversations.info`). With
     `trust_for`, a membership seen that many seconds ago or less is not asked again
-    (partitions deployed one after another need not ask Slack each time)."""
+    (partitions deployed one after another need not ask Slack each time). When Slack
+    could not be asked (an outage, the token refused), the row says so, not that the bot
+    is outside the channel; `again` says how to ask again where the row is read."""
     channel = settings.config.slack.engineering_channel
     name = "slack: engineering channel"
     if not channel or not CHANNEL_ID.match(channel):
@@ -285,7 +376,11 @@ async def check_channel(
             )
         ]
     except SlackApiError as exc:
-        error = str(exc.response.get("error", "unknown_error"))
+        asked = f"conversations.info about {channel}"
+        trouble = slack_trouble(name, asked, exc, again=again)
+        if trouble is not None:
+            return [trouble]
+        error, _ = slack_error_code(exc)
         if error == "missing_scope":
             return [
                 red(
@@ -296,14 +391,26 @@ async def check_channel(
                     "workspace and update SLACK_BOT_TOKEN",
                 )
             ]
+        if error in ("channel_not_found", "not_in_channel"):
+            return [
+                red(
+                    name,
+                    f"the bot cannot see {channel} (Slack said {error})",
+                    "no channel has that ID in this workspace, or it is a private channel "
+                    "the bot was never invited to",
+                    "check slack.engineering_channel, then in that channel type "
+                    "`/invite @Creators Onboard` (the app's name in your workspace)",
+                )
+            ]
         return [
             red(
                 name,
-                f"the bot cannot see {channel} (Slack said {error})",
-                "no channel has that ID in this workspace, or it is a private channel the "
-                "bot was never invited to",
-                "check slack.engineering_channel, then in that channel type "
-                "`/invite @Creators Onboard` (the app's name in your workspace)",
+                f"Slack refused conversations.info about {channel} ({error})",
+                "Slack refused for a reason this bot has no words of its own for; the code "
+                "names it",
+                f"look {error} up under Errors on "
+                "https://docs.slack.dev/reference/methods/conversations.info, mend what it "
+                f"names, then {again}",
             )
         ]
     info = resp.get("channel") or {}
@@ -475,7 +582,9 @@ async def deploy_blockers(
     assert part is not None
     rows = [
         *check_ids(settings),
-        *await check_channel(settings, slack, trust_for=MEMBERSHIP_TRUSTED_SECONDS),
+        *await check_channel(
+            settings, slack, trust_for=MEMBERSHIP_TRUSTED_SECONDS, again=AGAIN_DEPLOY
+        ),
         *await bff_token_rows(settings, [part], tester),
         *await aws_rows(settings, [part]),
     ]

@@ -304,6 +304,80 @@ async def test_invalid_slack_token_is_red_with_the_fix(world: World) -> None:
     assert_no_secret(text, [*secrets_of(world), bad])
 
 
+ENVOY_503 = (
+    "upstream connect error or disconnect/reset before headers. reset reason: "
+    "connection termination"
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "fault", "row", "needles"),
+    [
+        (  # a proxy's text/plain 503: "the check itself failed: AttributeError" before
+            "auth.test",
+            {"error": ENVOY_503, "status": 503, "plain": True},
+            "slack",
+            ["Slack did not answer auth.test properly (HTTP 503, an error page"],
+        ),
+        (
+            "auth.test",
+            {"error": "service_unavailable", "status": 200},
+            "slack",
+            ["Slack did not answer auth.test properly (service_unavailable)"],
+        ),
+        (  # not "no channel has that ID … /invite": the bot is in the channel
+            "conversations.info",
+            {"error": "internal_error", "status": 200},
+            "slack: engineering channel",
+            ["Slack did not answer conversations.info about C0ENG123 properly (internal_"],
+        ),
+        (
+            "conversations.info",
+            {"error": ENVOY_503, "status": 503, "plain": True},
+            "slack: engineering channel",
+            ["Slack did not answer conversations.info about C0ENG123 properly (HTTP 503"],
+        ),
+    ],
+)
+async def test_slack_not_answering_properly_is_red_saying_it_passes(
+    world: World, method: str, fault: dict[str, Any], row: str, needles: list[str]
+) -> None:
+    world.slack.fail_next(method, **fault)
+    code, text = await preflight(world.settings())
+    assert code == 1
+    line = row_lines(text, row)
+    assert line.startswith("RED"), line
+    for needle in [*needles, "usually passes within minutes", "fix: nothing to change"]:
+        assert needle in line, line
+    assert "run `creators-onboard check` again in a minute" in line
+    assert "https://slack-status.com" in line
+    assert "/invite" not in line and "the check itself failed" not in text
+    assert ENVOY_503 not in text  # a proxy's page is not quoted
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "row", "why"),
+    [
+        ("auth.test", "account_inactive", "slack", "the app was uninstalled"),
+        ("auth.test", "token_revoked", "slack", "SLACK_BOT_TOKEN was revoked"),
+        ("conversations.info", "account_inactive", "slack: engineering channel", "uninstalled"),
+        ("conversations.info", "invalid_auth", "slack: engineering channel", "IP address"),
+    ],
+)
+async def test_a_refused_bot_token_is_red_saying_reinstall(
+    world: World, method: str, error: str, row: str, why: str
+) -> None:
+    world.slack.fail_next(method, error=error, status=200)
+    code, text = await preflight(world.settings())
+    assert code == 1
+    line = row_lines(text, row)
+    assert line.startswith("RED") and f"Slack refused the bot's token ({method}" in line, line
+    assert f": {error})" in line and why in line, line
+    assert "fix: reinstall the app to the workspace" in line and "SLACK_BOT_TOKEN" in line
+    assert "restart the bot" in line and "/invite" not in line
+    assert_no_secret(text, secrets_of(world))
+
+
 # ------------------------------------------------------------------------- as a command
 
 

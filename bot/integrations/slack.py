@@ -98,6 +98,12 @@ _FIXES = {
 _PASSING_CODES = frozenset(
     {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"}
 )
+# Slack refusing the bot token itself (docs.slack.dev, every method's Errors table):
+# `account_inactive`, a bot token whose app was uninstalled (its bot user deactivated) or
+# whose workspace was deleted; `token_revoked`, a token revoked or its app removed;
+# `invalid_auth`, a token that is not valid here, or a call from an IP address the app's
+# token settings do not allow.
+TOKEN_REFUSED_CODES = frozenset({"account_inactive", "invalid_auth", "token_revoked"})
 # Failures with no answer from Slack: the code we give them and how we say it.
 _UNREACHABLE = {
     "connection_failed": "the connection failed or was dropped",

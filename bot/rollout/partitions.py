@@ -78,17 +78,19 @@ def on_ready_checked(state: RolloutState, event: ReadyChecked, rules: Rules) -> 
 
 
 def not_ready(event: ReadyChecked, rules: Rules) -> str:
-    """Why nothing was started, each problem with its fix, and how to try again."""
+    """Why nothing was started, each problem with its fix, and how to try again. A check
+    Slack did not answer is one of them, and not a configuration reason: the header says
+    only that the checks did not pass, each line says why."""
     name = event.partition
     verb = "retry" if isinstance(event.request, RetryRequest) else "deploy"
-    lines = [f"I did not {verb} *{name}*: it would fail for a configuration reason."]
+    lines = [f"I did not {verb} *{name}*: the checks made before starting it did not pass."]
     lines += [f"• {p.symptom} ({p.cause.rstrip('.')}). Fix: {p.fix}" for p in event.problems]
     again = (
         "`/creators-onboard retry`"
         if verb == "retry"
         else f"the *Deploy {name}* button (or `/creators-onboard deploy {name}`)"
     )
-    lines.append(f"Nothing was started. When it is fixed, use {again} again.")
+    lines.append(f"Nothing was started. When it is fixed (or has passed), use {again} again.")
     return "\n".join(lines)
 
 

@@ -154,6 +154,77 @@ async def test_the_bot_outside_the_engineering_channel_is_red_and_deploys_wait_f
     assert row_lines(text, "slack: engineering channel").startswith("GREEN")
 
 
+# What Envoy, in front of an API, answers as text/plain when it loses its upstream.
+ENVOY_503 = (
+    "upstream connect error or disconnect/reset before headers. reset reason: "
+    "connection termination"
+)
+
+
+async def nth_refusal(world: World, partition: str, n: int) -> str:
+    """The `n`th answer refusing to deploy `partition` (1: the first), once it has come."""
+    answers = await eventually(
+        lambda: (
+            found
+            if len(
+                found := [
+                    r["text"]
+                    for r in world.slack.responses(f"deploy-{partition}")
+                    if "I did not deploy" in (r.get("text") or "")
+                ]
+            )
+            >= n
+            else None
+        ),
+        what=f"refusal {n} of the deploy",
+    )
+    return str(answers[n - 1])
+
+
+async def test_slack_failing_the_channel_check_refuses_the_deploy_for_now_not_for_an_invite(
+    world: World,
+) -> None:
+    """Slack not answering `conversations.info` properly (its own error, a load balancer's
+    HTML page, a proxy's text/plain 503, its rate limit after the client's retries) does
+    not send devOps to invite a bot that is in the channel: the deploy is refused with
+    what happened, that it usually passes, and to press again. A proxy's text answer no
+    longer ends the rollout (AttributeError). A refused token says to reinstall. Once
+    Slack answers, the same button deploys."""
+    passing: list[tuple[dict[str, Any], str]] = [
+        ({"error": ENVOY_503, "status": 503, "plain": True}, "(HTTP 503, an error page"),
+        ({"error": "internal_error", "status": 200}, "(internal_error)"),
+        ({"error": "Service Unavailable", "status": 503, "html": True}, "(HTTP 503, an error page"),
+        ({"error": "ratelimited", "status": 429, "times": 4}, "(ratelimited, HTTP 429)"),
+    ]
+    async with world.bot():
+        await to_gate(world)
+        for n, (fault, shown) in enumerate(passing, 1):
+            world.slack.fail_next("conversations.info", **fault)
+            await deploy(world, "dev")
+            answer = await nth_refusal(world, "dev", n)
+            assert "Slack did not answer conversations.info about C0ENG123 properly" in answer
+            assert shown in answer and "usually passes within minutes" in answer, answer
+            assert "press the same button (Deploy or Retry) again in a minute" in answer
+            assert "https://slack-status.com" in answer
+            assert "/invite" not in answer and "cannot see" not in answer, answer
+            assert world.slack.pending_faults("conversations.info") == 0
+            state = await world.state()
+            assert state.partition("dev").status == "pending" and state.status == "active"
+            assert world.github.dispatches == []
+
+        world.slack.fail_next("conversations.info", error="account_inactive", status=200)
+        await deploy(world, "dev")
+        answer = await nth_refusal(world, "dev", len(passing) + 1)
+        assert "Slack refused the bot's token (conversations.info about C0ENG123: " in answer
+        assert "account_inactive" in answer and "uninstalled" in answer
+        assert "reinstall the app" in answer and "SLACK_BOT_TOKEN" in answer
+        assert "restart the bot" in answer and "/invite" not in answer
+
+        await deploy(world, "dev")  # Slack answers again
+        await wait_partition(world, "dev", "green")
+        assert len(world.github.dispatches) == 1
+
+
 async def test_an_engineering_channel_given_by_name_is_red_with_the_fix(world: World) -> None:
     world.config_overrides["slack"] = {**world.config()["slack"], "engineering_channel": "#eng"}
     code, text = await preflight(world.settings())
