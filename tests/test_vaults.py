@@ -6,6 +6,7 @@ exercised here through `VaultReader.verify`, the way the rollout uses them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -13,6 +14,7 @@ import logging
 import os
 import pickle
 import re
+import resource
 import subprocess
 import time
 from pathlib import Path
@@ -280,6 +282,67 @@ async def test_op_missing(tmp_path: Path) -> None:
     report = await reader.verify(VAULTS, SYSTEMS_VAULT)
     assert codes(report) == ["op_missing"]
     assert not report.systems_vault_visible
+
+
+async def test_an_op_built_for_another_machine_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """An executable file this machine cannot run (an op for another CPU architecture):
+    the kernel refuses it with ENOEXEC, which used to escape verification and end the
+    rollout. It is one problem naming the file, the likely cause and the build to get."""
+    op = tmp_path / "op"
+    op.write_bytes(b"\xcf\xfa\xed\xfe\x0c\x00\x00\x01 an op for some other machine" * 8)
+    op.chmod(0o755)
+    reader = VaultReader(str(op), SecretStr("ops_x"), TITLE)
+    with pytest.raises(VaultError) as caught:
+        await reader.read_item("Arda-DevOAM")
+    problem = caught.value.problem
+    assert problem.code == "op_missing" and not caught.value.retryable
+    assert f"'{op}' (OP_CLI_PATH) could not be started" in problem.symptom
+    assert "Exec format error, ENOEXEC" in problem.symptom
+    assert "another CPU architecture" in problem.cause
+    assert "op build for this machine's architecture" in problem.fix
+    assert "OP_CLI_PATH" in problem.fix and "re-run verification once" in problem.fix
+    report = await reader.verify(VAULTS, SYSTEMS_VAULT)
+    assert codes(report) == ["op_missing"] and report.problems[0] == problem
+
+
+async def test_an_op_being_replaced_as_it_starts_is_a_problem_that_passes(
+    fake: FakeOp,
+) -> None:
+    """op's file open for writing as it is started (an upgrade copying over it): ETXTBSY,
+    one problem saying to let the copy finish and verify again."""
+    reader = VaultReader(fake.op_path, SecretStr(fake.token), TITLE, timeout=10)
+    with open(fake.op_path, "ab"):  # open to write (nothing is written)
+        report = await reader.verify(VAULTS, SYSTEMS_VAULT)
+    assert codes(report) == ["op_unstartable"]
+    [problem] = report.problems
+    assert "Text file busy, ETXTBSY" in problem.symptom and "being written" in problem.symptom
+    assert "upgrade" in problem.cause and "re-run verification once" in problem.fix
+    assert VaultError(problem).retryable
+    assert (await reader.verify(VAULTS, SYSTEMS_VAULT)).ok  # once nothing writes to it
+
+
+async def test_no_file_handle_left_to_start_op_is_a_problem_that_passes(fake: FakeOp) -> None:
+    """The bot's process out of file handles (EMFILE) as it starts op: one problem that
+    says so and how to raise the limit, instead of an OSError ending the rollout."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    taken: list[int] = []
+    try:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (max(map(int, os.listdir("/proc/self/fd"))) + 1, hard)
+        )
+        with contextlib.suppress(OSError):
+            while True:  # every handle below the limit taken
+                taken.append(os.open(os.devnull, os.O_RDONLY))
+        report = await verify(fake)
+    finally:
+        for fd in taken:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert codes(report) == ["op_unstartable"]
+    [problem] = report.problems
+    assert "Too many open files, EMFILE" in problem.symptom
+    assert "open files" in problem.cause and "ulimit -n" in problem.fix
+    assert (await verify(fake)).ok
 
 
 async def test_timeout_kills_the_child(fake: FakeOp) -> None:
@@ -631,6 +694,7 @@ def test_every_problem_code_has_words_and_every_text_renders() -> None:
         "item_title": TITLE,
         "op_said": "op's words",
         "op_path": "/opt/op",
+        "reason": "Exec format error, ENOEXEC",
         "seconds": 1.5,
         "what": "an item",
         "kind": "text",

@@ -89,6 +89,9 @@ def test_service_account_states() -> None:
     # A rate limit or a timeout says nothing about the token: no verdict at all.
     assert rules.token_states("rate_limited") is None
     assert rules.token_states("op_timeout") is None
+    # Nor does op failing to start for want of file handles, or mid-upgrade: not "the
+    # token needs replacing".
+    assert rules.token_states("op_unstartable") is None
 
 
 def test_credential_age_and_rotation_due() -> None:

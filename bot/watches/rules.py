@@ -18,7 +18,9 @@ UPSTREAM = "AMAZON_UPSTREAM_UNAVAILABLE"
 TOKEN = "token"  # noqa: S105 - the subject name for the service account token, not a secret
 NOT_VISIBLE = "not_visible"
 # `op` failures that say nothing about the token's scope (try again later): no verdict.
-TRANSIENT_OP_CODES = frozenset({"rate_limited", "op_timeout", "op_failed", "bad_output"})
+TRANSIENT_OP_CODES = frozenset(
+    {"rate_limited", "op_timeout", "op_failed", "bad_output", "op_unstartable"}
+)
 
 
 @dataclass(frozen=True)

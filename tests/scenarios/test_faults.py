@@ -183,3 +183,29 @@ async def test_postgres_stopped_for_20_seconds_mid_rollout(
         dispatched = [d["inputs"]["partition"] for d in world.github.dispatches]
         assert dispatched == list(PARTITIONS)
         assert_nothing_twice_nothing_lost(world)
+
+
+async def test_an_op_this_machine_cannot_run_is_a_red_card_not_an_ended_rollout(
+    world: World,
+) -> None:
+    """OP_CLI_PATH names an executable the kernel cannot run (an op built for another CPU
+    architecture: ENOEXEC) when devOps says the vaults are populated. The OSError used to
+    escape verification and end the rollout; now the card is red with the build to
+    install, and once op is replaced the card's re-run goes green."""
+    op = Path(world.op.op_path)
+    runs = op.read_bytes()
+    async with world.bot():
+        await start(world)
+        await drive_owner(world)
+        await world.click(DEVOPS, "co:received")
+        await world.wait_step("populate")
+        op.write_bytes(b"\xcf\xfa\xed\xfe\x0c\x00\x00\x01 an op for some other machine" * 8)
+        await world.click(DEVOPS, "co:vaults_populated")
+        await world.wait(lambda s: s.verification_ok is False, "a red verification", timeout=30)
+        words = await world.wait_text(world.dm(DEVOPS), "could not be started")
+        assert "Exec format error" in words and "another CPU architecture" in words
+        assert "op build for this machine's architecture" in words
+        assert (await world.state()).status == "active"
+        op.write_bytes(runs)  # the right build installed
+        await world.click(DEVOPS, RERUN_VERIFY, timeout=30)
+        await world.wait_step("deploy_gate", timeout=60)

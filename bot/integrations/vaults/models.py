@@ -33,6 +33,7 @@ SHOWN_FIELDS = frozenset({"version", "associateTag"})
 
 ProblemCode = Literal[
     "op_missing",
+    "op_unstartable",
     "op_timeout",
     "token_missing",
     "auth_failed",
@@ -51,10 +52,12 @@ ProblemCode = Literal[
 ]
 # Failures that are about the account or the machine, not one vault: reported once.
 GLOBAL_CODES: frozenset[str] = frozenset(
-    {"op_missing", "op_timeout", "token_missing", "auth_failed", "rate_limited"}
+    {"op_missing", "op_unstartable", "op_timeout", "token_missing", "auth_failed", "rate_limited"}
 )
 # Failures that may pass on their own: trying again later may succeed.
-RETRYABLE_CODES: frozenset[str] = frozenset({"op_timeout", "rate_limited", "op_failed"})
+RETRYABLE_CODES: frozenset[str] = frozenset(
+    {"op_timeout", "rate_limited", "op_failed", "op_unstartable"}
+)
 
 
 class VaultProblem(Problem):

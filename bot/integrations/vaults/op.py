@@ -17,6 +17,7 @@ text and truncated before it is quoted.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import re
@@ -106,6 +107,31 @@ def classify_op_error(
     return texts.problem(failed, where=vault, item_title=item_title, op_said=said)
 
 
+# Why the system would not start op, by errno: a build this machine cannot run; out of
+# file handles, memory or processes; the file being written as it was started.
+_WRONG_BUILD = {errno.ENOEXEC}
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN}
+_BEING_REPLACED = {errno.ETXTBSY}
+
+
+def unstartable(op_path: str, exc: OSError) -> VaultProblem:
+    """The problem for an `op` that exists but could not be started (`exc`, from starting
+    it): named by its errno, so that it reaches the report instead of ending the rollout."""
+    code = exc.errno
+    name = errno.errorcode.get(code or 0, "no errno")
+    reason = f"{os.strerror(code)}, {name}" if code else type(exc).__name__
+    text: texts.TextName = (
+        "op_wrong_build"
+        if code in _WRONG_BUILD
+        else "op_out_of_resources"
+        if code in _OUT_OF_RESOURCES
+        else "op_being_replaced"
+        if code in _BEING_REPLACED
+        else "op_unstartable"
+    )
+    return texts.problem(text, op_path=op_path, reason=reason)
+
+
 class VaultReader:
     """Reads the onboarding item and the visible vaults with the `op` CLI."""
 
@@ -170,6 +196,10 @@ class VaultReader:
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError):
             raise VaultError(texts.problem("op_missing", op_path=self.op_path)) from None
+        except OSError as exc:  # op is there, and the system would not start it
+            problem = unstartable(self.op_path, exc)
+            log.warning("op_unstartable", command=args[:2], errno=exc.errno, problem=problem.code)
+            raise VaultError(problem) from None
         finally:
             del env
 

@@ -30,6 +30,10 @@ TextName = Literal[
     "op_failed",
     "op_failed_reading",
     "op_missing",
+    "op_wrong_build",
+    "op_out_of_resources",
+    "op_being_replaced",
+    "op_unstartable",
     "op_timeout",
     "token_missing",
     "bad_output",
@@ -135,6 +139,46 @@ TEXTS: dict[TextName, Text] = {
         "op is not installed on the machine running the bot, or not at that path.",
         "Install the 1Password CLI (developer.1password.com/docs/cli/get-started) in the "
         "bot's image, or set OP_CLI_PATH to the full path of the op binary.",
+    ),
+    "op_wrong_build": Text(
+        "op_missing",
+        "The 1Password CLI at '{op_path}' (OP_CLI_PATH) could not be started: this machine "
+        "cannot run that file ({reason}).",
+        "It is an op build for another CPU architecture or operating system (an arm64 op "
+        "on an amd64 host or the reverse, a macOS op on Linux), or the file is damaged or "
+        "not op at all.",
+        "Install the op build for this machine's architecture (`uname -m` on the bot's "
+        "host names it; developer.1password.com/docs/cli/get-started lists the builds) in "
+        "the bot's image, or set OP_CLI_PATH to the full path of one; `{op_path} --version` "
+        "on that host must print a version. Then " + _RERUN_ONCE + ".",
+    ),
+    "op_out_of_resources": Text(
+        "op_unstartable",
+        "The 1Password CLI could not be started: the bot's process is out of room to "
+        "start it ({reason}).",
+        "The bot's process, or the machine, has used up its open files, memory or "
+        "processes: a limit set low for the container, or something in the bot or beside "
+        "it holding too many. It usually passes once that work ends.",
+        "Wait a minute, then " + _RERUN_ONCE + ". If it keeps happening, raise the bot's "
+        "limits (open files: `ulimit -n`, Docker's --ulimit nofile=…; memory: the "
+        "container's memory limit) and restart the bot.",
+    ),
+    "op_being_replaced": Text(
+        "op_unstartable",
+        "The 1Password CLI at '{op_path}' (OP_CLI_PATH) could not be started: the file was "
+        "being written at that moment ({reason}).",
+        "op was being replaced while the bot ran: an upgrade of op or of the image, or a "
+        "copy to that path, still in progress.",
+        "Let the upgrade or copy finish, then " + _RERUN_ONCE + ". If it keeps happening, "
+        "find what keeps writing to {op_path}, or install op where nothing rewrites it and "
+        "set OP_CLI_PATH to that path.",
+    ),
+    "op_unstartable": Text(
+        "op_unstartable",
+        "The 1Password CLI at '{op_path}' (OP_CLI_PATH) could not be started ({reason}).",
+        "The operating system refused to start it.",
+        "Run `{op_path} --version` on the bot's host as the bot's user to see why, mend "
+        "that (or set OP_CLI_PATH to an op that runs there), then " + _RERUN_ONCE + ".",
     ),
     "op_timeout": Text(
         "op_timeout",
