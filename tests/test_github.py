@@ -135,6 +135,35 @@ async def test_ambiguous_502_after_the_run_was_created_is_adopted_not_redispatch
     fake.assert_no_violations()
 
 
+@pytest.mark.parametrize("answer", ["502 after creating the run", "204"])
+async def test_a_bot_clock_ahead_of_githubs_still_finds_the_run_its_dispatch_started(
+    fake: FakeGitHub, session: aiohttp.ClientSession, answer: str
+) -> None:
+    # The bot's clock 5 s ahead of GitHub's: the run its dispatch starts is dated before
+    # the press. A run of the same partition that was there before the dispatch, inside
+    # the margin, is not taken for it.
+    fake.clock_offset = -5.0
+    older = fake.add_run(inputs=STAGE, created_at=fake.now() - timedelta(seconds=20))
+    if answer == "204":
+        fake.mode = "204"
+    else:
+        fake.fail_next("/dispatches$", status=502, after=True)
+    gh = client(fake, session)
+    result = await gh.dispatch(STAGE, not_before=now())
+    assert len(fake.requests_to("/dispatches$", "POST")) == 1
+    assert len(fake.dispatches) == 1
+    assert result.run_id == fake.dispatches[0]["run_id"] != older.id
+    assert result.via == ("listed" if answer == "204" else "adopted")
+    fake.assert_no_violations()
+
+
+def test_the_clock_margin_covers_every_clock_a_press_gets_through() -> None:
+    from bot.inbound import MAX_AGE_SECONDS
+    from bot.integrations.github.runs import CLOCK_MARGIN
+
+    assert CLOCK_MARGIN.total_seconds() >= MAX_AGE_SECONDS
+
+
 async def test_persistent_502_gives_retryable_error(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:

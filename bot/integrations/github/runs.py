@@ -4,13 +4,18 @@ Idempotency, the part that matters most:
 
 * `dispatch()` asks for `return_run_details` (200 with `workflow_run_id`). When GitHub
   answers 204 instead (older API behaviour), the new run is found by listing
-  `event=workflow_dispatch` runs on the ref created at/after `not_before`, ignoring every
-  run that already existed before the POST (a snapshot is taken just before it).
+  `event=workflow_dispatch` runs on the ref, ignoring every run that already existed
+  before the POST (a snapshot is taken just before it).
 * A POST that fails ambiguously (502/503/504, a dropped connection, a timeout) may still
   have created a run. Before POSTing again, the client looks for a new run and adopts it if
   one appears — so a retried dispatch never starts the workflow twice.
-* After a crash, the durable workflow calls `find_run(not_before=..., inputs=...)` before
-  dispatching again (DBOS re-runs the unfinished step).
+* `not_before` is the bot's clock (the press), a run's `created_at` is GitHub's: a bot
+  whose clock runs ahead would not see the run its own dispatch started, dated before
+  the press, and dispatch again. So a dispatch looks `CLOCK_MARGIN` further back
+  (`recent_runs`), and what tells its run apart is the snapshot, not the time.
+* After a crash, the durable workflow looks for the run (`recent_runs`, less the runs it
+  recorded before dispatching: bot.workflows.steps.checks) before dispatching again (DBOS
+  re-runs the unfinished step).
 
 Matching a run to its inputs: GitHub does not return a run's inputs. When several runs are
 candidates, a run whose `display_title` mentions every input value (set `run-name:` in
@@ -26,7 +31,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Unpack
 from urllib.parse import quote
 
@@ -49,6 +54,12 @@ from bot.runbook.problem import Problem
 log = get_logger(__name__)
 
 TERMINAL_OK = "success"
+
+# How much further back than `not_before` a dispatch looks for the run it started: the bot
+# dates the press by its clock, GitHub the run by its own. Five minutes is as far apart as
+# the clocks can be while the bot works at all: it refuses every Slack request dated more
+# than that from its clock (bot.inbound.MAX_AGE_SECONDS), presses included.
+CLOCK_MARGIN = timedelta(minutes=5)
 
 # One read of a run: (run, etag), run None when unchanged since `etag` (304).
 Fetch = Callable[[int, str | None], Awaitable[tuple["Run | None", str | None]]]
@@ -293,9 +304,16 @@ class GitHubActions:
         runs = [Run.from_api(r) for r in body.get("workflow_runs") or []]
         return [r for r in runs if r.created_at >= since]
 
-    def _pick(
+    async def recent_runs(self, *, not_before: datetime) -> list[Run]:
+        """The runs a dispatch at `not_before` (the bot's clock) may have started, whatever
+        GitHub's clock says: created at/after `not_before` less `CLOCK_MARGIN`. Runs that
+        were there before the dispatch are among them: leave those out by id."""
+        return await self.list_runs(not_before=_utc(not_before) - CLOCK_MARGIN)
+
+    def pick(
         self, runs: list[Run], inputs: Mapping[str, str] | None, exclude: set[int]
     ) -> Run | None:
+        """The newest of `runs` for `inputs` (`_input_match`), leaving out `exclude`."""
         scored = [(_input_match(r, inputs), r) for r in runs if r.id not in exclude]
         scored = [(s, r) for s, r in scored if s > 0]
         if not scored:
@@ -310,13 +328,12 @@ class GitHubActions:
         inputs: dict[str, str] | None = None,
         exclude_ids: set[int] | None = None,
     ) -> Run | None:
-        """The newest matching workflow_dispatch run created at/after `not_before`, if any.
-
-        Use it before dispatching after a crash: if it returns a run, follow that run
-        instead of starting another one.
+        """The newest matching workflow_dispatch run created at/after `not_before` by
+        GitHub's clock, if any. To find the run a dispatch may have started, whatever the
+        clocks say, pick from `recent_runs` less the runs listed before it instead.
         """
         runs = await self.list_runs(not_before=not_before)
-        return self._pick(runs, inputs, exclude_ids or set())
+        return self.pick(runs, inputs, exclude_ids or set())
 
     async def _await_new_run(
         self, not_before: datetime, inputs: Mapping[str, str] | None, exclude: set[int]
@@ -325,7 +342,7 @@ class GitHubActions:
         deadline = time.monotonic() + self._appear_timeout
         delay = min(1.0, self._http.base_delay) or 0.05
         while True:
-            run = self._pick(await self.list_runs(not_before=not_before), inputs, exclude)
+            run = self.pick(await self.recent_runs(not_before=not_before), inputs, exclude)
             if run is not None:
                 return run
             if time.monotonic() + delay > deadline:
@@ -333,10 +350,16 @@ class GitHubActions:
             await self._http.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def dispatch(self, inputs: dict[str, str], *, not_before: datetime) -> DispatchResult:
-        """Start the workflow once on `ref` with `inputs`; never twice, even when retried."""
+    async def dispatch(
+        self, inputs: dict[str, str], *, not_before: datetime, before: set[int] | None = None
+    ) -> DispatchResult:
+        """Start the workflow once on `ref` with `inputs`; never twice, even when retried.
+
+        `before`: the ids of `recent_runs` listed just before (else listed here); a run
+        among them is never taken for the one this dispatch started."""
         action = f"the dispatch of {self.workflow} on {self.ref}"
-        before = {r.id for r in await self.list_runs(not_before=not_before)}
+        if before is None:
+            before = {r.id for r in await self.recent_runs(not_before=not_before)}
         body = {"ref": self.ref, "inputs": dict(inputs), "return_run_details": True}
         ambiguous = False
         attempt = 0

@@ -37,6 +37,8 @@ Scripting:
 * ``fake.add_run(inputs=..., created_at=..., states=[...])`` — a run that already exists
   (crash recovery).
 * ``fake.appear_after_lists = 2`` — a new run is hidden from the first N list requests.
+* ``fake.clock_offset = -5.0`` — GitHub's clock 5 s behind this host's: new runs are
+  dated by it (a bot whose clock runs ahead of GitHub's).
 * ``fake.dispatches`` — every dispatch that created a run.
 * ``fake.run_seconds = 5.0`` — runs dispatched from now on go by the clock instead of by
   polls: queued for a tenth of their length (at most a second), then in progress, then

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,9 @@ class FakeGitHub(LoopbackFake):
         self.dispatches: list[dict[str, Any]] = []
         self.runs: dict[int, FakeRun] = {}
         self.run_seconds: float | None = None
+        # GitHub's clock against this host's, in seconds: a run is dated by it (negative:
+        # GitHub's is behind, as it is for a bot whose clock runs ahead).
+        self.clock_offset = 0.0
         self.checks = SpecChecks(spec_path)
         self.webhooks = Webhooks(repository)
         self.faults = Faults()
@@ -295,7 +298,7 @@ class FakeGitHub(LoopbackFake):
             id=self._next_id,
             inputs=dict(inputs),
             ref=ref,
-            created_at=(created_at or datetime.now(UTC)).replace(microsecond=0),
+            created_at=(created_at or self.now()).replace(microsecond=0),
             states=states,
             event=event,
             display_title=title,
@@ -307,6 +310,10 @@ class FakeGitHub(LoopbackFake):
         self.runs[run.id] = run
         self.webhooks.schedule(run, self._run_json)
         return run
+
+    def now(self) -> datetime:
+        """The time by GitHub's clock (`clock_offset`)."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
 
     def _repo(self) -> Repository:
         return Repository(self.url, self.repository)
