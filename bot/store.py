@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -403,6 +403,19 @@ class Store:
     async def claim(self, key: str) -> bool:
         """True the first time `key` is claimed, by any replica; False ever after."""
         return await self._write(seen, {"key": fit(key, seen.c.key), "at": time.time()})
+
+    def _claimed(self, keys: list[str]) -> set[str]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(seen.c.key).where(seen.c.key.in_(keys)))
+            return {row[0] for row in rows}
+
+    async def claimed(self, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` already claimed (by any replica), claiming none."""
+        fitted = {fit(key, seen.c.key) or "": key for key in keys}
+        if not fitted:
+            return set()
+        found = await self._run(self._claimed, list(fitted))
+        return {fitted[key] for key in found}
 
     def _forget(self, older_than: float) -> None:
         with self._engine.begin() as conn:

@@ -34,7 +34,8 @@ audit_log = sa.Table(
 )
 
 # Requests and posts already handled, by key (a Slack event id, a trigger id, a post's
-# idempotency key), shared by every replica.
+# idempotency key), and the runs there before a dispatch (bot.workflows.steps.checks),
+# shared by every replica.
 seen = sa.Table(
     "creators_onboard_seen",
     metadata,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -197,10 +198,13 @@ async def test_a_redeploy_press_after_a_smoke_failure_dispatches_a_new_run(world
         assert world.find_button(DEVOPS, RETRY) is None
 
 
-@pytest.mark.parametrize("case", ["denied", "not_appeared"])
+@pytest.mark.parametrize("case", ["denied", "not_appeared", "not_appeared, bot clock ahead"])
 async def test_a_failed_dispatch_then_retry_starts_or_adopts_exactly_one_run(
     world: World, case: str
 ) -> None:
+    if case.endswith("bot clock ahead"):
+        # The late run is dated before the press: its date cannot say it is the one.
+        world.github.clock_offset = -30.0
     if case == "denied":
         world.github.deny_write = True
     else:
@@ -220,6 +224,33 @@ async def test_a_failed_dispatch_then_retry_starts_or_adopts_exactly_one_run(
         await wait_partition(world, "dev", "green")
         # denied: the first run is the retry's; not appeared: the late run was adopted.
         assert len(world.github.dispatches) == 1 and len(world.github.runs) == 1
+
+
+async def test_a_retried_dispatch_with_the_bot_clock_ahead_adopts_its_own_run_only(
+    world_db: World,
+) -> None:
+    """GitHub's clock 30 s behind the bot's. dev's dispatch is refused, then its retry is
+    answered 502 though GitHub started the run: that run, dated before the press, is the
+    one followed, with no second dispatch; a dev run that was there 20 s before the press
+    is not taken for it."""
+    world = world_db
+    world.github.clock_offset = -30.0
+    there = world.github.add_run(
+        inputs={"partition": "dev"},
+        created_at=world.github.now() - timedelta(seconds=20),
+        states=["completed:success"],
+    )
+    world.github.deny_write = True
+    async with world.bot():
+        await halt(world, "dispatch")
+        world.github.deny_write = False
+        world.github.fail_next("/dispatches$", status=502, after=True)
+        await type_command(world, "/creators-onboard retry")
+        state = await wait_partition(world, "dev", "green")
+        (started,) = world.github.dispatches
+        assert state.partition("dev").run_id == started["run_id"] != there.id  # type: ignore[attr-defined]
+        assert len(world.github.requests_to("/dispatches$", "POST")) == 2  # refused, then 502
+        world.github.assert_no_violations()
 
 
 def with_amplify_missing_the_tag_once(world: World) -> Any:

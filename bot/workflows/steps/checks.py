@@ -5,9 +5,10 @@ to the rollout's inbox."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dbos import DBOS, SetWorkflowID
 from dbos._error import DBOSNonExistentWorkflowError
@@ -31,7 +32,7 @@ from bot.runbook.problem import Problem
 from bot.workflows import messages
 from bot.workflows.queues import SMOKE, enqueue
 from bot.workflows.runtime import current
-from bot.workflows.steps import EVENT_TOPIC, now, step
+from bot.workflows.steps import EVENT_TOPIC, now, step, wait_for_database
 
 log = get_logger(__name__)
 
@@ -97,6 +98,39 @@ async def pr_gate_step(request: ev.DeployRequest) -> ev.PrGateChecked:
     return ev.PrGateChecked(at=now(), request=request, problem=problem)
 
 
+def _dispatch_prefix(partition: str, not_before: str) -> str:
+    """The claims of one dispatch: the rollout's (its workflow), for a partition, for the
+    press at `not_before`. A re-run of the step after a crash and a retry of a dispatch
+    that failed (which keeps its `not_before`) share them."""
+    identity = f"{DBOS.workflow_id}\n{partition}\n{not_before}"
+    return f"dispatch:{hashlib.sha256(identity.encode()).hexdigest()[:32]}:"
+
+
+async def _there_before(partition: str, not_before: str, listed: list[Run]) -> set[int] | None:
+    """The ids among `listed` that were there before this dispatch was first sent; None
+    when it has not been sent yet, and then `listed` is remembered as what was there.
+
+    Remembered in the claims table (`Store.claim`), the runs first and then that the
+    dispatch may go: a step cut short before that sent nothing. A run's date cannot tell
+    the run a dispatch started from one a moment older: GitHub dates it by its clock,
+    the press is dated by the bot's."""
+    store = current().store
+    prefix = _dispatch_prefix(partition, not_before)
+    sent = prefix + "sent"
+    keys = {f"{prefix}run:{run.id}": run.id for run in listed}
+    held = await wait_for_database(lambda: store.claimed([sent, *keys]), "dispatch_lookup")
+    if sent in held:
+        return {run_id for key, run_id in keys.items() if key in held}
+
+    async def claim(key: str) -> None:
+        await wait_for_database(lambda: store.claim(key), "dispatch_claim")
+
+    for key in keys:
+        await claim(key)
+    await claim(sent)
+    return None
+
+
 @step()
 async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]) -> ev.Dispatched:
     """Start amm.yml for the partition — or adopt the run a crashed attempt already started."""
@@ -115,16 +149,30 @@ async def dispatch_step(partition: str, not_before: str, earlier_runs: list[int]
     part = deps.settings.config.partition(partition)
     assert part is not None
     since = datetime.fromisoformat(not_before)
+    github = deps.github
     try:
-        # After a crash this step runs again: look for the run before dispatching.
-        existing = await deps.github.find_run(
-            not_before=since, inputs=part.workflow_inputs, exclude_ids=set(earlier_runs)
-        )
+        # Runs as far back as the clocks can be apart: the run this dispatch started (if a
+        # crash cut it short, or it failed and this is its retry) may be dated before it.
+        listed = await github.recent_runs(not_before=since)
+        before = await _there_before(partition, not_before, listed)
+        if before is None:
+            # Not sent yet. A run from the press on is taken, as it always was (a dispatch
+            # that failed before this release kept no record of what was there).
+            press = since.replace(microsecond=0, tzinfo=since.tzinfo or UTC)
+            since_press = [r for r in listed if r.created_at >= press]
+            existing = github.pick(since_press, part.workflow_inputs, set(earlier_runs))
+        else:
+            # Sent before: its run, if it started one, is one that was not there then.
+            exclude = before | set(earlier_runs)
+            existing = github.pick(listed, part.workflow_inputs, exclude)
         if existing is not None:
+            log.info("github_dispatch_found", run_id=existing.id, partition=partition)
             return ev.Dispatched(
                 at=now(), partition=partition, run_id=existing.id, url=existing.html_url
             )
-        result = await deps.github.dispatch(dict(part.workflow_inputs), not_before=since)
+        result = await github.dispatch(
+            dict(part.workflow_inputs), not_before=since, before={r.id for r in listed}
+        )
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
         return ev.Dispatched(at=now(), partition=partition, problem=exc.problem)
