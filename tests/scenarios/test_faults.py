@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from bot.blocks.deploy import COMPLETE_TEXT, OWNER_COMPLETE_TEXT
 from bot.blocks.ids import RERUN_VERIFY
-from tests.chaos import Chaos
+from tests.chaos import RUN_READ, Chaos
 from tests.pg_cluster import LocalPostgres
 from tests.scenario import DEVOPS, ENG, OWNER, PARTITIONS, World, eventually
 from tests.scenarios.test_handover import drive_owner, start
-from tests.scenarios.test_rollout import deploy, wait_partition
+from tests.scenarios.test_rollout import deploy, to_gate, wait_partition
 
 
 def posted_twice(world: World) -> list[tuple[str, str | None, str]]:
@@ -209,3 +210,80 @@ async def test_an_op_this_machine_cannot_run_is_a_red_card_not_an_ended_rollout(
         op.write_bytes(runs)  # the right build installed
         await world.click(DEVOPS, RERUN_VERIFY, timeout=30)
         await world.wait_step("deploy_gate", timeout=60)
+
+
+def run_reads(world: World) -> list[object]:
+    return world.github.requests_to(RUN_READ, "GET")
+
+
+async def test_a_run_github_cannot_read_for_a_while_is_followed_on_to_green(
+    world: World,
+) -> None:
+    """While dev's run goes on, GitHub fails every read of it for a stretch: four 502s
+    (one read given up after the transport's four tries: "GitHub did not answer … after
+    4 attempts"), then two 500s. The follow reads again, a warning with the count each
+    time, and dev goes green: no halt, one dispatch. A final answer is not waited out: a
+    404 for stage's run (the run is gone) halts at once, with its text."""
+    github = world.github
+    github.script_timed_run(
+        {"partition": "dev"}, [("queued", 0.2), ("in_progress", 12.0), ("completed:success", 0)]
+    )
+    github.script_run({"partition": "stage"}, ["queued"] + ["in_progress"] * 10_000)
+    async with world.bot():
+        await to_gate(world)
+        with structlog.testing.capture_logs() as logs:
+            await deploy(world, "dev")
+            await eventually(lambda: run_reads(world), what="dev's run read")
+            github.fail_next(RUN_READ, status=502, times=4)
+            github.fail_next(RUN_READ, status=500, times=2)
+            state = await wait_partition(world, "dev", "green")
+            assert github.pending_faults(RUN_READ) == 0  # the stretch happened, during the run
+            unread = [e for e in logs if e["event"] == "github_run_unread"]
+            assert [(e["log_level"], e["failures"]) for e in unread] == [
+                ("warning", 1),
+                ("warning", 2),
+                ("warning", 3),
+            ]
+            assert "after 4 attempts" in unread[0]["problem"]
+            assert state.halt_reason is None  # type: ignore[attr-defined]
+            assert [d["inputs"]["partition"] for d in github.dispatches] == ["dev"]
+
+            await deploy(world, "stage")
+            stage_run = await eventually(
+                lambda: [
+                    d["run_id"] for d in github.dispatches if d["inputs"]["partition"] == "stage"
+                ],
+                what="the stage dispatch",
+            )
+            await eventually(
+                lambda: any(r.path.endswith(f"/{stage_run[0]}") for r in run_reads(world)),
+                what="stage's run read",
+            )
+            github.fail_next(RUN_READ, status=404)
+            state = await world.wait(lambda s: s.status == "halted", "the stage halt")
+            assert state.partition("stage").failed_check == "follow"
+            assert len([e for e in logs if e["event"] == "github_run_unread"]) == 3
+        await world.wait_text(world.dm(DEVOPS), "GitHub answered 404 to the status of run")
+
+
+async def test_a_run_github_no_longer_answers_for_halts_at_the_follows_deadline(
+    world: World,
+) -> None:
+    """GitHub answers 500 to every read of dev's run from its first read on: the follow
+    reads again (warning each time) until its deadline (run_timeout_minutes, 6 s here),
+    then halts with GitHub's answer; it does not read for ever."""
+    github = world.github
+    world.config_overrides["github"] = {**world.config()["github"], "run_timeout_minutes": 0.1}
+    github.script_run({"partition": "dev"}, ["queued"] + ["in_progress"] * 10_000)
+    async with world.bot():
+        await to_gate(world)
+        with structlog.testing.capture_logs() as logs:
+            await deploy(world, "dev")
+            await eventually(lambda: run_reads(world), what="dev's run read")
+            github.fail_next(RUN_READ, status=500, times=100_000)
+            state = await world.wait(lambda s: s.status == "halted", "the dev halt", timeout=30)
+        assert state.partition("dev").failed_check == "follow"
+        unread = [e for e in logs if e["event"] == "github_run_unread"]
+        assert len(unread) >= 2 and unread[-1]["failures"] == len(unread)
+        await world.wait_text(world.dm(DEVOPS), "GitHub answered 500 to the status of run")
+        assert len(github.dispatches) == 1

@@ -187,28 +187,58 @@ async def follow_deadline_step() -> float:
     return time.time() + current().settings.config.github.run_timeout_minutes * 60
 
 
+# A read of a followed run that GitHub did not answer (after the transport's own tries)
+# is tried again after a pause that doubles from the poll interval up to this.
+UNREAD_BACKOFF_MAX_SECONDS = 60.0
+
+
+def unread_backoff(failures: int, poll_interval: float) -> float:
+    """The pause after `failures` reads of a run in a row that GitHub did not answer:
+    the poll interval, doubling with each, up to a minute (or the poll interval, if that
+    is longer: a failing read never makes the follow read more often)."""
+    longest = max(poll_interval, UNREAD_BACKOFF_MAX_SECONDS)
+    return float(min(poll_interval * 2 ** min(max(failures, 1) - 1, 16), longest))
+
+
 class Polled(BaseModel):
     """One read of a run, as recorded: the run (None when unchanged: 304), its ETag, the
     time it was read (the follow's deadline and pace count in recorded time) or the
-    problem."""
+    problem. `again_in`: a problem that may pass (GitHub unavailable or rate-limiting:
+    the run goes on meanwhile) is read again in that many seconds; None for a final
+    answer (the run is gone: 404; the token lost access: 401, 403)."""
 
     at: float
     run: Run | None = None
     etag: str | None = None
     problem: Problem | None = None
+    again_in: float | None = None
 
 
 @step()
-async def poll_run_step(run_id: int, etag: str | None) -> Polled:
+async def poll_run_step(run_id: int, etag: str | None, unread: int = 0) -> Polled:
     """One conditional read of the run: an unchanged run answers 304, which GitHub does
-    not count against the rate limit, so the follow can read it often."""
+    not count against the rate limit, so the follow can read it often. `unread`: the
+    reads before this one that GitHub did not answer, in a row."""
     deps = current()
     assert deps.github is not None
     try:
         run, etag = await deps.github.get_run(run_id, etag)
     except IntegrationError as exc:
         deps.metrics.integration_errors.labels("github").inc()
-        return Polled(at=time.time(), problem=exc.problem)
+        if not exc.retryable:
+            return Polled(at=time.time(), problem=exc.problem)
+        failures = unread + 1
+        wait = unread_backoff(failures, deps.settings.config.github.poll_interval_seconds)
+        log.warning(
+            "github_run_unread",
+            run_id=run_id,
+            failures=failures,
+            retry_in_s=wait,
+            problem=exc.problem.symptom,
+            meaning="the run goes on at GitHub; the bot keeps reading it until the follow's "
+            "deadline (github.run_timeout_minutes)",
+        )
+        return Polled(at=time.time(), problem=exc.problem, again_in=wait)
     return Polled(at=time.time(), run=run, etag=etag)
 
 
@@ -272,6 +302,11 @@ async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> N
     `workflow_run` webhook cuts short (`poke_follow`). A child workflow, so the rollout
     keeps answering people during a run that can take an hour; after a crash both resume
     where they were.
+
+    A read GitHub did not answer (an outage, a 5xx, a dropped connection, a rate limit)
+    is tried again, with a growing pause, until the follow's deadline: the run goes on
+    meanwhile. A final answer (404: the run is gone; 401/403: the token lost access), or
+    the deadline, ends the follow with the problem.
     """
     cfg = current().settings.config.github
     pace = RunPace(
@@ -280,11 +315,19 @@ async def follow_run_workflow(rollout_id: str, partition: str, run_id: int) -> N
         deadline=await follow_deadline_step(),
     )
     etag: str | None = None
+    unread = 0
     while True:
-        polled = await poll_run_step(run_id, etag)
+        polled = await poll_run_step(run_id, etag, unread)
+        if polled.problem is not None and polled.again_in is not None:
+            if polled.at < pace.deadline:
+                unread += 1
+                wait = min(polled.again_in, pace.deadline - polled.at)
+                await DBOS.recv_async(RUN_CHANGED_TOPIC, timeout_seconds=wait)
+                continue
         if polled.problem is not None:
             told: ev.RunConcluded | ev.RunMoved = _not_followed(partition, run_id, polled.problem)
         else:
+            unread = 0
             etag = polled.etag
             nxt = pace.after(polled.run, polled.at)
             assert pace.latest is not None  # a first read returns the run, or a problem
