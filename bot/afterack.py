@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.failures import report
+from bot.integrations.errors import IntegrationError
 from bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -195,7 +196,7 @@ async def tell_in_words(respond: Tell, text: str) -> None:
     is logged (Slack itself may be what is failing)."""
     try:
         await respond(text=text, response_type="ephemeral", replace_original=False)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+    except (SlackApiError, IntegrationError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("failure_untold", error=type(exc).__name__)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.afterack import lazy_runner
+from bot.afterack import lazy_runner, tell_failures_to
 from bot.home import HomeViews
 from bot.integrations.slack import SlackNotifier
 from bot.rollout.port import Service
@@ -51,6 +51,14 @@ def register(
     @app.event("message")
     async def on_message(ack: AsyncAck, event: dict[str, Any]) -> None:
         await ack()
+        channel, ts = event.get("channel"), event.get("thread_ts") or event.get("ts")
+        if channel and ts and not event.get("bot_id") and event.get("channel_type") == "im":
+            # An event has no `response_url`: a person whose DM could not be handled (the
+            # database away, the bot restarting) hears it in the DM's thread, not nothing.
+            async def in_thread(text: str, **_: Any) -> None:
+                await notifier.post(str(channel), text, thread_ts=str(ts))
+
+            tell_failures_to(in_thread)
         after_ack.spawn(on_dm(event))
 
 

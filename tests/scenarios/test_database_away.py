@@ -20,6 +20,7 @@ from bot.store import sqlalchemy_url
 from tests.pg_cluster import LocalPostgres
 from tests.scenario import DEVOPS, OWNER, World, eventually, slash_command_body
 from tests.scenarios.test_handover import start
+from tests.scenarios.test_relay import say, thread
 
 AWAY = "my database did not answer"
 
@@ -58,6 +59,8 @@ async def test_commands_and_presses_while_the_database_is_away(
                 lambda: world.slack.responses("away"), what="the presser told", timeout=10
             )
             assert AWAY in told[0]["text"] and told[0]["response_type"] == "ephemeral"
+            # A DM for devOps (an event) waits for the database: passed on once it is back.
+            await say(world, OWNER, "is the associates tag the one ending in -20?")
 
             await asyncio.to_thread(own_postgres.start)
 
@@ -66,12 +69,36 @@ async def test_commands_and_presses_while_the_database_is_away(
                 return None if AWAY in said else said
 
             said = await eventually(answers, timeout=60, what="status once the database is back")
+            await eventually(
+                lambda: [m for m in thread(world, DEVOPS) if "-20?" in (m.text or "")],
+                what="the owner's DM passed on to devOps",
+            )
             assert "Waiting on" in said
             assert await index.highest_number() == 1  # the refused start made no rollout
             state = await world.state()
             assert (state.rollout_id, state.step) == ("rollout-1", "prereq")  # press: nothing
             await world.click(OWNER, "co:eligible")  # and works now
             await world.wait_step("register_sign_in", timeout=60)
+
+
+@pytest.mark.postgres
+async def test_a_dm_cut_short_by_a_restart_is_told_in_its_thread(
+    tmp_path: object, own_postgres: LocalPostgres
+) -> None:
+    """A DM waiting for the database when the bot stops: an event has no `response_url`,
+    so the person is told in the thread they wrote in (before, nobody was: the log said
+    `after_ack_abandoned ... told=0`)."""
+    async with World(tmp_path, database_url=own_postgres.url) as world:  # type: ignore[arg-type]
+        async with world.bot() as running:
+            await start(world)
+            await world.wait_step("prereq")
+            await asyncio.to_thread(own_postgres.stop)
+            await eventually(lambda: not running.deps.index.live, what="the read model to notice")
+            await say(world, OWNER, "is the associates tag the one ending in -20?")
+            await asyncio.sleep(0.5)  # the DM's work waiting for the database
+        told = [m for m in thread(world, OWNER) if "I was restarting" in (m.text or "")]
+        assert len(told) == 1, [m.text for m in thread(world, OWNER)]
+        assert "send the command again" in (told[0].text or "")
 
 
 @pytest.mark.postgres
