@@ -215,6 +215,9 @@ def test_prereq_quotes_amazon_with_attribution(runbook: Runbook) -> None:
     assert quote in text
     assert "Register for Creators API" in text  # where the quote comes from
     assert "final acceptance" in text
+    # Amazon's current threshold, and where the owner sees it.
+    assert "three things" in text and "at least 10 qualified sales in the last 30 days" in text
+    assert "*Link Type Performance*" in text
 
 
 def test_prereq_wait_explains_contact_us_and_the_wait(runbook: Runbook) -> None:

@@ -214,10 +214,13 @@ def test_the_judgement_keeps_nothing_of_the_message() -> None:
 
 
 def test_the_thirty_day_rule_is_amazons_wording_with_attribution() -> None:
-    assert texts.QUOTED_RULE == (
+    assert texts.QUOTED_RULE.startswith(
         "Amazon's API Rates page says:\n> your account will lose access to Creators API if it "
         "has not generated qualified referring sales for a consecutive 30-day period."
     )
+    # The threshold Amazon enforces now: 10 qualified sales in the trailing 30 days.
+    assert "*10 qualified sales in the last 30 days*" in texts.QUOTED_RULE
+    assert "AssociateNotEligible" in texts.QUOTED_RULE
     assert "within 2 days" in texts.COMEBACK
 
 

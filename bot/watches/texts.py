@@ -3,8 +3,10 @@ eligibility check-in, the probe's alerts, the rotation reminder and the service-
 token's replacement steps. Pure text (Slack mrkdwn), no I/O.
 
 Amazon is quoted only where the seeds quote it (the API Rates page's 30-day rule), with
-attribution; every other sentence is our own plain language. Facts carried over from the
-seeds: access returns within 2 days of the next qualifying sale; the Link Type Performance
+attribution; every other sentence is our own plain language. Where Amazon today says more
+than the seeds, Amazon wins: access needs 10 qualified sales in the trailing 30 days (its
+API documentation's AssociateNotEligible error). Facts carried over from the seeds:
+access returns within 2 days once sales are back; the Link Type Performance
 report, monthly; 1 request per second per credential set, 8,640 calls a day, up to 10 per
 second as shipped revenue grows; the token must see the four partition vaults plus the
 systems vault.
@@ -24,8 +26,18 @@ THIRTY_DAY_RULE = (
     "your account will lose access to Creators API if it has not generated qualified "
     "referring sales for a consecutive 30-day period."
 )
-QUOTED_RULE = f"Amazon's API Rates page says:\n> {THIRTY_DAY_RULE}"
-COMEBACK = "Access comes back within 2 days of Arda's next qualifying sale."
+# The threshold Amazon enforces now (its API documentation's AssociateNotEligible error,
+# and the API page in Associates Central): 10 qualified sales in the trailing 30 days.
+SALES_THRESHOLD = 10
+TEN_SALES_RULE = (
+    f"Amazon gives and keeps Creators API access only while the account has made at least "
+    f"*{SALES_THRESHOLD} qualified sales in the last 30 days* (below that, Amazon answers "
+    "`AssociateNotEligible`)."
+)
+QUOTED_RULE = f"Amazon's API Rates page says:\n> {THIRTY_DAY_RULE}\n{TEN_SALES_RULE}"
+COMEBACK = (
+    "Access comes back within 2 days once Arda is back to that many qualifying (shipped) sales."
+)
 QUOTA = (
     "The Creators API allows 1 request per second per credential set, and 8,640 calls a "
     "day. Amazon raises the rate as Arda's shipped revenue grows, up to 10 requests per second."
@@ -126,7 +138,8 @@ def checkin_text(owner: str) -> str:
         f"Hi <@{owner}> 👋 Time for a quick look at Arda's Amazon sales, so Arda keeps its "
         "Creators API access:\n"
         "1. Sign in to Associates Central.\n"
-        "2. Open the *Link Type Performance* report and look at the last 30 days.\n"
+        "2. Under *Reports*, open the *Link Type Performance* report and look at the last "
+        f"30 days: are there at least {SALES_THRESHOLD} qualifying (shipped) sales?\n"
         "3. Tell me what you see with one of the buttons below."
     )
 
@@ -134,9 +147,9 @@ def checkin_text(owner: str) -> str:
 CHECKIN_WHY = f"Why I ask: {QUOTED_RULE}"
 THANKS_NORMAL = "Thanks! Nothing else to do. I'll ask again next month."
 THANKS_NO_SALES = (
-    "Thanks for telling me. I've let devOps and engineering know. If Arda has no qualifying "
-    f"sale for 30 days in a row, Amazon pauses the Creators API access. {COMEBACK} "
-    "There's nothing to change on your side: access returns by itself with the next sale."
+    "Thanks for telling me. I've let devOps and engineering know. With fewer than "
+    f"{SALES_THRESHOLD} qualifying sales in the last 30 days, Amazon pauses the Creators API "
+    f"access. {COMEBACK} There's nothing to change on your side: access returns by itself."
 )
 
 
@@ -151,7 +164,7 @@ def no_sales_notice(owner: str) -> str:
         "2. Keep an eye on my daily Creators API probe: it alerts on "
         "`AMAZON_UPSTREAM_UNAVAILABLE` (`/creators-onboard watch probe` runs it now).\n"
         "3. Don't redeploy or rotate for this: the credential is fine, and access comes back "
-        "by itself after the next qualifying sale."
+        "by itself once qualifying sales are back above the threshold."
     )
 
 
@@ -180,7 +193,8 @@ def probe_problem(partition: str, code: str, diagnosis: Problem | None) -> Probl
             f"{QUOTED_RULE} Less often Amazon itself is down, or the partition's credential "
             "was changed.",
             fix="accountOwner: open the *Link Type Performance* report in Associates Central "
-            f"and check for qualifying sales in the last 30 days. {COMEBACK} devOps: check "
+            f"and count the qualifying sales of the last 30 days (at least {SALES_THRESHOLD} "
+            f"are needed). {COMEBACK} devOps: check "
             "the Creators API page in Associates Central for a notice, and that the vault item "
             "was not changed; `/creators-onboard watch probe` tries again.",
             where=partition,

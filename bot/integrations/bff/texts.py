@@ -73,8 +73,9 @@ def _causes_and_fixes(
         "AMAZON_UPSTREAM_UNAVAILABLE": (
             "The BFF could not get an answer from Amazon. On a fresh deploy this is usually the "
             "Amplify environment variables missing or holding a wrong credential from the "
-            "partition vault; otherwise the account lost Creators API access (30 days without "
-            "qualified sales — it returns within 2 days of the next one), or Amazon is down.",
+            "partition vault; otherwise the account lost Creators API access (fewer than 10 "
+            "qualified sales in the last 30 days: Amazon answers AssociateNotEligible, and "
+            "access returns within 2 days once sales are back), or Amazon is down.",
             "Check the Amplify variables (the bot's Amplify check) and the vault item for this "
             "partition, redeploy if either was wrong; check the Creators API page in Associates "
             f"Central for access; then {retry}.",
