@@ -167,6 +167,21 @@ def test_halt_card_for_prod_names_us_east_2_and_the_rollback_procedure() -> None
     assert "/creators-onboard abort <reason>" in text
 
 
+def dev_halt(failed: str, rollback: list[str]) -> list[Block]:
+    """The halt card of dev after `failed`, with `rollback` as its procedure."""
+    return halt_card_blocks(
+        "rollout-1",
+        "dev",
+        check="x",
+        symptom="s",
+        cause="c",
+        fix="f",
+        rollback=rollback,
+        untouched=["stage"],
+        failed_check=failed,
+    )
+
+
 @pytest.mark.parametrize(
     ("failed", "label", "redeploy", "words"),
     [
@@ -180,19 +195,7 @@ def test_halt_card_for_prod_names_us_east_2_and_the_rollback_procedure() -> None
 def test_the_halt_card_says_what_retry_repeats_and_offers_redeploy_where_retry_does_not(
     failed: str, label: str, redeploy: bool, words: str
 ) -> None:
-    dicts = check(
-        halt_card_blocks(
-            "rollout-1",
-            "dev",
-            check="x",
-            symptom="s",
-            cause="c",
-            fix="f",
-            rollback=["r"],
-            untouched=["stage"],
-            failed_check=failed,
-        )
-    )
+    dicts = check(dev_halt(failed, ["r"]))
     text = json.dumps(dicts, ensure_ascii=False)
     by_id = {b["action_id"]: b for b in buttons(dicts)}
     assert by_id[RETRY]["text"]["text"] == label and by_id[RETRY]["style"] == "primary"
@@ -250,20 +253,7 @@ def test_rollback_names_only_buttons_the_halt_card_shows(failed: str) -> None:
     failed dispatch only the command is sure to start a new one."""
     steps = rollback_steps(replace(ctx("dev"), failed_check=failed))
     joined = "\n".join(steps)
-    blocks = halt_card_blocks(
-        "rollout-1",
-        "dev",
-        check="x",
-        symptom="s",
-        cause="c",
-        fix="f",
-        rollback=steps,
-        untouched=["stage"],
-        failed_check=failed,
-    )
-    labels = {
-        e["text"]["text"] for b in to_dicts(blocks) if b["type"] == "actions" for e in b["elements"]
-    }
+    labels = {b["text"]["text"] for b in buttons(check(dev_halt(failed, steps)))}
     named = set(re.findall(r"press \*([^*]+)\*", joined))
     assert named, joined
     assert named <= labels, (named, labels)
