@@ -28,8 +28,10 @@ def help_blocks(*, unknown: str | None = None, suggestion: str | None = None) ->
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Every button the bot shows has a subcommand that does the same, "
-                    "so you can drive everything by typing."
+                    text="The rollout's buttons (Deploy, Retry, Redeploy, Abort, Re-run "
+                    "verification, the watches' Run now) have a subcommand that does the "
+                    "same; a person's own step buttons (Done, I'm stuck, Ping devOps…) are "
+                    "in their DM thread with the bot."
                 )
             ]
         )

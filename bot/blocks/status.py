@@ -100,7 +100,10 @@ def owner_summary(state: RolloutState, runbook: Runbook) -> str:
     if state.status == "aborted":
         return f"<@{state.devops}> stopped this setup. Nothing more to do for now."
     if state.status == "active" and state.running is None and step.persona == "accountOwner":
-        return f"It's your turn: *{step.title}*, in the thread below."
+        return (
+            f"It's your turn: *{step.title}*, in the thread below (click *replies* under "
+            "this message to open it)."
+        )
     if state.status == "halted":
         who = f"<@{state.devops}> is looking into a problem on their side"
     elif state.running is not None or step.persona == "bot":
