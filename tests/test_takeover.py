@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,21 @@ def replicas(store: Store, clock: Clock, recovered: list[tuple[str, str]]) -> di
     return {name: replica(name) for name in ("dead", "a", "b", "c")}
 
 
+@asynccontextmanager
+async def cluster(
+    database_url: str, start: float
+) -> AsyncIterator[tuple[Clock, dict[str, Takeover], list[tuple[str, str]]]]:
+    """A migrated store, the clock at `start`, the replicas and whom each recovered."""
+    store = Store(database_url)
+    await store.migrate()
+    recovered: list[tuple[str, str]] = []
+    clock = Clock(start)
+    try:
+        yield clock, replicas(store, clock, recovered), recovered
+    finally:
+        store.dispose()
+
+
 async def beat(clock: Clock, first: float, last: float, *live: Takeover) -> list[str]:
     """Every 10 s from `first` to `last`, each of `live` ticks; whom they took over."""
     taken = []
@@ -49,12 +66,7 @@ async def beat(clock: Clock, first: float, last: float, *live: Takeover) -> list
 
 
 async def test_a_silent_executor_is_taken_over_once_and_reclaims_itself(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 't.sqlite'}")
-    await store.migrate()
-    recovered: list[tuple[str, str]] = []
-    clock = Clock(1_000.0)
-    r = replicas(store, clock, recovered)
-    try:
+    async with cluster(f"sqlite:///{tmp_path / 't.sqlite'}", 1_000.0) as (clock, r, recovered):
         dead, a, b = r["dead"], r["a"], r["b"]
         await dead.tick()  # its last heartbeat; a and b start with it
         # Taken over 60 s after its last heartbeat (the first look past 50 s), by exactly
@@ -72,8 +84,6 @@ async def test_a_silent_executor_is_taken_over_once_and_reclaims_itself(tmp_path
         assert await beat(clock, 1_210, 1_250, a, b) == []
         assert await beat(clock, 1_260, 1_260, a, b) == ["dead"]
         assert len(recovered) == 2
-    finally:
-        store.dispose()
 
 
 async def test_after_a_database_outage_only_a_peer_still_silent_is_taken_over(
@@ -82,12 +92,7 @@ async def test_after_a_database_outage_only_a_peer_still_silent_is_taken_over(
     """No replica could beat while the database was away, so every heartbeat is stale
     when it comes back. Here a's beat hung (or its process stalled) through it: its next
     one goes through 55 s after the last. b is alive and beats again; c died meanwhile."""
-    store = Store(database_url)
-    await store.migrate()
-    recovered: list[tuple[str, str]] = []
-    clock = Clock(900.0)
-    r = replicas(store, clock, recovered)
-    try:
+    async with cluster(database_url, 900.0) as (clock, r, recovered):
         a, b, c = r["a"], r["b"], r["c"]
         assert await beat(clock, 900, 1_000, a, b, c) == []  # steady, all of them
         # The database is back; nobody beat since 1000. b and c look dead, but so does a
@@ -98,8 +103,6 @@ async def test_after_a_database_outage_only_a_peer_still_silent_is_taken_over(
         assert await beat(clock, 1_105, 1_105, a) == ["c"]
         assert await beat(clock, 1_110, 1_300, a, b) == []
         assert recovered == [("a", "c")]
-    finally:
-        store.dispose()
 
 
 @pytest.mark.postgres
@@ -107,12 +110,7 @@ async def test_a_postgres_outage_does_not_make_live_replicas_look_dead(
     own_postgres: LocalPostgres,
 ) -> None:
     """The same with a real outage: the server stops, a's heartbeats fail, it starts."""
-    store = Store(own_postgres.url)
-    await store.migrate()
-    recovered: list[tuple[str, str]] = []
-    clock = Clock(900.0)
-    r = replicas(store, clock, recovered)
-    try:
+    async with cluster(own_postgres.url, 900.0) as (clock, r, recovered):
         a, b, c = r["a"], r["b"], r["c"]
         assert await beat(clock, 900, 1_000, a, b, c) == []
         await asyncio.to_thread(own_postgres.stop)
@@ -124,8 +122,6 @@ async def test_a_postgres_outage_does_not_make_live_replicas_look_dead(
         assert await beat(clock, 1_075, 1_115, b, a) == []
         assert await beat(clock, 1_120, 1_120, a) == ["c"]
         assert recovered == [("a", "c")]
-    finally:
-        store.dispose()
 
 
 async def test_a_failed_recovery_gives_the_claim_back(tmp_path: Path) -> None:
