@@ -109,9 +109,14 @@ def classify_op_error(
 
 # Why the system would not start op, by errno: a build this machine cannot run; out of
 # file handles, memory or processes; the file being written as it was started.
-_WRONG_BUILD = {errno.ENOEXEC}
-_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN}
-_BEING_REPLACED = {errno.ETXTBSY}
+_UNSTARTABLE: dict[int, texts.TextName] = {
+    errno.ENOEXEC: "op_wrong_build",
+    errno.EMFILE: "op_out_of_resources",
+    errno.ENFILE: "op_out_of_resources",
+    errno.ENOMEM: "op_out_of_resources",
+    errno.EAGAIN: "op_out_of_resources",
+    errno.ETXTBSY: "op_being_replaced",
+}
 
 
 def unstartable(op_path: str, exc: OSError) -> VaultProblem:
@@ -120,15 +125,7 @@ def unstartable(op_path: str, exc: OSError) -> VaultProblem:
     code = exc.errno
     name = errno.errorcode.get(code or 0, "no errno")
     reason = f"{os.strerror(code)}, {name}" if code else type(exc).__name__
-    text: texts.TextName = (
-        "op_wrong_build"
-        if code in _WRONG_BUILD
-        else "op_out_of_resources"
-        if code in _OUT_OF_RESOURCES
-        else "op_being_replaced"
-        if code in _BEING_REPLACED
-        else "op_unstartable"
-    )
+    text = _UNSTARTABLE.get(code or 0, "op_unstartable")
     return texts.problem(text, op_path=op_path, reason=reason)
 
 
